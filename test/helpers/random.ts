@@ -1,0 +1,14 @@
+/**
+ * Deterministic randomness for tests and simulations: a seeded PRNG (mulberry32) with the same
+ * signature as `Math.random`, so it can be injected wherever an algorithm takes `random`.
+ */
+export function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
