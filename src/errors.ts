@@ -121,7 +121,12 @@ export interface WireError {
 
 /** Turns an {@link RpcError} into its wire form. */
 export function toWireError(err: RpcError): WireError {
-  return { code: err.code, message: err.message, details: err.details, notExecuted: err.notExecuted };
+  return {
+    code: err.code,
+    message: err.message,
+    details: err.details,
+    notExecuted: err.notExecuted,
+  };
 }
 
 /** Rebuilds an {@link RpcError} from its wire form; anything malformed becomes `internal_server_error`. */
@@ -133,6 +138,8 @@ export function fromWireError(value: unknown, extra: RpcErrorDetails): RpcError 
   const code = isRpcErrorCode(wire.code) ? wire.code : 'internal_server_error';
   const message = typeof wire.message === 'string' ? wire.message : 'remote error';
   const details =
-    typeof wire.details === 'object' && wire.details !== null ? { ...wire.details, ...extra } : extra;
+    typeof wire.details === 'object' && wire.details !== null
+      ? { ...wire.details, ...extra }
+      : extra;
   return new RpcError(code, message, { details, notExecuted: wire.notExecuted === true });
 }

@@ -1,0 +1,22 @@
+/**
+ * rpc-load-balancer: call functions on other Node.js processes over TCP, with process groups
+ * and a pluggable load balancer choosing the target of every call.
+ *
+ * Public API only; importing this module has no side effects.
+ */
+
+export {
+  ERROR_CODES,
+  type RemoteErrorInfo,
+  RpcError,
+  type RpcErrorCode,
+  type RpcErrorDetails,
+} from './errors.js';
+export type { Logger, LogLevel } from './logger.js';
+export type { GroupEvent, GroupListener, Groups } from './membership/groups.js';
+export { type CloseOptions, type NodeEvents, RpcNode, startNode } from './node.js';
+export type { NodeOptions } from './options.js';
+export type { CallOptions } from './rpc/client.js';
+export { type CallContext, currentCall } from './rpc/context.js';
+export type { Handler, HandlerTable } from './rpc/server.js';
+export type { DownReason } from './transport/connection.js';

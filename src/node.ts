@@ -1,0 +1,270 @@
+/**
+ * The composition root: a named node wiring the transport, the RPC client and server, process
+ * groups and load balancers together. Each layer sees the others only through narrow host
+ * interfaces defined in its own folder.
+ */
+import { EventEmitter } from 'node:events';
+import { RpcError } from './errors.js';
+import { GroupReplicator, type Groups } from './membership/groups.js';
+import {
+  type NodeOptions,
+  optionError,
+  type ResolvedNodeOptions,
+  resolveNodeOptions,
+} from './options.js';
+import { type CallOptions, RpcClient } from './rpc/client.js';
+import { type HandlerTable, RpcServer } from './rpc/server.js';
+import type { OutgoingFrame } from './rpc/wire.js';
+import type { Connection, DownReason } from './transport/connection.js';
+import { MessageType } from './transport/message-types.js';
+import { Transport } from './transport/transport.js';
+
+/** Events of a node. */
+export interface NodeEvents {
+  /** A peer connected (after authentication). */
+  nodeup: [name: string];
+  /** A peer went away: its socket closed, it fell silent past `heartbeatTimeoutMs`, or it said goodbye. */
+  nodedown: [name: string, reason: DownReason];
+  /** The node finished closing. */
+  close: [];
+}
+
+/** Options of `node.close()`. */
+export interface CloseOptions {
+  /** How long to wait for in-flight calls. @default the node's `drainTimeoutMs` (15 000) */
+  drainTimeoutMs?: number;
+}
+
+/** Something that must stop before the node closes (a load balancer). */
+export interface NodeService {
+  stop(): Promise<void>;
+}
+
+/**
+ * A named node: listens for calls to the functions it exposes, calls other nodes, takes part
+ * in process groups and runs load balancers. Create one with `startNode()`.
+ */
+export class RpcNode extends EventEmitter<NodeEvents> {
+  /** The node's name, unique in the cluster. */
+  readonly name: string;
+  /** Process groups replicated across the cluster (the `:pg` counterpart). */
+  readonly groups: Groups;
+  /** @internal */
+  readonly options: ResolvedNodeOptions;
+  /** @internal */
+  readonly replicator: GroupReplicator;
+
+  readonly #transport: Transport;
+  readonly #server: RpcServer;
+  readonly #client: RpcClient;
+  readonly #services = new Set<NodeService>();
+  #closing: Promise<void> | undefined;
+
+  /** @internal Use `startNode()`. */
+  constructor(options: ResolvedNodeOptions) {
+    super();
+    this.options = options;
+    this.name = options.name;
+    const send = (conn: Connection, frame: OutgoingFrame) =>
+      'single' in frame ? conn.send(frame.single) : conn.send2(frame.header, frame.body);
+    this.#transport = new Transport(options, {
+      onUp: (peer, conn) => this.#onUp(peer, conn),
+      onDown: (peer, conn, reason) => this.#onDown(peer, conn, reason),
+      onMessage: (conn, type, frame) => this.#onMessage(conn, type, frame),
+    });
+    this.#server = new RpcServer({
+      selfName: options.name,
+      logger: options.logger,
+      exposeErrorStacks: options.exposeErrorStacks,
+      send,
+    });
+    this.#client = new RpcClient({
+      selfName: options.name,
+      defaultTimeoutMs: options.callTimeoutMs,
+      server: this.#server,
+      connection: (peer) => this.#transport.connection(peer),
+      send,
+    });
+    this.replicator = new GroupReplicator(options.name, {
+      logger: options.logger,
+      connections: () => this.#transport.connections(),
+      connection: (peer) => this.#transport.connection(peer),
+    });
+    this.groups = this.replicator;
+  }
+
+  /** The `host:port` this node listens on. */
+  get address(): string {
+    return this.#transport.listenAddress;
+  }
+
+  /** `true` once `close()` or `destroy()` was called. */
+  get closing(): boolean {
+    return this.#closing !== undefined;
+  }
+
+  /** @internal */
+  async listen(): Promise<void> {
+    await this.#transport.listen();
+  }
+
+  /**
+   * Makes `functions` callable by other nodes as `module.<name>`. Only exposed functions can be
+   * called. Exposing a module again replaces it.
+   *
+   * @example
+   * ```ts
+   * node.expose('Math', { add: (a: number, b: number) => a + b });
+   * ```
+   */
+  expose(module: string, functions: HandlerTable): void {
+    this.#server.expose(module, functions);
+  }
+
+  /** Stops exposing `module`; calls to it then fail with `not_found`. */
+  unexpose(module: string): boolean {
+    return this.#server.unexpose(module);
+  }
+
+  /** Connects to the node at `address` (`host:port`); resolves with its name. */
+  connect(address: string): Promise<string> {
+    return this.#transport.connect(address);
+  }
+
+  /** Names of connected nodes (not this one), sorted. */
+  peers(): string[] {
+    return this.#transport.peers();
+  }
+
+  /**
+   * Calls `module.fn(...args)` on node `target` (this node's own name works too) and resolves
+   * with its result. Fails with an `RpcError`; an abort through `signal` rejects with the
+   * signal's reason.
+   */
+  call<T = unknown>(
+    target: string,
+    module: string,
+    fn: string,
+    args: unknown[] = [],
+    options?: CallOptions,
+  ): Promise<T> {
+    return this.#client.call(target, module, fn, args, options) as Promise<T>;
+  }
+
+  /** Sends `module.fn(...args)` to `target` without waiting for a result; resolves once handed to the transport. */
+  cast(target: string, module: string, fn: string, args: unknown[] = []): Promise<void> {
+    return this.#client.cast(target, module, fn, args);
+  }
+
+  /** @internal Registers something that must stop when the node closes. */
+  addService(service: NodeService): () => void {
+    this.#services.add(service);
+    return () => this.#services.delete(service);
+  }
+
+  /**
+   * Closes gracefully: stops load balancers and leaves all groups (so peers stop choosing this
+   * node), refuses new calls with `service_unavailable`, waits for in-flight calls up to
+   * `drainTimeoutMs`, says goodbye and closes every socket. Idempotent; does not end the process.
+   */
+  close(options: CloseOptions = {}): Promise<void> {
+    if (this.#closing) return this.#closing;
+    const drainTimeoutMs = options.drainTimeoutMs ?? this.options.drainTimeoutMs;
+    if (typeof drainTimeoutMs !== 'number' || !(drainTimeoutMs >= 0)) {
+      return Promise.reject(optionError('drainTimeoutMs', 'a number of ms >= 0', drainTimeoutMs));
+    }
+    this.#closing = this.#gracefulClose(drainTimeoutMs);
+    return this.#closing;
+  }
+
+  /** Stops at once: in-flight calls fail, no goodbye. Idempotent. */
+  destroy(): Promise<void> {
+    if (this.#closing) return this.#closing;
+    this.#server.startDraining();
+    this.#client.rejectAll(`node ${this.name} was destroyed`);
+    this.#closing = this.#transport.destroy().then(() => {
+      this.emit('close');
+    });
+    return this.#closing;
+  }
+
+  async #gracefulClose(drainTimeoutMs: number): Promise<void> {
+    await Promise.allSettled([...this.#services].map((service) => service.stop()));
+    for (const group of this.replicator.list()) {
+      for (let n = this.replicator.localCount(group); n > 0; n--) this.replicator.leave(group);
+    }
+    this.#server.startDraining();
+    const drained = await this.#server.waitIdle(drainTimeoutMs);
+    if (!drained) {
+      this.options.logger.warn(
+        `closing with ${this.#server.inFlight} calls still running after ${drainTimeoutMs} ms`,
+      );
+    }
+    this.#client.rejectAll(`node ${this.name} closed`);
+    await this.#transport.close();
+    this.emit('close');
+  }
+
+  #onUp(peer: string, conn: Connection): void {
+    this.replicator.onPeerUp(conn);
+    this.emit('nodeup', peer);
+  }
+
+  #onDown(peer: string, conn: Connection, reason: DownReason): void {
+    this.#client.onConnectionClosed(conn, reason);
+    this.#server.onConnectionClosed(conn);
+    this.replicator.onPeerDown(peer);
+    this.emit('nodedown', peer, reason);
+  }
+
+  #onMessage(conn: Connection, type: number, frame: Buffer): void {
+    switch (type) {
+      case MessageType.Call:
+      case MessageType.Cast:
+        if (!this.#server.onRequest(conn, frame)) conn.destroy('malformed request frame');
+        return;
+      case MessageType.ReplyOk:
+      case MessageType.ReplyError:
+        this.#client.onReply(conn, frame);
+        return;
+      case MessageType.Cancel:
+        this.#server.onCancel(conn, frame);
+        return;
+      case MessageType.GroupSync:
+      case MessageType.GroupDelta:
+        this.replicator.onMessage(conn, type, frame);
+        return;
+      default:
+        this.options.logger.warn(
+          `unknown message type 0x${type.toString(16)} from ${conn.peerName}; closing`,
+        );
+        conn.destroy('unknown message type');
+    }
+  }
+}
+
+/**
+ * Starts a node: validates the options (a bad one throws a `TypeError` naming it), listens,
+ * and starts dialling its seeds.
+ *
+ * @example
+ * ```ts
+ * const node = await startNode({ name: 'worker1@127.0.0.1', cookie: 'secret', seeds: ['127.0.0.1:4370'] });
+ * ```
+ */
+export async function startNode(options: NodeOptions = {}): Promise<RpcNode> {
+  const node = new RpcNode(resolveNodeOptions(options));
+  try {
+    await node.listen();
+  } catch (err) {
+    throw new RpcError(
+      'service_unavailable',
+      `cannot listen on ${options.host ?? '127.0.0.1'}:${options.port ?? 0}: ${(err as Error).message}`,
+      {
+        details: { reason: 'listen_failed' },
+        cause: err,
+      },
+    );
+  }
+  return node;
+}

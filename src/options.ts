@@ -1,0 +1,211 @@
+/**
+ * Node options: types with their defaults, and `resolveNodeOptions`, which validates them once
+ * at the boundary and returns a frozen copy (the caller's object is never kept or mutated).
+ * A bad option throws a `TypeError` naming the field, what was expected and what was received.
+ */
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { TlsOptions } from 'node:tls';
+import { consoleLogger, type Logger, type LogLevel } from './logger.js';
+import { resolveDefaultCookie } from './transport/cookie.js';
+
+/** @default 32 MiB */
+export const DEFAULT_MAX_FRAME_BYTES = 32 * 2 ** 20;
+/** @default 3 000 ms */
+export const DEFAULT_HEARTBEAT_TIMEOUT_MS = 3_000;
+/** @default 10 000 ms */
+export const DEFAULT_CALL_TIMEOUT_MS = 10_000;
+/** @default 15 000 ms */
+export const DEFAULT_DRAIN_TIMEOUT_MS = 15_000;
+/** @default 5 000 ms */
+export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 5_000;
+/** The largest timer delay Node.js accepts. */
+export const MAX_TIMEOUT_MS = 2 ** 31 - 1;
+
+/** Options of `startNode`. Every field is optional. */
+export interface NodeOptions {
+  /**
+   * The node's name, unique in the cluster: `<id>@<host>`, letters, digits and `._-` in the id.
+   * @default '<random>@<hostname>'
+   */
+  name?: string;
+  /** Listen address. @default '127.0.0.1' */
+  host?: string;
+  /** Listen port; 0 picks a free one (read it back from `node.address`). @default 0 */
+  port?: number;
+  /**
+   * Shared secret of the cluster; never sent over the wire (HMAC challenge–response).
+   * @default `RPCLB_COOKIE`, else a random cookie kept in `~/.rpclb.cookie` (mode 0600)
+   */
+  cookie?: string;
+  /** `host:port` addresses to join, re-dialled with backoff while the node runs. @default [] */
+  seeds?: string[];
+  /** A peer silent this long is declared down. @default 3 000 */
+  heartbeatTimeoutMs?: number;
+  /** Largest frame accepted or sent; a larger message fails with `bad_request`. @default 32 MiB */
+  maxFrameBytes?: number;
+  /**
+   * TLS between nodes, with mutual authentication: `node:tls` options (`key`, `cert`, `ca`, ...).
+   * Both sides present certificates and verify the other's against `ca`. Off when absent.
+   */
+  tls?: TlsOptions & { servername?: string };
+  /** Default timeout of calls that give none. @default 10 000 */
+  callTimeoutMs?: number;
+  /** How long `close()` waits for in-flight calls. @default 15 000 */
+  drainTimeoutMs?: number;
+  /** How long an unauthenticated connection may take to finish its handshake. @default 5 000 */
+  handshakeTimeoutMs?: number;
+  /** Send handler stacks to callers in `internal_server_error` details. @default true */
+  exposeErrorStacks?: boolean;
+  /** Where log lines go. @default lines on stderr from `logLevel` up */
+  logger?: Logger;
+  /** Minimum level of the default logger. @default 'warn' (or `RPCLB_LOG_LEVEL`) */
+  logLevel?: LogLevel;
+}
+
+/** Options after validation and defaults: what the node runs with. */
+export interface ResolvedNodeOptions {
+  readonly name: string;
+  readonly host: string;
+  readonly port: number;
+  readonly cookie: string;
+  readonly seeds: readonly string[];
+  readonly heartbeatTimeoutMs: number;
+  readonly maxFrameBytes: number;
+  readonly tls: (TlsOptions & { servername?: string }) | undefined;
+  readonly callTimeoutMs: number;
+  readonly drainTimeoutMs: number;
+  readonly handshakeTimeoutMs: number;
+  readonly exposeErrorStacks: boolean;
+  readonly logger: Logger;
+}
+
+const NAME_PATTERN = /^[A-Za-z0-9._-]{1,200}@[A-Za-z0-9._:[\]-]{1,255}$/;
+
+/** `true` for a syntactically valid node name (`id@host`). */
+export function isValidNodeName(name: unknown): name is string {
+  return typeof name === 'string' && NAME_PATTERN.test(name);
+}
+
+/** Throws the configuration error for `field`. */
+export function optionError(field: string, expected: string, received: unknown): TypeError {
+  return new TypeError(`option "${field}" must be ${expected}, received ${describe(received)}`);
+}
+
+/** A short, safe description of a received value for error messages. */
+export function describe(value: unknown): string {
+  if (typeof value === 'string')
+    return JSON.stringify(value.length > 60 ? `${value.slice(0, 60)}…` : value);
+  if (typeof value === 'bigint') return `${value}n`;
+  if (value === null || typeof value !== 'object') return String(value);
+  if (Array.isArray(value)) return `an array of ${value.length}`;
+  return `an object (${value.constructor?.name ?? 'null prototype'})`;
+}
+
+function positiveInt(
+  options: NodeOptions,
+  field: keyof NodeOptions,
+  fallback: number,
+  max = MAX_TIMEOUT_MS,
+): number {
+  const value = options[field];
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0 || value > max) {
+    throw optionError(field, `an integer from 1 to ${max}`, value);
+  }
+  return value;
+}
+
+/** Parses `host:port` (IPv6 as `[::1]:port`); throws naming `field` when malformed. */
+export function parseAddress(address: unknown, field: string): { host: string; port: number } {
+  if (typeof address === 'string') {
+    const match = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(address);
+    const port = match ? Number(match[3]) : Number.NaN;
+    if (match && port > 0 && port < 65536) return { host: (match[1] ?? match[2]) as string, port };
+  }
+  throw optionError(field, 'an address "host:port" with a port from 1 to 65535', address);
+}
+
+/** Formats a host and port as `host:port` (`[v6]:port`). */
+export function formatAddress(host: string, port: number): string {
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+function resolveName(name: unknown): string {
+  if (name === undefined) return `${randomBytes(6).toString('hex')}@${hostname()}`;
+  if (!isValidNodeName(name)) {
+    throw optionError('name', 'a node name "id@host" (id: letters, digits, "._-")', name);
+  }
+  return name;
+}
+
+function resolveSeeds(seeds: unknown): string[] {
+  if (seeds === undefined) return [];
+  if (!Array.isArray(seeds)) throw optionError('seeds', 'an array of "host:port" strings', seeds);
+  return seeds.map((seed, i) => {
+    const { host, port } = parseAddress(seed, `seeds[${i}]`);
+    return formatAddress(host, port);
+  });
+}
+
+function resolveLogger(options: NodeOptions, name: string): Logger {
+  if (options.logger !== undefined) {
+    const l = options.logger as Partial<Logger> | null;
+    if (
+      !l ||
+      ['debug', 'info', 'warn', 'error'].some((m) => typeof l[m as keyof Logger] !== 'function')
+    ) {
+      throw optionError(
+        'logger',
+        'an object with debug, info, warn and error methods',
+        options.logger,
+      );
+    }
+    return options.logger;
+  }
+  const level = options.logLevel ?? (process.env.RPCLB_LOG_LEVEL as LogLevel | undefined) ?? 'warn';
+  if (!['debug', 'info', 'warn', 'error', 'silent'].includes(level)) {
+    throw optionError('logLevel', "'debug' | 'info' | 'warn' | 'error' | 'silent'", level);
+  }
+  return consoleLogger(name, level);
+}
+
+/** Validates `startNode` options and fills in defaults. Throws a `TypeError` naming the bad field. */
+export function resolveNodeOptions(input: NodeOptions = {}): ResolvedNodeOptions {
+  if (typeof input !== 'object' || input === null) throw optionError('options', 'an object', input);
+  const name = resolveName(input.name);
+  const host = input.host ?? '127.0.0.1';
+  if (typeof host !== 'string' || host.length === 0)
+    throw optionError('host', 'a non-empty string', host);
+  const port = input.port ?? 0;
+  if (typeof port !== 'number' || !Number.isInteger(port) || port < 0 || port > 65535) {
+    throw optionError('port', 'an integer from 0 to 65535', port);
+  }
+  if (
+    input.cookie !== undefined &&
+    (typeof input.cookie !== 'string' || input.cookie.length === 0)
+  ) {
+    throw optionError('cookie', 'a non-empty string', input.cookie);
+  }
+  if (input.tls !== undefined && (typeof input.tls !== 'object' || input.tls === null)) {
+    throw optionError('tls', 'node:tls options (key, cert, ca)', input.tls);
+  }
+  const exposeErrorStacks = input.exposeErrorStacks ?? true;
+  if (typeof exposeErrorStacks !== 'boolean')
+    throw optionError('exposeErrorStacks', 'a boolean', exposeErrorStacks);
+  return Object.freeze({
+    name,
+    host,
+    port,
+    cookie: input.cookie ?? resolveDefaultCookie(),
+    seeds: Object.freeze(resolveSeeds(input.seeds)),
+    heartbeatTimeoutMs: positiveInt(input, 'heartbeatTimeoutMs', DEFAULT_HEARTBEAT_TIMEOUT_MS),
+    maxFrameBytes: positiveInt(input, 'maxFrameBytes', DEFAULT_MAX_FRAME_BYTES, 2 ** 32 - 1),
+    tls: input.tls ? Object.freeze({ ...input.tls }) : undefined,
+    callTimeoutMs: positiveInt(input, 'callTimeoutMs', DEFAULT_CALL_TIMEOUT_MS),
+    drainTimeoutMs: positiveInt(input, 'drainTimeoutMs', DEFAULT_DRAIN_TIMEOUT_MS),
+    handshakeTimeoutMs: positiveInt(input, 'handshakeTimeoutMs', DEFAULT_HANDSHAKE_TIMEOUT_MS),
+    exposeErrorStacks,
+    logger: resolveLogger(input, name),
+  });
+}

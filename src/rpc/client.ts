@@ -1,0 +1,335 @@
+/**
+ * Making calls and casts: validation, the pending-request table, timeouts, aborts and
+ * cancellation, and failing every pending call at once when its connection drops.
+ */
+import { fromWireError, RpcError, type RpcErrorDetails } from '../errors.js';
+import { describe, isValidNodeName, MAX_TIMEOUT_MS } from '../options.js';
+import type { Connection } from '../transport/connection.js';
+import { MessageType } from '../transport/message-types.js';
+import { decodeValue, encodeValue } from './codec.js';
+import { CallRecord } from './context.js';
+import type { RpcServer } from './server.js';
+import {
+  encodeCancel,
+  encodeRequest,
+  frameId,
+  MAX_NAME_BYTES,
+  type OutgoingFrame,
+} from './wire.js';
+
+/** Options of a call. */
+export interface CallOptions {
+  /** Milliseconds to wait for the reply. @default the node's `callTimeoutMs` (10 000) */
+  timeout?: number;
+  /** Aborts the call: it rejects with the signal's reason and the callee's handler sees its signal abort. */
+  signal?: AbortSignal;
+}
+
+/** What the client needs from the node. */
+export interface ClientHost {
+  readonly selfName: string;
+  readonly defaultTimeoutMs: number;
+  readonly server: RpcServer;
+  connection(peer: string): Connection | undefined;
+  send(conn: Connection, frame: OutgoingFrame): void;
+}
+
+/** A call waiting for its reply. `conn` is `null` for a local call. */
+class Pending {
+  timer: NodeJS.Timeout | undefined;
+  onAbort: (() => void) | undefined;
+  constructor(
+    readonly id: number,
+    readonly conn: Connection | null,
+    readonly details: RpcErrorDetails,
+    readonly resolve: (value: unknown) => void,
+    readonly reject: (err: unknown) => void,
+    readonly signal: AbortSignal | undefined,
+    /** The caller's stack, captured when the call started, for errors raised later. */
+    readonly site: { stack?: string },
+  ) {}
+}
+
+export class RpcClient {
+  readonly #host: ClientHost;
+  readonly #pending = new Map<number, Pending>();
+  #nextId = 1;
+
+  constructor(host: ClientHost) {
+    this.#host = host;
+  }
+
+  /** Calls waiting for a reply. */
+  get pendingCount(): number {
+    return this.#pending.size;
+  }
+
+  call(
+    target: string,
+    module: string,
+    fn: string,
+    args: unknown[],
+    options?: CallOptions,
+  ): Promise<unknown> {
+    const site: { stack?: string } = {};
+    Error.captureStackTrace(site, this.call);
+    const details: RpcErrorDetails = { node: target, module, function: fn };
+    const checked = checkRequest(target, module, fn, args, details);
+    if (checked instanceof RpcError) return Promise.reject(checked);
+    const opts = checkCallOptions(options, this.#host.defaultTimeoutMs, details);
+    if (opts instanceof RpcError) return Promise.reject(opts);
+    if (opts.signal?.aborted) return Promise.reject(opts.signal.reason);
+    const local = target === this.#host.selfName;
+    const conn = local ? null : (this.#host.connection(target) ?? null);
+    if (!local && !conn) return Promise.reject(notConnected(details));
+    let body: Buffer;
+    try {
+      body = encodeValue(args);
+    } catch (err) {
+      return Promise.reject(unencodable(err, details));
+    }
+    if (conn && body.length + 13 + 2 + checked.moduleBytes + checked.fnBytes > conn.sendLimit) {
+      return Promise.reject(tooLarge(body.length, conn.sendLimit, details));
+    }
+    const id = this.#allocateId();
+    return new Promise<unknown>((resolve, reject) => {
+      const pending = new Pending(id, conn, details, resolve, reject, opts.signal, site);
+      this.#pending.set(id, pending);
+      pending.timer = setTimeout(this.#onTimeout, opts.timeout, pending, opts.timeout);
+      if (opts.signal) {
+        pending.onAbort = () => this.#settle(pending, (opts.signal as AbortSignal).reason, true);
+        opts.signal.addEventListener('abort', pending.onAbort, { once: true });
+      }
+      if (conn) {
+        this.#host.send(
+          conn,
+          encodeRequest(id, opts.timeout, module, checked.moduleBytes, fn, checked.fnBytes, body),
+        );
+      } else {
+        this.#callLocal(pending, module, fn, body, Date.now() + opts.timeout);
+      }
+    });
+  }
+
+  /** Sends a cast; resolves once it is handed to the transport (or run, for the local node). */
+  cast(target: string, module: string, fn: string, args: unknown[]): Promise<void> {
+    const details: RpcErrorDetails = { node: target, module, function: fn };
+    const checked = checkRequest(target, module, fn, args, details);
+    if (checked instanceof RpcError) return Promise.reject(checked);
+    const local = target === this.#host.selfName;
+    const conn = local ? null : (this.#host.connection(target) ?? null);
+    if (!local && !conn) return Promise.reject(notConnected(details));
+    let body: Buffer;
+    try {
+      body = encodeValue(args);
+    } catch (err) {
+      return Promise.reject(unencodable(err, details));
+    }
+    if (conn) {
+      if (body.length + 7 + checked.moduleBytes + checked.fnBytes > conn.sendLimit) {
+        return Promise.reject(tooLarge(body.length, conn.sendLimit, details));
+      }
+      this.#host.send(
+        conn,
+        encodeRequest(0, 0, module, checked.moduleBytes, fn, checked.fnBytes, body),
+      );
+    } else {
+      const record = new CallRecord(this.#host.selfName, module, fn, Number.POSITIVE_INFINITY);
+      this.#host.server.invokeLocal(module, fn, decodeValue(body) as unknown[], record, {
+        resolve() {},
+        reject() {},
+      });
+    }
+    return Promise.resolve();
+  }
+
+  /** A reply frame arrived on `conn`. */
+  onReply(conn: Connection, frame: Buffer): void {
+    const pending = this.#pending.get(frameId(frame));
+    // A reply for an id we don't have (already timed out) or from the wrong peer is ignored.
+    if (!pending || pending.conn !== conn) return;
+    let value: unknown;
+    try {
+      value = decodeValue(frame.subarray(5));
+    } catch {
+      this.#settle(
+        pending,
+        new RpcError('internal_server_error', 'malformed reply', { details: pending.details }),
+        false,
+      );
+      return;
+    }
+    if (frame[0] === MessageType.ReplyOk) this.#settle(pending, value, false, true);
+    else this.#settle(pending, fromWireError(value, pending.details), false);
+  }
+
+  /** The connection dropped: every call pending on it fails now with `service_unavailable`. */
+  onConnectionClosed(conn: Connection, reason: string): void {
+    for (const pending of this.#pending.values()) {
+      if (pending.conn !== conn) continue;
+      const err = new RpcError(
+        'service_unavailable',
+        `connection to ${pending.details.node} lost (${reason})`,
+        {
+          details: { ...pending.details, reason: 'connection_lost' },
+        },
+      );
+      this.#settle(pending, withCallSite(err, pending.site), false);
+    }
+  }
+
+  /** Fails every pending call (the node is closing). */
+  rejectAll(message: string): void {
+    for (const pending of this.#pending.values()) {
+      const err = new RpcError('service_unavailable', message, {
+        details: { ...pending.details, reason: 'node_closed' },
+      });
+      this.#settle(pending, withCallSite(err, pending.site), false);
+    }
+  }
+
+  #callLocal(pending: Pending, module: string, fn: string, body: Buffer, deadline: number): void {
+    const record = new CallRecord(this.#host.selfName, module, fn, deadline);
+    const onAbort = pending.onAbort;
+    if (pending.signal && onAbort) {
+      pending.onAbort = () => {
+        record.abort(pending.signal?.reason);
+        onAbort();
+      };
+      pending.signal.removeEventListener('abort', onAbort);
+      pending.signal.addEventListener('abort', pending.onAbort, { once: true });
+    }
+    this.#host.server.invokeLocal(module, fn, decodeValue(body) as unknown[], record, {
+      resolve: (value) => this.#settle(pending, value, false, true),
+      reject: (err) => this.#settle(pending, err, false),
+    });
+  }
+
+  readonly #onTimeout = (pending: Pending, timeoutMs: number): void => {
+    const err = new RpcError(
+      'request_timeout',
+      `call to ${pending.details.node} timed out after ${timeoutMs} ms`,
+      {
+        details: { ...pending.details, timeoutMs },
+      },
+    );
+    this.#settle(pending, withCallSite(err, pending.site), true);
+  };
+
+  /** Settles a pending call once; `cancel` tells the callee to stop. */
+  #settle(pending: Pending, outcome: unknown, cancel: boolean, ok = false): void {
+    if (this.#pending.get(pending.id) !== pending) return;
+    this.#pending.delete(pending.id);
+    clearTimeout(pending.timer);
+    if (pending.onAbort) pending.signal?.removeEventListener('abort', pending.onAbort);
+    if (cancel && pending.conn && !pending.conn.closed) pending.conn.send(encodeCancel(pending.id));
+    if (ok) pending.resolve(outcome);
+    else pending.reject(outcome);
+  }
+
+  #allocateId(): number {
+    let id = this.#nextId;
+    // Ids wrap at 2^32 - 1; 0 means "cast". Skip any id still pending after a wrap.
+    do {
+      id = id >= 0xffffffff ? 1 : id + 1;
+    } while (this.#pending.has(id));
+    this.#nextId = id;
+    return id;
+  }
+}
+
+function checkRequest(
+  target: unknown,
+  module: unknown,
+  fn: unknown,
+  args: unknown,
+  details: RpcErrorDetails,
+): RpcError | { moduleBytes: number; fnBytes: number } {
+  if (!isValidNodeName(target))
+    return badRequest(`invalid node name ${describe(target)}`, details, 'node');
+  const moduleBytes = nameBytes(module);
+  if (moduleBytes < 0)
+    return badRequest(`invalid module name ${describe(module)}`, details, 'module');
+  const fnBytes = nameBytes(fn);
+  if (fnBytes < 0) return badRequest(`invalid function name ${describe(fn)}`, details, 'function');
+  if (!Array.isArray(args))
+    return badRequest(`args must be an array, received ${describe(args)}`, details, 'args');
+  return { moduleBytes, fnBytes };
+}
+
+function checkCallOptions(
+  options: CallOptions | undefined,
+  defaultTimeout: number,
+  details: RpcErrorDetails,
+): RpcError | { timeout: number; signal: AbortSignal | undefined } {
+  if (options === undefined) return { timeout: defaultTimeout, signal: undefined };
+  if (typeof options !== 'object' || options === null)
+    return badRequest(
+      `options must be an object, received ${describe(options)}`,
+      details,
+      'options',
+    );
+  const timeout = options.timeout ?? defaultTimeout;
+  if (typeof timeout !== 'number' || !(timeout > 0) || timeout > MAX_TIMEOUT_MS) {
+    return badRequest(
+      `timeout must be a number of ms from 1 to ${MAX_TIMEOUT_MS}, received ${describe(timeout)}`,
+      details,
+      'timeout',
+    );
+  }
+  const signal = options.signal;
+  if (signal !== undefined && !(signal instanceof AbortSignal)) {
+    return badRequest(
+      `signal must be an AbortSignal, received ${describe(signal)}`,
+      details,
+      'signal',
+    );
+  }
+  return { timeout: Math.ceil(timeout), signal };
+}
+
+function nameBytes(name: unknown): number {
+  if (typeof name !== 'string' || name.length === 0) return -1;
+  const bytes = Buffer.byteLength(name);
+  return bytes > MAX_NAME_BYTES ? -1 : bytes;
+}
+
+function badRequest(message: string, details: RpcErrorDetails, field: string): RpcError {
+  return new RpcError('bad_request', message, {
+    details: { ...details, field },
+    notExecuted: true,
+  });
+}
+
+function notConnected(details: RpcErrorDetails): RpcError {
+  return new RpcError('service_unavailable', `node ${details.node} is not connected`, {
+    details: { ...details, reason: 'not_connected' },
+    notExecuted: true,
+  });
+}
+
+function unencodable(err: unknown, details: RpcErrorDetails): RpcError {
+  return new RpcError('bad_request', `arguments cannot be encoded: ${(err as Error).message}`, {
+    details: { ...details, reason: 'unencodable_arguments' },
+    cause: err,
+    notExecuted: true,
+  });
+}
+
+function tooLarge(bytes: number, limit: number, details: RpcErrorDetails): RpcError {
+  return new RpcError(
+    'bad_request',
+    `message of ${bytes} bytes exceeds the frame limit of ${limit} bytes`,
+    {
+      details: { ...details, reason: 'frame_too_large' },
+      notExecuted: true,
+    },
+  );
+}
+
+/** Points an asynchronously raised error's stack at the line that made the call. */
+function withCallSite(err: RpcError, site: { stack?: string }): RpcError {
+  const callerFrames = site.stack?.split('\n').slice(1).join('\n');
+  if (callerFrames) err.stack = `${err.name}: ${err.message}\n${callerFrames}`;
+  return err;
+}

@@ -1,0 +1,347 @@
+/**
+ * Serving calls: the table of exposed functions, dispatch of CALL/CAST frames (and of local
+ * calls), cancellation, and the in-flight count that graceful shutdown waits on.
+ *
+ * Only functions passed to `expose` are reachable, looked up in a `Map` built at expose time:
+ * no property of any object is ever resolved by a name that came from the network.
+ */
+import { RpcError, type RpcErrorDetails, toWireError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import { describe } from '../options.js';
+import type { Connection } from '../transport/connection.js';
+import { MessageType } from '../transport/message-types.js';
+import { decodeValue, encodeValue } from './codec.js';
+import { CallRecord, callStorage } from './context.js';
+import { decodeRequest, encodeReply, frameId, MAX_NAME_BYTES, type OutgoingFrame } from './wire.js';
+
+/**
+ * An exposed function: receives the call's arguments, may be sync or async. Typed loosely on
+ * purpose (`never[]`) so handlers with any parameter types can be exposed.
+ */
+export type Handler = (...args: never[]) => unknown;
+/** A module: function name → handler. */
+export type HandlerTable = Record<string, Handler>;
+
+type AnyHandler = (...args: unknown[]) => unknown;
+
+/** What the server needs from the node. */
+export interface ServerHost {
+  readonly selfName: string;
+  readonly logger: Logger;
+  readonly exposeErrorStacks: boolean;
+  send(conn: Connection, frame: OutgoingFrame): void;
+}
+
+/** How a local call reports back (the client's pending entry). */
+export interface LocalReply {
+  resolve(value: unknown): void;
+  reject(err: RpcError): void;
+}
+
+export class RpcServer {
+  readonly #host: ServerHost;
+  readonly #modules = new Map<string, Map<string, AnyHandler>>();
+  readonly #active = new Map<Connection, Map<number, CallRecord>>();
+  #inFlight = 0;
+  #draining = false;
+  #idleWaiters: (() => void)[] = [];
+
+  constructor(host: ServerHost) {
+    this.#host = host;
+  }
+
+  /** Calls being served right now (remote and local). */
+  get inFlight(): number {
+    return this.#inFlight;
+  }
+
+  /** Exposes (or replaces) `module`. Throws a `TypeError` for bad names or non-function values. */
+  expose(module: string, functions: HandlerTable): void {
+    checkName('module', module);
+    if (typeof functions !== 'object' || functions === null) {
+      throw new TypeError(
+        `expose("${module}", functions): functions must be an object, received ${describe(functions)}`,
+      );
+    }
+    const table = new Map<string, AnyHandler>();
+    for (const [name, fn] of Object.entries(functions)) {
+      checkName('function', name);
+      if (typeof fn !== 'function') {
+        throw new TypeError(
+          `expose("${module}"): "${name}" must be a function, received ${describe(fn)}`,
+        );
+      }
+      table.set(name, fn as AnyHandler);
+    }
+    this.#modules.set(module, table);
+  }
+
+  /** Removes `module`; later calls to it fail with `not_found`. */
+  unexpose(module: string): boolean {
+    return this.#modules.delete(module);
+  }
+
+  /** Refuses new calls from now on (they fail with `service_unavailable`, marked not executed). */
+  startDraining(): void {
+    this.#draining = true;
+  }
+
+  /** Resolves `true` once no call is in flight, or `false` after `timeoutMs`. */
+  waitIdle(timeoutMs: number): Promise<boolean> {
+    if (this.#inFlight === 0) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.#idleWaiters = this.#idleWaiters.filter((w) => w !== wake);
+        resolve(false);
+      }, timeoutMs);
+      const wake = () => {
+        clearTimeout(timer);
+        resolve(true);
+      };
+      this.#idleWaiters.push(wake);
+    });
+  }
+
+  /** Handles a CALL or CAST frame from `conn`. Returns `false` for a malformed frame. */
+  onRequest(conn: Connection, frame: Buffer): boolean {
+    const req = decodeRequest(frame);
+    if (!req) return false;
+    const caller = conn.peerName as string;
+    const details: RpcErrorDetails = {
+      node: this.#host.selfName,
+      module: req.module,
+      function: req.fn,
+    };
+    const handler = this.#lookup(req.module, req.fn, details);
+    if (handler instanceof RpcError) return this.#replyError(conn, req.id, handler);
+    let args: unknown;
+    try {
+      args = decodeValue(frame.subarray(req.argsOffset));
+    } catch {
+      return this.#replyError(
+        conn,
+        req.id,
+        new RpcError('bad_request', 'arguments could not be decoded', {
+          details,
+          notExecuted: true,
+        }),
+      );
+    }
+    if (!Array.isArray(args)) {
+      return this.#replyError(
+        conn,
+        req.id,
+        new RpcError('bad_request', 'arguments must be an array', { details, notExecuted: true }),
+      );
+    }
+    const deadline = req.id === 0 ? Number.POSITIVE_INFINITY : Date.now() + req.timeoutMs;
+    const record = new CallRecord(caller, req.module, req.fn, deadline);
+    if (req.id === 0) {
+      this.#run(record, handler, args, undefined, (err) =>
+        this.#host.logger.debug(
+          `cast ${req.module}.${req.fn} from ${caller} failed: ${err.message}`,
+        ),
+      );
+      return true;
+    }
+    let active = this.#active.get(conn);
+    if (!active) this.#active.set(conn, (active = new Map()));
+    active.set(req.id, record);
+    const id = req.id;
+    this.#run(
+      record,
+      handler,
+      args,
+      (value) => {
+        if (active.get(id) === record) active.delete(id);
+        this.#replyOk(conn, id, value, details);
+      },
+      (err) => {
+        if (active.get(id) === record) active.delete(id);
+        this.#replyError(conn, id, err);
+      },
+    );
+    return true;
+  }
+
+  /** A local call (target is this node): same semantics as a remote one, no socket. */
+  invokeLocal(
+    module: string,
+    fn: string,
+    args: unknown[],
+    record: CallRecord,
+    reply: LocalReply,
+  ): void {
+    const details: RpcErrorDetails = { node: this.#host.selfName, module, function: fn };
+    const handler = this.#lookup(module, fn, details);
+    if (handler instanceof RpcError) return reply.reject(handler);
+    this.#run(
+      record,
+      handler,
+      args,
+      (value) => {
+        try {
+          reply.resolve(decodeValue(encodeValue(value)));
+        } catch (err) {
+          reply.reject(resultError(err, details));
+        }
+      },
+      reply.reject,
+    );
+  }
+
+  /** The caller gave up on request `id`: abort its handler's signal. */
+  onCancel(conn: Connection, frame: Buffer): void {
+    const record = this.#active.get(conn)?.get(frameId(frame));
+    record?.abort(
+      new RpcError('request_timeout', 'the caller cancelled the call', {
+        details: { node: record.caller },
+      }),
+    );
+  }
+
+  /** The connection to a caller dropped: abort every handler it was waiting on. */
+  onConnectionClosed(conn: Connection): void {
+    const active = this.#active.get(conn);
+    if (!active) return;
+    this.#active.delete(conn);
+    const reason = new RpcError('service_unavailable', 'the caller disconnected', {
+      details: { reason: 'connection_lost' },
+    });
+    for (const record of active.values()) record.abort(reason);
+  }
+
+  #lookup(module: string, fn: string, details: RpcErrorDetails): AnyHandler | RpcError {
+    if (this.#draining) {
+      return new RpcError('service_unavailable', `node ${this.#host.selfName} is shutting down`, {
+        details: { ...details, reason: 'draining' },
+        notExecuted: true,
+      });
+    }
+    const table = this.#modules.get(module);
+    const handler = table?.get(fn);
+    if (handler) return handler;
+    const what = table ? `function ${module}.${fn}` : `module ${module}`;
+    return new RpcError('not_found', `no ${what} is exposed on node ${this.#host.selfName}`, {
+      details,
+      notExecuted: true,
+    });
+  }
+
+  /** Runs a handler inside its call context; settles through `ok` / `fail` exactly once. */
+  #run(
+    record: CallRecord,
+    handler: AnyHandler,
+    args: unknown[],
+    ok: ((value: unknown) => void) | undefined,
+    fail: (err: RpcError) => void,
+  ): void {
+    this.#inFlight++;
+    const done = () => {
+      record.finish();
+      if (--this.#inFlight === 0 && this.#idleWaiters.length > 0) {
+        const waiters = this.#idleWaiters;
+        this.#idleWaiters = [];
+        for (const wake of waiters) wake();
+      }
+    };
+    const onError = (err: unknown) => {
+      done();
+      fail(this.#handlerError(err, record));
+    };
+    let result: unknown;
+    try {
+      result = callStorage.run(record, Reflect.apply, handler, undefined, args) as unknown;
+    } catch (err) {
+      return onError(err);
+    }
+    if (isThenable(result)) {
+      result.then((value) => {
+        done();
+        ok?.(value);
+      }, onError);
+    } else {
+      done();
+      ok?.(result);
+    }
+  }
+
+  #handlerError(err: unknown, record: CallRecord): RpcError {
+    const details: RpcErrorDetails = {
+      node: this.#host.selfName,
+      module: record.module,
+      function: record.fn,
+    };
+    if (err instanceof RpcError)
+      return new RpcError(err.code, err.message, { details: { ...err.details, ...details } });
+    const e = err instanceof Error ? err : new Error(String(err));
+    const remote: RpcErrorDetails['remote'] = { name: e.name, message: e.message };
+    if (this.#host.exposeErrorStacks && e.stack) remote.stack = e.stack;
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string') remote.code = code;
+    return new RpcError(
+      'internal_server_error',
+      `${record.module}.${record.fn} threw: ${e.name}: ${e.message}`,
+      {
+        details: { ...details, remote },
+      },
+    );
+  }
+
+  #replyOk(conn: Connection, id: number, value: unknown, details: RpcErrorDetails): void {
+    let body: Buffer;
+    try {
+      body = encodeValue(value);
+    } catch (err) {
+      this.#replyError(conn, id, resultError(err, details));
+      return;
+    }
+    if (body.length + 5 > conn.sendLimit) {
+      this.#replyError(
+        conn,
+        id,
+        new RpcError(
+          'internal_server_error',
+          `result of ${body.length} bytes exceeds the frame limit`,
+          {
+            details: { ...details, reason: 'frame_too_large' },
+          },
+        ),
+      );
+      return;
+    }
+    this.#host.send(conn, encodeReply(MessageType.ReplyOk, id, body));
+  }
+
+  #replyError(conn: Connection, id: number, err: RpcError): true {
+    if (id !== 0)
+      this.#host.send(conn, encodeReply(MessageType.ReplyError, id, encodeValue(toWireError(err))));
+    return true;
+  }
+}
+
+function resultError(err: unknown, details: RpcErrorDetails): RpcError {
+  return new RpcError(
+    'internal_server_error',
+    `the result cannot be encoded: ${(err as Error).message}`,
+    {
+      details: { ...details, reason: 'unencodable_result' },
+    },
+  );
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as { then?: unknown }).then === 'function'
+  );
+}
+
+function checkName(what: string, name: unknown): void {
+  if (typeof name !== 'string' || name.length === 0 || Buffer.byteLength(name) > MAX_NAME_BYTES) {
+    throw new TypeError(
+      `${what} name must be a non-empty string of at most ${MAX_NAME_BYTES} bytes, received ${describe(name)}`,
+    );
+  }
+}

@@ -1,0 +1,311 @@
+/**
+ * One authenticated TCP (or TLS) connection to a peer node: handshake, framing, heartbeat.
+ *
+ * A guarded state machine: `handshaking → ready → closed`, changed only in `#setState`.
+ * The transport decides admission (duplicates, names in use) through the {@link ConnectionHost}
+ * seam; upper layers see only ready connections, their messages, and their close reason.
+ *
+ * Who decides: of the two nodes, the one with the smaller name sends the verdict (WELCOME or
+ * REJECT) once the cookie proofs check out; the other becomes ready and answers WELCOME; the
+ * decider becomes ready on that answer. One decider per pair means two connections dialled at
+ * the same moment can never both be accepted, nor both refused. The decider's first frame
+ * after it is ready (always a peer list) tells the other side that both are ready.
+ */
+import type { Socket } from 'node:net';
+import type { Logger } from '../logger.js';
+import { FrameDecoder, FrameError } from './frame-decoder.js';
+import { FrameWriter } from './frame-writer.js';
+import { buildFrame } from './frames.js';
+import {
+  cookieProof,
+  decodeHello,
+  encodeHello,
+  type Hello,
+  newNonce,
+  proofMatches,
+} from './handshake.js';
+import { MessageType } from './message-types.js';
+
+/** Why a ready connection ended, as `nodedown` reports it. */
+export type DownReason = 'closed' | 'timeout' | 'goodbye';
+
+/** Frames larger than this are refused before the peer has authenticated. */
+const PREAUTH_MAX_FRAME_BYTES = 64 * 1024;
+
+/** What a connection needs from the transport that owns it. */
+export interface ConnectionHost {
+  readonly selfName: string;
+  readonly incarnation: string;
+  readonly listenAddress: string;
+  readonly cookie: string;
+  readonly maxFrameBytes: number;
+  readonly heartbeatTimeoutMs: number;
+  readonly handshakeTimeoutMs: number;
+  readonly logger: Logger;
+  /** Admission check once the peer is authenticated: `null` to accept, else the refusal reason. */
+  admit(conn: Connection): string | null;
+  onReady(conn: Connection): void;
+  /** The peer is known to be ready too (`connect()` resolves here). */
+  onConfirmed(conn: Connection): void;
+  onMessage(conn: Connection, type: number, frame: Buffer): void;
+  /** Called once. `wasReady` tells whether upper layers ever saw the connection. */
+  onClose(conn: Connection, reason: DownReason, detail: string, wasReady: boolean): void;
+}
+
+type State = 'handshaking' | 'ready' | 'closed';
+
+export class Connection {
+  readonly socket: Socket;
+  /** `true` when this node dialled. */
+  readonly initiator: boolean;
+  /** Set once the peer's HELLO is read. */
+  peer: Hello | undefined;
+  /** The largest frame the peer accepts (the smaller of both limits). */
+  sendLimit = PREAUTH_MAX_FRAME_BYTES;
+  /** The reason a handshake was refused, when it was (for `connect()` to report). */
+  refusal: string | undefined;
+  /** The socket error that ended the connection, if one did (e.g. `ECONNREFUSED`). */
+  socketError: string | undefined;
+
+  readonly #host: ConnectionHost;
+  readonly #decoder = new FrameDecoder(PREAUTH_MAX_FRAME_BYTES);
+  readonly #writer: FrameWriter;
+  readonly #nonce = newNonce();
+  #state: State = 'handshaking';
+  #proofVerified = false;
+  #welcomed = false;
+  #confirmed = false;
+  #receivedSinceTick = true;
+  #sentSinceTick = false;
+  #silentMs = 0;
+  #timer: NodeJS.Timeout;
+
+  constructor(host: ConnectionHost, socket: Socket, initiator: boolean) {
+    this.#host = host;
+    this.socket = socket;
+    this.initiator = initiator;
+    this.#writer = new FrameWriter(socket);
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => this.#onData(chunk));
+    socket.on('error', (err: NodeJS.ErrnoException) => {
+      this.socketError = err.code ?? err.message;
+      this.#fail('closed', `socket error: ${err.message}`);
+    });
+    socket.on('close', () => this.#fail('closed', 'socket closed'));
+    this.#timer = setTimeout(
+      () => this.#fail('timeout', 'handshake timed out'),
+      host.handshakeTimeoutMs,
+    );
+    this.#timer.unref();
+    this.#send(
+      buildFrame(
+        MessageType.Hello,
+        encodeHello({
+          name: host.selfName,
+          incarnation: host.incarnation,
+          address: host.listenAddress,
+          nonce: this.#nonce,
+          maxFrameBytes: host.maxFrameBytes,
+        }),
+      ),
+    );
+  }
+
+  get ready(): boolean {
+    return this.#state === 'ready';
+  }
+
+  get closed(): boolean {
+    return this.#state === 'closed';
+  }
+
+  /** The peer's name, once its HELLO arrived. */
+  get peerName(): string | undefined {
+    return this.peer?.name;
+  }
+
+  /** Queues a complete frame. */
+  send(frame: Buffer): void {
+    if (this.#state !== 'ready') return;
+    this.#send(frame);
+  }
+
+  /** Queues a frame given as header (with length prefix) and body, without copying the body. */
+  send2(header: Buffer, body: Buffer): void {
+    if (this.#state !== 'ready') return;
+    this.#sentSinceTick = true;
+    this.#writer.write2(header, body);
+  }
+
+  /** Says goodbye, flushes and closes the socket. */
+  goodbye(): void {
+    if (this.#state === 'ready') this.#send(buildFrame(MessageType.Goodbye));
+    this.#close('goodbye', 'closed by this node', true);
+  }
+
+  /** Closes at once, without goodbye. */
+  destroy(detail: string): void {
+    this.#close('closed', detail, false);
+  }
+
+  #send(frame: Buffer): void {
+    this.#sentSinceTick = true;
+    this.#writer.write(frame);
+  }
+
+  #onData(chunk: Buffer): void {
+    this.#receivedSinceTick = true;
+    try {
+      this.#decoder.push(chunk, this.#onFrame);
+    } catch (err) {
+      if (!(err instanceof FrameError)) throw err;
+      this.#protocolError(`${err.reason}: ${err.message}`);
+    }
+  }
+
+  readonly #onFrame = (frame: Buffer): boolean => {
+    if (this.#state === 'ready') {
+      if (!this.#confirmed) this.#confirm();
+      const type = frame[0] as number;
+      if (type === MessageType.Ping) return true;
+      if (type === MessageType.Goodbye) {
+        this.#close('goodbye', 'peer said goodbye', false);
+        return false;
+      }
+      this.#host.onMessage(this, type, frame);
+    } else if (this.#state === 'handshaking') {
+      this.#onHandshakeFrame(frame);
+    }
+    return this.#state !== 'closed';
+  };
+
+  #onHandshakeFrame(frame: Buffer): void {
+    const type = frame[0];
+    const body = frame.subarray(1);
+    if (type === MessageType.Hello && !this.peer) return this.#onHello(body);
+    if (type === MessageType.Auth && this.peer && !this.#proofVerified) return this.#onAuth(body);
+    if (type === MessageType.Welcome && this.#proofVerified) {
+      if (!this.#isDecider()) return this.#accept();
+      if (this.#welcomed) return this.#becomeReady();
+    }
+    if (type === MessageType.Reject) {
+      const reason = body.toString('utf8', 0, Math.min(body.length, 200));
+      this.refusal = reason;
+      return this.#close('closed', `refused by ${this.peer?.name ?? 'peer'}: ${reason}`, false);
+    }
+    this.#protocolError(`unexpected handshake message 0x${(type ?? 0).toString(16)}`);
+  }
+
+  #onHello(body: Buffer): void {
+    const hello = decodeHello(body);
+    if (typeof hello === 'string') return this.#protocolError(hello);
+    if (hello.name === this.#host.selfName) return this.#refuse('a node cannot connect to itself');
+    this.peer = hello;
+    const proof = cookieProof(
+      this.#host.cookie,
+      hello.nonce,
+      this.#nonce,
+      this.#host.selfName,
+      hello.name,
+    );
+    this.#send(buildFrame(MessageType.Auth, proof));
+  }
+
+  #onAuth(body: Buffer): void {
+    const peer = this.peer as Hello;
+    const expected = cookieProof(
+      this.#host.cookie,
+      this.#nonce,
+      peer.nonce,
+      peer.name,
+      this.#host.selfName,
+    );
+    if (!proofMatches(body, expected)) {
+      this.#host.logger.warn(
+        `connection ${this.#describe()} refused: wrong cookie (the cookies of the two nodes differ)`,
+      );
+      return this.#refuse('wrong cookie');
+    }
+    this.#proofVerified = true;
+    if (this.#isDecider()) this.#accept();
+  }
+
+  #accept(): void {
+    const refusal = this.#host.admit(this);
+    if (refusal !== null) return this.#refuse(refusal);
+    this.#send(buildFrame(MessageType.Welcome));
+    if (this.#isDecider()) this.#welcomed = true;
+    else this.#becomeReady();
+  }
+
+  #becomeReady(): void {
+    const peer = this.peer as Hello;
+    this.sendLimit = Math.min(peer.maxFrameBytes, this.#host.maxFrameBytes);
+    this.#decoder.setMaxFrameBytes(this.#host.maxFrameBytes);
+    this.#state = 'ready';
+    clearTimeout(this.#timer);
+    const tick = Math.max(50, Math.floor(this.#host.heartbeatTimeoutMs / 4));
+    this.#timer = setInterval(() => this.#heartbeat(tick), tick);
+    this.#timer.unref();
+    this.#host.onReady(this);
+    if (this.#isDecider() && this.#state === 'ready') this.#confirm();
+  }
+
+  #confirm(): void {
+    this.#confirmed = true;
+    this.#host.onConfirmed(this);
+  }
+
+  /** Sends PING when idle; declares the peer down after `heartbeatTimeoutMs` of silence. */
+  #heartbeat(tick: number): void {
+    if (this.#receivedSinceTick) {
+      this.#receivedSinceTick = false;
+      this.#silentMs = 0;
+    } else {
+      this.#silentMs += tick;
+      if (this.#silentMs >= this.#host.heartbeatTimeoutMs) {
+        this.#close('timeout', `no traffic for ${this.#silentMs} ms`, false);
+        return;
+      }
+    }
+    if (!this.#sentSinceTick) this.#send(buildFrame(MessageType.Ping));
+    this.#sentSinceTick = false;
+  }
+
+  #isDecider(): boolean {
+    return this.#host.selfName < (this.peer as Hello).name;
+  }
+
+  #refuse(reason: string): void {
+    this.refusal = reason;
+    this.#send(buildFrame(MessageType.Reject, Buffer.from(reason)));
+    this.#close('closed', `refused: ${reason}`, true);
+  }
+
+  #protocolError(detail: string): void {
+    this.#host.logger.warn(`connection ${this.#describe()} dropped: ${detail}`);
+    this.#close('closed', detail, false);
+  }
+
+  #fail(reason: DownReason, detail: string): void {
+    this.#close(reason, detail, false);
+  }
+
+  #close(reason: DownReason, detail: string, flush: boolean): void {
+    if (this.#state === 'closed') return;
+    const wasReady = this.#state === 'ready';
+    this.#state = 'closed';
+    clearTimeout(this.#timer);
+    this.#writer.close(flush);
+    if (flush) this.socket.end();
+    else this.socket.destroy();
+    // A flushed end() that the peer never acknowledges must not hold the socket forever.
+    if (flush) setTimeout(() => this.socket.destroy(), 2_000).unref();
+    this.#host.onClose(this, reason, detail, wasReady);
+  }
+
+  #describe(): string {
+    const who = this.peer ? ` (claims ${this.peer.name})` : '';
+    return `from ${this.socket.remoteAddress}:${this.socket.remotePort}${who}`;
+  }
+}

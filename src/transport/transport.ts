@@ -1,0 +1,387 @@
+/**
+ * The node's network side: listens, dials, admits authenticated connections (one per peer),
+ * keeps seeds and lost peers re-dialled with backoff, and exchanges peer lists so that any
+ * seed leads to a full mesh. Upper layers see `onUp` / `onDown` / `onMessage` only.
+ */
+import { randomBytes } from 'node:crypto';
+import net from 'node:net';
+import tls from 'node:tls';
+import { RpcError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import {
+  formatAddress,
+  isValidNodeName,
+  parseAddress,
+  type ResolvedNodeOptions,
+} from '../options.js';
+import { decodeValue, encodeValue } from '../rpc/codec.js';
+import { Backoff } from './backoff.js';
+import { Connection, type ConnectionHost, type DownReason } from './connection.js';
+import { buildFrame } from './frames.js';
+import { MessageType } from './message-types.js';
+
+/** What the transport tells the layers above it. */
+export interface TransportHandlers {
+  onUp(peer: string, conn: Connection): void;
+  onDown(peer: string, conn: Connection, reason: DownReason, detail: string): void;
+  onMessage(conn: Connection, type: number, frame: Buffer): void;
+}
+
+/** A lost peer that is not a seed is re-dialled for this long before we give up on it. */
+const LOST_PEER_REDIAL_MS = 60_000;
+/** `connect()` waits this long for the surviving connection after a duplicate was refused. */
+const DUPLICATE_WAIT_MS = 5_000;
+
+interface PendingDial {
+  readonly resolve: (peer: string) => void;
+  readonly reject: (err: RpcError) => void;
+  readonly address: string;
+}
+
+interface Redial {
+  readonly address: string;
+  readonly forever: boolean;
+  readonly backoff: Backoff;
+  readonly giveUpAt: number;
+  timer: NodeJS.Timeout | undefined;
+  /** The node this address led to last time. */
+  peer: string | undefined;
+}
+
+export class Transport implements ConnectionHost {
+  readonly selfName: string;
+  readonly incarnation = randomBytes(8).toString('hex');
+  listenAddress = '';
+  readonly cookie: string;
+  readonly maxFrameBytes: number;
+  readonly heartbeatTimeoutMs: number;
+  readonly handshakeTimeoutMs: number;
+  readonly logger: Logger;
+
+  readonly #options: ResolvedNodeOptions;
+  readonly #handlers: TransportHandlers;
+  readonly #ready = new Map<string, Connection>();
+  readonly #all = new Set<Connection>();
+  readonly #waiters = new Map<string, Set<() => void>>();
+  readonly #redials = new Map<string, Redial>();
+  readonly #dialing = new Map<string, Promise<string>>();
+  readonly #pendingDials = new Map<Connection, PendingDial>();
+  readonly #admitted = new Map<string, Connection>();
+  #server: net.Server | undefined;
+  #closing = false;
+
+  constructor(options: ResolvedNodeOptions, handlers: TransportHandlers) {
+    this.#options = options;
+    this.#handlers = handlers;
+    this.selfName = options.name;
+    this.cookie = options.cookie;
+    this.maxFrameBytes = options.maxFrameBytes;
+    this.heartbeatTimeoutMs = options.heartbeatTimeoutMs;
+    this.handshakeTimeoutMs = options.handshakeTimeoutMs;
+    this.logger = options.logger;
+  }
+
+  /** Starts listening; resolves with the `host:port` actually bound. */
+  async listen(): Promise<string> {
+    const { tls: tlsOptions, host, port } = this.#options;
+    const server = tlsOptions
+      ? tls.createServer({ ...tlsOptions, requestCert: true, rejectUnauthorized: true })
+      : net.createServer();
+    server.on(tlsOptions ? 'secureConnection' : 'connection', (socket: net.Socket) => {
+      if (this.#closing) socket.destroy();
+      else this.#adopt(socket, false);
+    });
+    server.on('tlsClientError', (err: Error, socket: net.Socket) =>
+      this.logger.warn(`TLS connection from ${socket.remoteAddress} refused: ${err.message}`),
+    );
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen({ host, port }, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    server.on('error', (err) => this.logger.error(`listener error: ${err.message}`));
+    this.#server = server;
+    const bound = server.address() as net.AddressInfo;
+    const advertised = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
+    this.listenAddress = formatAddress(advertised, bound.port);
+    for (const seed of this.#options.seeds) this.#keepDialling(seed, true);
+    return this.listenAddress;
+  }
+
+  /** The ready connection to `peer`, if any. */
+  connection(peer: string): Connection | undefined {
+    return this.#ready.get(peer);
+  }
+
+  /** Ready connections. */
+  connections(): IterableIterator<Connection> {
+    return this.#ready.values();
+  }
+
+  /** Names of connected peers, sorted. */
+  peers(): string[] {
+    return [...this.#ready.keys()].sort();
+  }
+
+  /** Dials `address` unless already connected to it; resolves with the peer's name. */
+  connect(address: string): Promise<string> {
+    let target: { host: string; port: number };
+    try {
+      target = parseAddress(address, 'address');
+    } catch (err) {
+      return Promise.reject(
+        new RpcError('bad_request', (err as Error).message, { details: { reason: 'bad_address' } }),
+      );
+    }
+    const normalized = formatAddress(target.host, target.port);
+    if (this.#closing) return Promise.reject(this.#unavailable('node is closing', normalized));
+    for (const [name, conn] of this.#ready)
+      if (conn.peer?.address === normalized) return Promise.resolve(name);
+    const inFlight = this.#dialing.get(normalized);
+    if (inFlight) return inFlight;
+    const attempt = this.#dial(target.host, target.port, normalized).finally(() =>
+      this.#dialing.delete(normalized),
+    );
+    this.#dialing.set(normalized, attempt);
+    return attempt;
+  }
+
+  /** Says goodbye to every peer and stops listening and re-dialling. */
+  async close(): Promise<void> {
+    this.#closing = true;
+    for (const redial of this.#redials.values()) clearTimeout(redial.timer);
+    this.#redials.clear();
+    for (const conn of [...this.#all]) {
+      if (conn.ready) conn.goodbye();
+      else conn.destroy('node closing');
+    }
+    await this.#closeServer();
+  }
+
+  /** Drops every connection at once, without goodbye. */
+  async destroy(): Promise<void> {
+    this.#closing = true;
+    for (const redial of this.#redials.values()) clearTimeout(redial.timer);
+    this.#redials.clear();
+    for (const conn of [...this.#all]) conn.destroy('node destroyed');
+    await this.#closeServer();
+  }
+
+  // --- ConnectionHost ---------------------------------------------------------------------
+
+  admit(conn: Connection): string | null {
+    if (this.#closing) return 'node is shutting down';
+    const peer = conn.peer;
+    if (!peer) return 'no hello';
+    const existing = this.#ready.get(peer.name) ?? this.#admitted.get(peer.name);
+    if (existing && existing !== conn && !existing.closed) {
+      return existing.peer?.incarnation === peer.incarnation
+        ? 'duplicate connection'
+        : `name ${peer.name} is in use by another live node`;
+    }
+    // Held until the connection is ready or closed, so no second one is admitted meanwhile.
+    this.#admitted.set(peer.name, conn);
+    return null;
+  }
+
+  onReady(conn: Connection): void {
+    const name = conn.peerName as string;
+    if (this.#admitted.get(name) === conn) this.#admitted.delete(name);
+    this.#ready.set(name, conn);
+    this.logger.info(`node up: ${name} (${conn.peer?.address})`);
+    this.#sendPeerList(conn);
+    this.#handlers.onUp(name, conn);
+  }
+
+  onConfirmed(conn: Connection): void {
+    const name = conn.peerName as string;
+    const waiters = this.#waiters.get(name);
+    if (waiters) for (const wake of [...waiters]) wake();
+    const dial = this.#pendingDials.get(conn);
+    if (dial) {
+      this.#pendingDials.delete(conn);
+      dial.resolve(name);
+    }
+  }
+
+  onMessage(conn: Connection, type: number, frame: Buffer): void {
+    if (type === MessageType.PeerList) this.#onPeerList(frame);
+    else this.#handlers.onMessage(conn, type, frame);
+  }
+
+  onClose(conn: Connection, reason: DownReason, detail: string, wasReady: boolean): void {
+    this.#all.delete(conn);
+    const admittedAs = conn.peerName;
+    if (admittedAs !== undefined && this.#admitted.get(admittedAs) === conn)
+      this.#admitted.delete(admittedAs);
+    const dial = this.#pendingDials.get(conn);
+    if (dial) {
+      this.#pendingDials.delete(conn);
+      this.#dialFailed(conn, dial);
+    }
+    const name = conn.peerName;
+    if (!wasReady || name === undefined || this.#ready.get(name) !== conn) return;
+    this.#ready.delete(name);
+    this.logger.info(`node down: ${name} (${reason}: ${detail})`);
+    this.#handlers.onDown(name, conn, reason, detail);
+    if (this.#closing) return;
+    const viaSeed = [...this.#redials.values()].filter((r) => r.peer === name);
+    for (const redial of viaSeed) this.#schedule(redial, true);
+    if (viaSeed.length === 0 && reason !== 'goodbye' && conn.peer)
+      this.#keepDialling(conn.peer.address, false);
+  }
+
+  // --- dialling ---------------------------------------------------------------------------
+
+  #adopt(socket: net.Socket, initiator: boolean): Connection {
+    const conn = new Connection(this, socket, initiator);
+    this.#all.add(conn);
+    return conn;
+  }
+
+  #dial(host: string, port: number, address: string): Promise<string> {
+    const tlsOptions = this.#options.tls;
+    const socket = tlsOptions
+      ? tls.connect({
+          ...(tlsOptions as tls.ConnectionOptions),
+          host,
+          port,
+          rejectUnauthorized: true,
+        })
+      : net.connect({ host, port });
+    const conn = this.#adopt(socket, true);
+    return new Promise<string>((resolve, reject) => {
+      this.#pendingDials.set(conn, { resolve, reject, address });
+    });
+  }
+
+  /** Settles the `connect()` of a dialled connection that closed before it was ready. */
+  #dialFailed(conn: Connection, dial: PendingDial): void {
+    const peer = conn.peerName;
+    if (peer && conn.refusal === 'duplicate connection') {
+      this.#waitForPeer(peer).then(
+        () => dial.resolve(peer),
+        () =>
+          dial.reject(
+            this.#unavailable(`duplicate connection to ${peer} and no surviving one`, dial.address),
+          ),
+      );
+      return;
+    }
+    const why = conn.refusal ?? conn.socketError ?? 'connection closed during handshake';
+    dial.reject(this.#unavailable(`cannot connect to ${dial.address}: ${why}`, dial.address));
+  }
+
+  #waitForPeer(name: string): Promise<void> {
+    if (this.#ready.has(name)) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      let waiters = this.#waiters.get(name);
+      if (!waiters) this.#waiters.set(name, (waiters = new Set()));
+      const wake = () => {
+        clearTimeout(timer);
+        waiters.delete(wake);
+        if (waiters.size === 0) this.#waiters.delete(name);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        waiters.delete(wake);
+        if (waiters.size === 0) this.#waiters.delete(name);
+        reject(new Error('timeout'));
+      }, DUPLICATE_WAIT_MS);
+      timer.unref();
+      waiters.add(wake);
+    });
+  }
+
+  #keepDialling(address: string, forever: boolean): void {
+    if (this.#closing || this.#redials.has(address)) return;
+    const redial: Redial = {
+      address,
+      forever,
+      backoff: new Backoff(),
+      giveUpAt: Date.now() + LOST_PEER_REDIAL_MS,
+      timer: undefined,
+      peer: undefined,
+    };
+    this.#redials.set(address, redial);
+    this.#attempt(redial);
+  }
+
+  #schedule(redial: Redial, reset: boolean): void {
+    if (this.#closing || this.#redials.get(redial.address) !== redial) return;
+    if (reset) redial.backoff.reset();
+    clearTimeout(redial.timer);
+    redial.timer = setTimeout(() => this.#attempt(redial), redial.backoff.next());
+    redial.timer.unref();
+  }
+
+  #attempt(redial: Redial): void {
+    redial.timer = undefined;
+    this.connect(redial.address).then(
+      (peer) => {
+        redial.peer = peer;
+        redial.backoff.reset();
+        if (!redial.forever) this.#redials.delete(redial.address);
+        else if (!this.#ready.has(peer)) this.#schedule(redial, false);
+      },
+      (err: Error) => {
+        this.logger.debug(`dial ${redial.address} failed: ${err.message}`);
+        if (!redial.forever && Date.now() > redial.giveUpAt) this.#redials.delete(redial.address);
+        else this.#schedule(redial, false);
+      },
+    );
+  }
+
+  // --- peer exchange ----------------------------------------------------------------------
+
+  #sendPeerList(to: Connection): void {
+    const peers: [string, string][] = [];
+    for (const [name, conn] of this.#ready) {
+      if (conn !== to && conn.peer) peers.push([name, conn.peer.address]);
+    }
+    // Sent even when empty: the first frame after readiness confirms it to the other side.
+    to.send(buildFrame(MessageType.PeerList, encodeValue(peers)));
+  }
+
+  #onPeerList(frame: Buffer): void {
+    let peers: unknown;
+    try {
+      peers = decodeValue(frame.subarray(1));
+    } catch {
+      return;
+    }
+    if (!Array.isArray(peers)) return;
+    for (const entry of peers.slice(0, 10_000)) {
+      if (!Array.isArray(entry) || !isValidNodeName(entry[0]) || typeof entry[1] !== 'string')
+        continue;
+      const [name, address] = entry as [string, string];
+      if (name === this.selfName || this.#ready.has(name)) continue;
+      this.connect(address).catch((err: Error) =>
+        this.logger.debug(`mesh dial ${address} failed: ${err.message}`),
+      );
+    }
+  }
+
+  #unavailable(message: string, address: string): RpcError {
+    return new RpcError('service_unavailable', message, {
+      details: { reason: 'connect_failed', address },
+      notExecuted: true,
+    });
+  }
+
+  async #closeServer(): Promise<void> {
+    const server = this.#server;
+    if (!server) return;
+    this.#server = undefined;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, 3_000);
+      timer.unref();
+      server.close(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+}
