@@ -1,0 +1,156 @@
+/**
+ * A test node process. Started by {@link ../helpers/cluster.ts} with its node options as JSON in
+ * argv[2]; it exposes the `Test` module, forwards node and group events to the parent over IPC,
+ * and runs commands the parent sends (`{ id, op, args }` → `{ id, ok, value | error }`).
+ * Values cross IPC with the `advanced` serialization, so Date/Map/Set/BigInt survive.
+ */
+
+import type { RpcNode } from '../../src/index.js';
+import { currentCall, RpcError, startNode } from '../../src/index.js';
+
+interface Command {
+  id: number;
+  op: string;
+  args: unknown[];
+}
+
+const send = (message: unknown) => process.send?.(message);
+const options = JSON.parse(process.argv[2] ?? '{}');
+const behaviour = (options.behaviour ?? {}) as { delayMs?: number };
+delete options.behaviour;
+
+let counter = 0;
+const node: RpcNode = await startNode({ logLevel: 'error', ...options });
+const sleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(resolve, ms);
+    signal?.addEventListener('abort', () => {
+      clearTimeout(timer);
+      send({ type: 'event', event: 'handler-aborted', ms });
+      reject(signal.reason);
+    });
+  });
+
+node.expose('Test', {
+  echo: (value: unknown) => value,
+  upcase: (s: string) => s.toUpperCase(),
+  whoami: () => node.name,
+  boom: (message: string) => {
+    throw new TypeError(message);
+  },
+  sleep: async (ms: number) => {
+    await sleep(ms, currentCall()?.signal);
+    return node.name;
+  },
+  work: async (ms: number) => {
+    await sleep((behaviour.delayMs ?? 0) + (ms ?? 0));
+    return node.name;
+  },
+  block: (ms: number) => {
+    const end = Date.now() + ms;
+    while (Date.now() < end) {}
+    return ms;
+  },
+  context: () => {
+    const ctx = currentCall();
+    return { caller: ctx?.caller, deadline: ctx?.deadline, fn: ctx?.function };
+  },
+  count: () => ++counter,
+  counter: () => counter,
+  record: (value: unknown) => {
+    counter++;
+    send({ type: 'event', event: 'cast', value });
+  },
+  rpcError: () => {
+    throw new RpcError('not_found', 'no such thing', { details: { reason: 'custom' } });
+  },
+  unencodableResult: () => () => 1,
+});
+
+node.on('nodeup', (peer) => send({ type: 'event', event: 'nodeup', peer }));
+node.on('nodedown', (peer, reason) => send({ type: 'event', event: 'nodedown', peer, reason }));
+
+const ops: Record<string, (...args: never[]) => unknown> = {
+  call: (
+    target: string,
+    module: string,
+    fn: string,
+    args: unknown[],
+    opts?: { timeout?: number },
+  ) => node.call(target, module, fn, args, opts),
+  callAbort: async (
+    target: string,
+    module: string,
+    fn: string,
+    args: unknown[],
+    abortAfterMs: number,
+  ) => {
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(new Error('aborted by test')), abortAfterMs);
+    return node.call(target, module, fn, args, { signal: controller.signal });
+  },
+  /** Starts `count` calls at once and reports each outcome with the time it settled. */
+  burst: async (
+    target: string,
+    module: string,
+    fn: string,
+    args: unknown[],
+    count: number,
+    timeout: number,
+  ) => {
+    const start = Date.now();
+    const settle = (p: Promise<unknown>) =>
+      p.then(
+        (value) => ({ ok: true, value, ms: Date.now() - start }),
+        (err: RpcError) => ({ ok: false, code: err.code, ms: Date.now() - start }),
+      );
+    const calls = Array.from({ length: count }, () =>
+      settle(node.call(target, module, fn, args, { timeout })),
+    );
+    send({ type: 'event', event: 'burst-started', count });
+    return Promise.all(calls);
+  },
+  cast: (target: string, module: string, fn: string, args: unknown[]) =>
+    node.cast(target, module, fn, args),
+  connect: (address: string) => node.connect(address),
+  peers: () => node.peers(),
+  join: (group: string) => node.groups.join(group),
+  leave: (group: string) => node.groups.leave(group),
+  members: (group: string) => node.groups.members(group),
+  monitor: (group: string) => {
+    node.groups.monitor(group, (event) =>
+      send({ type: 'event', event: 'group', group, change: event.type, nodes: event.nodes }),
+    );
+  },
+  close: async (drainTimeoutMs?: number) => {
+    await node.close(drainTimeoutMs === undefined ? {} : { drainTimeoutMs });
+    send({ type: 'event', event: 'closed' });
+  },
+  exit: () => setTimeout(() => process.exit(0), 10),
+};
+
+process.on('message', async (message: Command) => {
+  const op = ops[message.op] as ((...args: unknown[]) => unknown) | undefined;
+  try {
+    if (!op) throw new Error(`unknown op ${message.op}`);
+    const value = await op(...message.args);
+    send({ id: message.id, ok: true, value });
+  } catch (err) {
+    const e = err as RpcError;
+    send({
+      id: message.id,
+      ok: false,
+      error: {
+        name: e.name,
+        code: e.code,
+        statusCode: e.statusCode,
+        message: e.message,
+        details: e.details,
+        notExecuted: e.notExecuted,
+      },
+    });
+  }
+});
+process.on('disconnect', () => process.exit(0));
+
+send({ type: 'ready', name: node.name, address: node.address, pid: process.pid });
