@@ -5,6 +5,17 @@
  * Public API only; importing this module has no side effects.
  */
 
+export { algorithms } from './algorithms/index.js';
+export type {
+  AlgorithmContext,
+  CallOutcome,
+  NodeChange,
+  SelectionAlgorithm,
+  SelectionAlgorithmClass,
+  SelectOptions,
+} from './algorithms/types.js';
+export { type BalancedCallOptions, type Lease, LoadBalancer } from './balancer/load-balancer.js';
+export type { LoadBalancerOptions, NodeMatchList } from './balancer/options.js';
 export {
   ERROR_CODES,
   type RemoteErrorInfo,

@@ -4,6 +4,9 @@
  * interfaces defined in its own folder.
  */
 import { EventEmitter } from 'node:events';
+import { Random } from './algorithms/random.js';
+import { LoadBalancer } from './balancer/load-balancer.js';
+import type { LoadBalancerOptions } from './balancer/options.js';
 import { RpcError } from './errors.js';
 import { GroupReplicator, type Groups } from './membership/groups.js';
 import {
@@ -58,6 +61,7 @@ export class RpcNode extends EventEmitter<NodeEvents> {
   readonly #server: RpcServer;
   readonly #client: RpcClient;
   readonly #services = new Set<NodeService>();
+  readonly #balancers = new Map<string, LoadBalancer>();
   #closing: Promise<void> | undefined;
 
   /** @internal Use `startNode()`. */
@@ -70,6 +74,7 @@ export class RpcNode extends EventEmitter<NodeEvents> {
     this.#transport = new Transport(options, {
       onUp: (peer, conn) => this.#onUp(peer, conn),
       onDown: (peer, conn, reason) => this.#onDown(peer, conn, reason),
+      onClosed: (conn, reason) => this.#client.onConnectionClosed(conn, reason),
       onMessage: (conn, type, frame) => this.#onMessage(conn, type, frame),
     });
     this.#server = new RpcServer({
@@ -163,6 +168,62 @@ export class RpcNode extends EventEmitter<NodeEvents> {
   }
 
   /**
+   * Starts a named load balancer: this node joins the group of that name (unless filtered out
+   * by `nodeMatchList`), and the balancer picks a member for each call with its algorithm.
+   * Throws a `TypeError` for bad options or a name already running on this node.
+   *
+   * @example
+   * ```ts
+   * const lb = await node.startLoadBalancer({ name: 'workers', selectionAlgorithm: algorithms.LeastConnections });
+   * const result = await lb.call('Jobs', 'run', [spec]);
+   * ```
+   */
+  async startLoadBalancer<AlgorithmOptions = Record<string, unknown>>(
+    options: LoadBalancerOptions<AlgorithmOptions>,
+  ): Promise<LoadBalancer> {
+    if (this.#closing) {
+      throw new RpcError('service_unavailable', `node ${this.name} is closing`, {
+        details: { node: this.name },
+      });
+    }
+    const name = (options as { name?: unknown } | undefined)?.name;
+    if (typeof name === 'string' && this.#balancers.has(name)) {
+      throw new TypeError(`a load balancer named "${name}" is already running on ${this.name}`);
+    }
+    const algorithm = options?.selectionAlgorithm ?? Random;
+    if (typeof algorithm !== 'function') {
+      throw optionError('selectionAlgorithm', 'a class implementing SelectionAlgorithm', algorithm);
+    }
+    const replicator = this.replicator;
+    const lb = new LoadBalancer(
+      {
+        name: this.name,
+        callTimeoutMs: this.options.callTimeoutMs,
+        join: (group) => replicator.join(group),
+        leave: (group) => replicator.leave(group),
+        members: (group) => replicator.members(group),
+        observe: (observer) => replicator.observe(observer),
+        call: (target, module, fn, args, opts) => this.#client.call(target, module, fn, args, opts),
+        cast: (target, module, fn, args) => this.#client.cast(target, module, fn, args),
+      },
+      options as LoadBalancerOptions<unknown>,
+      algorithm as NonNullable<LoadBalancerOptions['selectionAlgorithm']>,
+    );
+    this.#balancers.set(lb.name, lb);
+    const removeService = this.addService(lb);
+    lb.onStopped = () => {
+      removeService();
+      if (this.#balancers.get(lb.name) === lb) this.#balancers.delete(lb.name);
+    };
+    return lb;
+  }
+
+  /** The running load balancer named `name`, or `undefined`. */
+  loadBalancer(name: string): LoadBalancer | undefined {
+    return this.#balancers.get(name);
+  }
+
+  /**
    * Closes gracefully: stops load balancers and leaves all groups (so peers stop choosing this
    * node), refuses new calls with `service_unavailable`, waits for in-flight calls up to
    * `drainTimeoutMs`, says goodbye and closes every socket. Idempotent; does not end the process.
@@ -211,7 +272,6 @@ export class RpcNode extends EventEmitter<NodeEvents> {
   }
 
   #onDown(peer: string, conn: Connection, reason: DownReason): void {
-    this.#client.onConnectionClosed(conn, reason);
     this.#server.onConnectionClosed(conn);
     this.replicator.onPeerDown(peer);
     this.emit('nodedown', peer, reason);

@@ -48,11 +48,21 @@ export interface ConnectionHost {
   /** The peer is known to be ready too (`connect()` resolves here). */
   onConfirmed(conn: Connection): void;
   onMessage(conn: Connection, type: number, frame: Buffer): void;
+  /** The peer said goodbye: it must no longer be used for new requests (the socket stays open for replies). */
+  onLeaving(conn: Connection): void;
   /** Called once. `wasReady` tells whether upper layers ever saw the connection. */
   onClose(conn: Connection, reason: DownReason, detail: string, wasReady: boolean): void;
 }
 
-type State = 'handshaking' | 'ready' | 'closed';
+/**
+ * `closing`: this node said goodbye and still answers what arrives until the peer acknowledges.
+ * `leaving`: the peer said goodbye; acknowledged; replies are still read until the socket ends.
+ * Together they make a graceful close lose nothing that was already on the wire.
+ */
+type State = 'handshaking' | 'ready' | 'closing' | 'leaving' | 'closed';
+
+/** How long a goodbye waits for the peer's acknowledgement. */
+const GOODBYE_ACK_TIMEOUT_MS = 2_000;
 
 export class Connection {
   readonly socket: Socket;
@@ -119,6 +129,11 @@ export class Connection {
     return this.#state === 'closed';
   }
 
+  /** `true` once the handshake completed, until the socket closes (also while saying goodbye). */
+  get established(): boolean {
+    return this.#state === 'ready' || this.#state === 'closing' || this.#state === 'leaving';
+  }
+
   /** The peer's name, once its HELLO arrived. */
   get peerName(): string | undefined {
     return this.peer?.name;
@@ -126,21 +141,34 @@ export class Connection {
 
   /** Queues a complete frame. */
   send(frame: Buffer): void {
-    if (this.#state !== 'ready') return;
+    if (this.#state !== 'ready' && this.#state !== 'closing') return;
     this.#send(frame);
   }
 
   /** Queues a frame given as header (with length prefix) and body, without copying the body. */
   send2(header: Buffer, body: Buffer): void {
-    if (this.#state !== 'ready') return;
+    if (this.#state !== 'ready' && this.#state !== 'closing') return;
     this.#sentSinceTick = true;
     this.#writer.write2(header, body);
   }
 
-  /** Says goodbye, flushes and closes the socket. */
+  /**
+   * Says goodbye. Frames that were already on their way are still answered until the peer
+   * acknowledges (or {@link GOODBYE_ACK_TIMEOUT_MS} passes); then the socket closes.
+   */
   goodbye(): void {
-    if (this.#state === 'ready') this.#send(buildFrame(MessageType.Goodbye));
-    this.#close('goodbye', 'closed by this node', true);
+    if (this.#state !== 'ready') {
+      if (this.#state === 'handshaking') this.#close('closed', 'closed by this node', false);
+      return;
+    }
+    this.#state = 'closing';
+    this.#send(buildFrame(MessageType.Goodbye));
+    clearTimeout(this.#timer);
+    this.#timer = setTimeout(
+      () => this.#close('goodbye', 'goodbye not acknowledged', false),
+      GOODBYE_ACK_TIMEOUT_MS,
+    );
+    this.#timer.unref();
   }
 
   /** Closes at once, without goodbye. */
@@ -164,20 +192,38 @@ export class Connection {
   }
 
   readonly #onFrame = (frame: Buffer): boolean => {
-    if (this.#state === 'ready') {
-      if (!this.#confirmed) this.#confirm();
-      const type = frame[0] as number;
-      if (type === MessageType.Ping) return true;
-      if (type === MessageType.Goodbye) {
-        this.#close('goodbye', 'peer said goodbye', false);
-        return false;
-      }
-      this.#host.onMessage(this, type, frame);
-    } else if (this.#state === 'handshaking') {
+    if (this.#state === 'handshaking') {
       this.#onHandshakeFrame(frame);
+      return !this.closed;
+    }
+    if (!this.#confirmed) this.#confirm();
+    const type = frame[0] as number;
+    if (type === MessageType.Ping) return true;
+    if (type === MessageType.Goodbye) {
+      this.#onGoodbye();
+    } else {
+      this.#host.onMessage(this, type, frame);
     }
     return this.#state !== 'closed';
   };
+
+  #onGoodbye(): void {
+    if (this.#state === 'closing') {
+      // Our goodbye is acknowledged: everything the peer sent before it has been answered.
+      this.#close('goodbye', 'closed by this node', true);
+    } else if (this.#state === 'ready') {
+      this.#writer.write(buildFrame(MessageType.Goodbye));
+      this.#writer.flush();
+      this.#state = 'leaving';
+      clearTimeout(this.#timer);
+      this.#timer = setTimeout(
+        () => this.#close('goodbye', 'peer said goodbye', false),
+        GOODBYE_ACK_TIMEOUT_MS,
+      );
+      this.#timer.unref();
+      this.#host.onLeaving(this);
+    }
+  }
 
   #onHandshakeFrame(frame: Buffer): void {
     const type = frame[0];
@@ -293,7 +339,8 @@ export class Connection {
 
   #close(reason: DownReason, detail: string, flush: boolean): void {
     if (this.#state === 'closed') return;
-    const wasReady = this.#state === 'ready';
+    const wasReady = this.established;
+    if (this.#state === 'leaving') reason = 'goodbye';
     this.#state = 'closed';
     clearTimeout(this.#timer);
     this.#writer.close(flush);

@@ -23,7 +23,10 @@ import { MessageType } from './message-types.js';
 /** What the transport tells the layers above it. */
 export interface TransportHandlers {
   onUp(peer: string, conn: Connection): void;
+  /** The peer is gone (or said goodbye): drop its memberships; its socket may still deliver replies. */
   onDown(peer: string, conn: Connection, reason: DownReason, detail: string): void;
+  /** The socket closed: nothing more will arrive on it. */
+  onClosed(conn: Connection, reason: DownReason): void;
   onMessage(conn: Connection, type: number, frame: Buffer): void;
 }
 
@@ -31,6 +34,18 @@ export interface TransportHandlers {
 const LOST_PEER_REDIAL_MS = 60_000;
 /** `connect()` waits this long for the surviving connection after a duplicate was refused. */
 const DUPLICATE_WAIT_MS = 5_000;
+
+/** Sockets adopted by transports in this process: all of them, and those not closed yet. */
+const socketStats = { opened: 0, open: 0 };
+
+/**
+ * @internal How many sockets, incoming or dialled, transports in this process have adopted
+ * (`opened`) and still hold (`open`: handshaking, ready, or flushing a goodbye). Tests use it to
+ * check at the socket level that two nodes dialling each other end with one connection.
+ */
+export function transportSocketStats(): { opened: number; open: number } {
+  return { ...socketStats };
+}
 
 interface PendingDial {
   readonly resolve: (peer: string) => void;
@@ -67,6 +82,7 @@ export class Transport implements ConnectionHost {
   readonly #dialing = new Map<string, Promise<string>>();
   readonly #pendingDials = new Map<Connection, PendingDial>();
   readonly #admitted = new Map<string, Connection>();
+  readonly #closeWaiters = new Set<() => void>();
   #server: net.Server | undefined;
   #closing = false;
 
@@ -112,7 +128,8 @@ export class Transport implements ConnectionHost {
 
   /** The ready connection to `peer`, if any. */
   connection(peer: string): Connection | undefined {
-    return this.#ready.get(peer);
+    const conn = this.#ready.get(peer);
+    return conn?.ready ? conn : undefined;
   }
 
   /** Ready connections. */
@@ -155,8 +172,9 @@ export class Transport implements ConnectionHost {
     this.#redials.clear();
     for (const conn of [...this.#all]) {
       if (conn.ready) conn.goodbye();
-      else conn.destroy('node closing');
+      else if (!conn.established) conn.destroy('node closing');
     }
+    await this.#allClosed();
     await this.#closeServer();
   }
 
@@ -211,6 +229,10 @@ export class Transport implements ConnectionHost {
     else this.#handlers.onMessage(conn, type, frame);
   }
 
+  onLeaving(conn: Connection): void {
+    this.#down(conn, 'goodbye', 'peer said goodbye');
+  }
+
   onClose(conn: Connection, reason: DownReason, detail: string, wasReady: boolean): void {
     this.#all.delete(conn);
     const admittedAs = conn.peerName;
@@ -221,8 +243,17 @@ export class Transport implements ConnectionHost {
       this.#pendingDials.delete(conn);
       this.#dialFailed(conn, dial);
     }
+    if (wasReady) {
+      this.#down(conn, reason, detail);
+      this.#handlers.onClosed(conn, reason);
+    }
+    for (const wake of [...this.#closeWaiters]) wake();
+  }
+
+  /** Announces a peer down once per connection, and re-dials it when it did not leave on purpose. */
+  #down(conn: Connection, reason: DownReason, detail: string): void {
     const name = conn.peerName;
-    if (!wasReady || name === undefined || this.#ready.get(name) !== conn) return;
+    if (name === undefined || this.#ready.get(name) !== conn) return;
     this.#ready.delete(name);
     this.logger.info(`node down: ${name} (${reason}: ${detail})`);
     this.#handlers.onDown(name, conn, reason, detail);
@@ -236,6 +267,9 @@ export class Transport implements ConnectionHost {
   // --- dialling ---------------------------------------------------------------------------
 
   #adopt(socket: net.Socket, initiator: boolean): Connection {
+    socketStats.opened++;
+    socketStats.open++;
+    socket.once('close', () => socketStats.open--);
     const conn = new Connection(this, socket, initiator);
     this.#all.add(conn);
     return conn;
@@ -368,6 +402,19 @@ export class Transport implements ConnectionHost {
     return new RpcError('service_unavailable', message, {
       details: { reason: 'connect_failed', address },
       notExecuted: true,
+    });
+  }
+
+  /** Resolves when every connection has closed (goodbyes bound themselves in time). */
+  #allClosed(): Promise<void> {
+    if (this.#all.size === 0) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const wake = () => {
+        if (this.#all.size > 0) return;
+        this.#closeWaiters.delete(wake);
+        resolve();
+      };
+      this.#closeWaiters.add(wake);
     });
   }
 

@@ -1,0 +1,96 @@
+/** Load balancer options: types with defaults, validated once into a frozen copy. */
+import type { SelectionAlgorithmClass } from '../algorithms/types.js';
+import { describe, optionError } from '../options.js';
+
+/** Which nodes join a balancer's group: `'all'`, or entries matched against the node name. */
+export type NodeMatchList = 'all' | readonly (string | RegExp)[];
+
+/** Options of `node.startLoadBalancer()`. */
+export interface LoadBalancerOptions<AlgorithmOptions = Record<string, unknown>> {
+  /** The balancer's name, and the name of the process group it balances over. */
+  name: string;
+  /** The algorithm class. @default algorithms.Random */
+  selectionAlgorithm?: SelectionAlgorithmClass<AlgorithmOptions>;
+  /** Handed to the algorithm's constructor as `options`. @default {} */
+  algorithmOpts?: AlgorithmOptions;
+  /**
+   * Whether this node joins the group: `'all'`, or a list where a string matches as a substring
+   * of the node name and a RegExp by `test`. A node filtered out still selects from the others.
+   * @default 'all'
+   */
+  nodeMatchList?: NodeMatchList;
+  /** How long `stop()` waits for this balancer's calls in flight. @default 15 000 */
+  drainTimeoutMs?: number;
+  /** With no members, `lb.call`/`lb.cast` wait for one within the call's timeout. @default true */
+  waitForMembers?: boolean;
+  /** Attempts per `lb.call` when a node refuses a call it did not run (draining, gone). @default 3 */
+  maxAttempts?: number;
+  /** Random source for the algorithm (inject a seeded one for exact tests). @default Math.random */
+  random?: () => number;
+  /** Millisecond clock for the algorithm and latency outcomes. @default performance.now */
+  now?: () => number;
+}
+
+export interface ResolvedBalancerOptions {
+  readonly name: string;
+  readonly algorithmOpts: Record<string, unknown>;
+  readonly nodeMatchList: NodeMatchList;
+  readonly drainTimeoutMs: number;
+  readonly waitForMembers: boolean;
+  readonly maxAttempts: number;
+  readonly random: () => number;
+  readonly now: () => number;
+}
+
+/** `true` when `nodeName` should join under `list`. */
+export function matchesNode(list: NodeMatchList, nodeName: string): boolean {
+  if (list === 'all') return true;
+  return list.some((entry) =>
+    typeof entry === 'string' ? nodeName.includes(entry) : entry.test(nodeName),
+  );
+}
+
+export function resolveBalancerOptions(
+  input: LoadBalancerOptions<unknown>,
+): ResolvedBalancerOptions {
+  if (typeof input !== 'object' || input === null) throw optionError('options', 'an object', input);
+  if (typeof input.name !== 'string' || input.name.length === 0 || input.name.length > 255) {
+    throw optionError('name', 'a non-empty string (at most 255 characters)', input.name);
+  }
+  const list = input.nodeMatchList ?? 'all';
+  if (
+    list !== 'all' &&
+    !(Array.isArray(list) && list.every((e) => typeof e === 'string' || e instanceof RegExp))
+  ) {
+    throw optionError('nodeMatchList', "'all' or an array of strings and RegExps", list);
+  }
+  const algorithmOpts = input.algorithmOpts ?? {};
+  if (typeof algorithmOpts !== 'object' || algorithmOpts === null) {
+    throw optionError('algorithmOpts', 'an object', algorithmOpts);
+  }
+  const drainTimeoutMs = input.drainTimeoutMs ?? 15_000;
+  if (typeof drainTimeoutMs !== 'number' || !(drainTimeoutMs >= 0)) {
+    throw optionError('drainTimeoutMs', 'a number of ms >= 0', drainTimeoutMs);
+  }
+  const maxAttempts = input.maxAttempts ?? 3;
+  if (!Number.isInteger(maxAttempts) || maxAttempts < 1)
+    throw optionError('maxAttempts', 'an integer >= 1', maxAttempts);
+  const waitForMembers = input.waitForMembers ?? true;
+  if (typeof waitForMembers !== 'boolean')
+    throw optionError('waitForMembers', 'a boolean', waitForMembers);
+  for (const field of ['random', 'now'] as const) {
+    if (input[field] !== undefined && typeof input[field] !== 'function') {
+      throw optionError(field, 'a function', describe(input[field]));
+    }
+  }
+  return Object.freeze({
+    name: input.name,
+    algorithmOpts: algorithmOpts as Record<string, unknown>,
+    nodeMatchList: list === 'all' ? 'all' : Object.freeze([...list]),
+    drainTimeoutMs,
+    waitForMembers,
+    maxAttempts,
+    random: input.random ?? Math.random,
+    now: input.now ?? (() => performance.now()),
+  });
+}

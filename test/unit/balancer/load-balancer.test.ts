@@ -1,0 +1,320 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { LeastConnections } from '../../../src/algorithms/least-connections.js';
+import type { SelectionAlgorithm, SelectOptions } from '../../../src/algorithms/types.js';
+import {
+  type BalancerGroupChange,
+  type BalancerHost,
+  LoadBalancer,
+} from '../../../src/balancer/load-balancer.js';
+import { RpcError } from '../../../src/errors.js';
+import type { CallOptions } from '../../../src/rpc/client.js';
+import { seededRandom } from '../../helpers/random.js';
+
+type CallImpl = (target: string, args: unknown[], options: CallOptions) => Promise<unknown>;
+
+/** A node stand-in: an in-memory group table and a scripted `call`. */
+class FakeHost implements BalancerHost {
+  readonly name: string;
+  readonly callTimeoutMs = 1_000;
+  readonly joined = new Map<string, number>();
+  readonly calls: { target: string; options: CallOptions }[] = [];
+  #members = new Map<string, readonly string[]>();
+  #observers = new Set<(c: BalancerGroupChange) => void>();
+  callImpl: CallImpl = async (target) => target;
+
+  constructor(name = 'self@h') {
+    this.name = name;
+  }
+  join(group: string) {
+    this.joined.set(group, (this.joined.get(group) ?? 0) + 1);
+    this.setMembers(group, [...this.members(group), this.name]);
+  }
+  leave(group: string) {
+    this.joined.set(group, (this.joined.get(group) ?? 1) - 1);
+    this.setMembers(
+      group,
+      this.members(group).filter((n) => n !== this.name),
+    );
+  }
+  members(group: string) {
+    return this.#members.get(group) ?? Object.freeze([]);
+  }
+  observe(observer: (c: BalancerGroupChange) => void) {
+    this.#observers.add(observer);
+    return () => this.#observers.delete(observer);
+  }
+  call(target: string, _m: string, _f: string, args: unknown[], options: CallOptions) {
+    this.calls.push({ target, options });
+    return this.callImpl(target, args, options);
+  }
+  cast(target: string) {
+    this.calls.push({ target, options: {} });
+    return Promise.resolve();
+  }
+  /** Replaces a group's members, telling observers what joined and left. */
+  setMembers(group: string, nodes: string[]) {
+    const before = this.members(group);
+    const after = Object.freeze([...new Set(nodes)].sort());
+    this.#members.set(group, after);
+    const joined = after.filter((n) => !before.includes(n));
+    const left = before.filter((n) => !after.includes(n));
+    for (const o of this.#observers) {
+      if (left.length) o({ group, type: 'leave', nodes: left });
+      if (joined.length) o({ group, type: 'join', nodes: joined });
+    }
+  }
+}
+
+/** Records what the balancer hands the algorithm. */
+class Recorder implements SelectionAlgorithm {
+  static last: Recorder;
+  readonly seen: SelectOptions[] = [];
+  readonly released: [string, unknown][] = [];
+  readonly changes: string[] = [];
+  constructor() {
+    Recorder.last = this;
+  }
+  chooseFromNodes(nodes: readonly string[], opts: SelectOptions) {
+    this.seen.push(opts);
+    return nodes[0] as string;
+  }
+  releaseNode(node: string, outcome?: unknown) {
+    this.released.push([node, outcome]);
+  }
+  onNodeChange(change: { type: string; nodes: readonly string[] }) {
+    this.changes.push(`${change.type}:${change.nodes.join(',')}`);
+  }
+}
+
+function lcCounts(lb: LoadBalancer): Record<string, number> {
+  return Object.fromEntries((lb.algorithm as LeastConnections).snapshot());
+}
+
+describe('LoadBalancer', () => {
+  test('joins its group unless filtered out, and leaves it on stop', async () => {
+    const host = new FakeHost('worker1@h');
+    const lb = new LoadBalancer(host, { name: 'g' }, LeastConnections);
+    assert.deepEqual(lb.members(), ['worker1@h']);
+    await lb.stop();
+    assert.equal(host.joined.get('g'), 0);
+    const filtered = new LoadBalancer(
+      new FakeHost('client@h'),
+      { name: 'g', nodeMatchList: ['worker', /^db/] },
+      LeastConnections,
+    );
+    assert.deepEqual(filtered.members(), []);
+    const regex = new LoadBalancer(
+      new FakeHost('db3@h'),
+      { name: 'g', nodeMatchList: [/^db\d/] },
+      LeastConnections,
+    );
+    assert.deepEqual(regex.members(), ['db3@h']);
+  });
+
+  test('a filtered-out node still selects from the others', () => {
+    const host = new FakeHost('client@h');
+    const lb = new LoadBalancer(host, { name: 'g', nodeMatchList: ['w'] }, LeastConnections);
+    host.setMembers('g', ['w1@h', 'w2@h']);
+    assert.ok(['w1@h', 'w2@h'].includes(lb.selectNode()));
+  });
+
+  test('selectNode with no members throws service_unavailable', () => {
+    const lb = new LoadBalancer(
+      new FakeHost('c@h'),
+      { name: 'g', nodeMatchList: [] },
+      LeastConnections,
+    );
+    assert.throws(
+      () => lb.selectNode(),
+      (err: unknown) =>
+        err instanceof RpcError &&
+        err.code === 'service_unavailable' &&
+        err.details.balancer === 'g',
+    );
+  });
+
+  test('options reach the algorithm unchanged; timeout and signal are stripped for lb.call', async () => {
+    const host = new FakeHost('w@h');
+    const lb = new LoadBalancer(host, { name: 'g' }, Recorder);
+    const opts = { key: 'k1', region: 'eu' };
+    lb.selectNode(opts);
+    assert.equal(Recorder.last.seen[0], opts);
+    lb.acquire(opts).release();
+    assert.equal(Recorder.last.seen[1], opts);
+    await lb.call('M', 'f', [], {
+      key: 'k2',
+      region: 'us',
+      timeout: 500,
+      signal: new AbortController().signal,
+    });
+    assert.deepEqual(Recorder.last.seen[2], { key: 'k2', region: 'us' });
+    assert.equal(host.calls[0]?.options.timeout !== undefined, true);
+  });
+
+  test('a lease releases once, and not after its node left and rejoined', () => {
+    const host = new FakeHost('client@h');
+    const lb = new LoadBalancer(host, { name: 'g', nodeMatchList: [] }, LeastConnections);
+    host.setMembers('g', ['w1@h']);
+    const stale = lb.acquire();
+    stale.release();
+    stale.release();
+    assert.deepEqual(lcCounts(lb), { 'w1@h': 0 });
+    const old = lb.acquire();
+    host.setMembers('g', []);
+    host.setMembers('g', ['w1@h']);
+    const fresh = lb.acquire();
+    assert.deepEqual(lcCounts(lb), { 'w1@h': 1 });
+    old.release(); // from before the node left: must not eat the fresh selection's count
+    assert.deepEqual(lcCounts(lb), { 'w1@h': 1 });
+    fresh.release();
+    assert.deepEqual(lcCounts(lb), { 'w1@h': 0 });
+  });
+
+  test('manual releases never drive a counter negative; a leaving node loses its counter', () => {
+    const host = new FakeHost('client@h');
+    const lb = new LoadBalancer(host, { name: 'g', nodeMatchList: [] }, LeastConnections);
+    host.setMembers('g', ['w1@h', 'w2@h']);
+    lb.releaseNode('w1@h');
+    lb.releaseNode('nobody@h');
+    const picked = lb.selectNode();
+    host.setMembers(
+      'g',
+      ['w1@h', 'w2@h'].filter((n) => n !== picked),
+    );
+    lb.releaseNode(picked);
+    const counts = lcCounts(lb);
+    assert.equal(picked in counts, false);
+    assert.ok(Object.values(counts).every((c) => c === 0));
+  });
+
+  test('lb.call releases with an outcome whatever happens', async () => {
+    const host = new FakeHost('w@h');
+    let now = 0;
+    const lb = new LoadBalancer(host, { name: 'g', now: () => now }, Recorder);
+    host.callImpl = async () => {
+      now += 7;
+      return 'ok';
+    };
+    await lb.call('M', 'f');
+    host.callImpl = async () => {
+      now += 3;
+      throw new RpcError('internal_server_error', 'boom');
+    };
+    await assert.rejects(lb.call('M', 'f'), (e: RpcError) => e.details.balancer === 'g');
+    assert.deepEqual(Recorder.last.released, [
+      ['w@h', { ok: true, latencyMs: 7 }],
+      ['w@h', { ok: false, latencyMs: 3 }],
+    ]);
+  });
+
+  test('a refused, not-executed call is retried on another member; one that may have run is not', async () => {
+    const host = new FakeHost('client@h');
+    const lb = new LoadBalancer(
+      host,
+      { name: 'g', nodeMatchList: [], random: seededRandom(1) },
+      LeastConnections,
+    );
+    host.setMembers('g', ['a@h', 'b@h']);
+    host.callImpl = async (target) => {
+      if (target === 'a@h')
+        throw new RpcError('service_unavailable', 'draining', { notExecuted: true });
+      return target;
+    };
+    for (let i = 0; i < 5; i++) assert.equal(await lb.call('M', 'f'), 'b@h');
+    host.callImpl = async (target) => {
+      throw new RpcError('service_unavailable', 'connection lost', { details: { node: target } });
+    };
+    await assert.rejects(lb.call('M', 'f'), { code: 'service_unavailable' });
+    assert.equal(host.calls.length > 5, true);
+    const before = host.calls.length;
+    await assert.rejects(lb.call('M', 'f'));
+    assert.equal(host.calls.length - before, 1, 'a call that may have run is tried once');
+    await assert.rejects(lb.call('M', 'f', [], { idempotent: true }));
+    assert.equal(
+      host.calls.length - before,
+      1 + 3,
+      'idempotent calls are retried up to maxAttempts',
+    );
+    assert.deepEqual(lcCounts(lb), { 'a@h': 0, 'b@h': 0 });
+  });
+
+  test('with no members, lb.call waits for one within its timeout', async () => {
+    const host = new FakeHost('client@h');
+    const lb = new LoadBalancer(host, { name: 'g', nodeMatchList: [] }, LeastConnections);
+    const pending = lb.call('M', 'f', [], { timeout: 2_000 });
+    setTimeout(() => host.setMembers('g', ['late@h']), 30);
+    assert.equal(await pending, 'late@h');
+    host.setMembers('g', []);
+    await assert.rejects(lb.call('M', 'f', [], { timeout: 50 }), { code: 'service_unavailable' });
+    const noWait = new LoadBalancer(
+      host,
+      { name: 'h', nodeMatchList: [], waitForMembers: false },
+      LeastConnections,
+    );
+    await assert.rejects(noWait.call('M', 'f', [], { timeout: 5_000 }), {
+      code: 'service_unavailable',
+    });
+  });
+
+  test('an abort while waiting for members rejects with the signal reason', async () => {
+    const host = new FakeHost('client@h');
+    const lb = new LoadBalancer(host, { name: 'g', nodeMatchList: [] }, LeastConnections);
+    const controller = new AbortController();
+    const reason = new Error('stop waiting');
+    setTimeout(() => controller.abort(reason), 20);
+    await assert.rejects(lb.call('M', 'f', [], { signal: controller.signal }), (e) => e === reason);
+  });
+
+  test('selectNodes: distinct members, never more than exist; validates count', () => {
+    const host = new FakeHost('client@h');
+    const lb = new LoadBalancer(
+      host,
+      { name: 'g', nodeMatchList: [], random: seededRandom(3) },
+      LeastConnections,
+    );
+    host.setMembers('g', ['a@h', 'b@h', 'c@h']);
+    const two = lb.selectNodes(2);
+    assert.equal(new Set(two).size, 2);
+    assert.deepEqual(lb.selectNodes(10).sort(), ['a@h', 'b@h', 'c@h']);
+    assert.throws(() => lb.selectNodes(-1), { code: 'bad_request' });
+  });
+
+  test('the algorithm hears of every membership change', () => {
+    const host = new FakeHost('client@h');
+    new LoadBalancer(host, { name: 'g', nodeMatchList: [] }, Recorder);
+    host.setMembers('g', ['a@h', 'b@h']);
+    host.setMembers('g', ['b@h']);
+    host.setMembers('other', ['z@h']);
+    assert.deepEqual(Recorder.last.changes, ['join:a@h,b@h', 'leave:a@h']);
+  });
+
+  test('bad options throw a TypeError naming the field', () => {
+    const host = new FakeHost();
+    assert.throws(() => new LoadBalancer(host, { name: '' }, LeastConnections), /option "name"/);
+    assert.throws(
+      () => new LoadBalancer(host, { name: 'g', nodeMatchList: 'some' as never }, LeastConnections),
+      /option "nodeMatchList"/,
+    );
+    assert.throws(
+      () => new LoadBalancer(host, { name: 'g', maxAttempts: 0 }, LeastConnections),
+      /option "maxAttempts"/,
+    );
+  });
+
+  test('stop waits for calls in flight, then refuses new ones', async () => {
+    const host = new FakeHost('w@h');
+    const lb = new LoadBalancer(host, { name: 'g' }, LeastConnections);
+    let finish: (v: unknown) => void = () => {};
+    host.callImpl = () => new Promise((resolve) => (finish = resolve));
+    const inFlight = lb.call('M', 'f');
+    let stopped = false;
+    const stopping = lb.stop().then(() => (stopped = true));
+    await new Promise((r) => setTimeout(r, 20));
+    assert.equal(stopped, false);
+    finish('done');
+    assert.equal(await inFlight, 'done');
+    await stopping;
+    await assert.rejects(lb.call('M', 'f'), { code: 'service_unavailable' });
+  });
+});
