@@ -1,0 +1,176 @@
+/**
+ * Per-pick cost of every built-in selection algorithm, in nanoseconds per operation, at 10, 100
+ * and 1 000 members, next to a floor measured in the same run: a bare
+ * `nodes[(Math.random() * n) | 0]` with no algorithm around it.
+ *
+ * One operation is what a balancer does per call: `chooseFromNodes` and, for algorithms that
+ * count in-flight selections, the matching `releaseNode`. `HashRing` is given a rotating set of
+ * string keys generated before timing starts. Each figure is the median of several samples of
+ * many iterations, after a warm-up, so the JIT has settled and one slow sample (GC, a context
+ * switch) cannot move it.
+ *
+ * Run directly: `npm run build && node dist/bench/picks.js [--quick]`.
+ */
+
+import { pathToFileURL } from 'node:url';
+import { algorithms } from '../src/algorithms/index.js';
+import type {
+  AlgorithmContext,
+  SelectionAlgorithm,
+  SelectionAlgorithmClass,
+  SelectOptions,
+} from '../src/algorithms/types.js';
+
+/** One measured row. */
+export interface PickRow {
+  /** Algorithm name, or `'floor (random index)'` for the bare random pick. */
+  algorithm: string;
+  /** Number of members picked from. */
+  members: number;
+  /** Median nanoseconds per select (+ release) over {@link PickRow.samples}. */
+  nsPerOp: number;
+  /** Nanoseconds per operation of each sample. */
+  samples: number[];
+}
+
+/** Options of {@link runPickBench}. */
+export interface PickBenchOptions {
+  /** Fewer and shorter samples, for a smoke run. */
+  quick: boolean;
+}
+
+export const FLOOR = 'floor (random index)';
+export const MEMBER_COUNTS = [10, 100, 1_000] as const;
+/** Power of two, so the rotating option index is a mask. */
+const KEY_COUNT = 1_024;
+
+/**
+ * Written after every sample, so V8 must compute every pick's result: the work cannot be
+ * eliminated as dead code.
+ */
+export const sink = { value: 0 };
+
+function memberNames(n: number): readonly string[] {
+  const names = Array.from({ length: n }, (_, i) => `node-${i}@10.0.${i >> 8}.${i & 255}`);
+  return Object.freeze(names.sort());
+}
+
+function algorithmOptions(name: string, nodes: readonly string[]): Record<string, unknown> {
+  if (name !== 'WeightedRoundRobin') return {};
+  // mixed weights 1..5, so the schedule is a real interleaving rather than plain round robin
+  return { weights: Object.fromEntries(nodes.map((node, i) => [node, 1 + (i % 5)])) };
+}
+
+function selectOptions(name: string): SelectOptions[] {
+  if (name !== 'HashRing') return new Array<SelectOptions>(KEY_COUNT).fill({});
+  return Array.from({ length: KEY_COUNT }, (_, i) => ({ key: `user-${i * 7919}` }));
+}
+
+/** Times `iterations` select (+ release) operations; returns ns per operation. */
+function timeAlgorithm(
+  algo: SelectionAlgorithm,
+  nodes: readonly string[],
+  opts: SelectOptions[],
+  iterations: number,
+): number {
+  const mask = opts.length - 1;
+  let acc = 0;
+  const start = process.hrtime.bigint();
+  if (algo.releaseNode !== undefined) {
+    for (let i = 0; i < iterations; i++) {
+      const node = algo.chooseFromNodes(nodes, opts[i & mask]);
+      algo.releaseNode(node);
+      acc += node.length;
+    }
+  } else {
+    for (let i = 0; i < iterations; i++) acc += algo.chooseFromNodes(nodes, opts[i & mask]).length;
+  }
+  const elapsed = process.hrtime.bigint() - start;
+  sink.value ^= acc;
+  return Number(elapsed) / iterations;
+}
+
+/** Times the floor: a bare random index into the member array, inlined, no call. */
+function timeFloor(nodes: readonly string[], iterations: number): number {
+  const n = nodes.length;
+  let acc = 0;
+  const start = process.hrtime.bigint();
+  for (let i = 0; i < iterations; i++) acc += nodes[(Math.random() * n) | 0].length;
+  const elapsed = process.hrtime.bigint() - start;
+  sink.value ^= acc;
+  return Number(elapsed) / iterations;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+function measure(sample: () => number, samples: number): { nsPerOp: number; samples: number[] } {
+  sample(); // warm-up: JIT tiers up, caches (rings, schedules) are built
+  const values = Array.from({ length: samples }, sample);
+  return { nsPerOp: median(values), samples: values.map((v) => Math.round(v * 100) / 100) };
+}
+
+function construct(Algo: SelectionAlgorithmClass, options: Record<string, unknown>) {
+  const context: AlgorithmContext = {
+    balancerName: 'bench',
+    options,
+    random: Math.random,
+    now: () => performance.now(),
+  };
+  return new Algo(context);
+}
+
+/**
+ * Measures every built-in algorithm at 10, 100 and 1 000 members, plus the floor.
+ *
+ * @example
+ * ```ts
+ * const rows = await runPickBench({ quick: false });
+ * console.table(rows.map(({ algorithm, members, nsPerOp }) => ({ algorithm, members, nsPerOp })));
+ * ```
+ */
+export async function runPickBench(opts: PickBenchOptions): Promise<PickRow[]> {
+  const iterations = opts.quick ? 100_000 : 1_000_000;
+  const samples = opts.quick ? 5 : 7;
+  const rows: PickRow[] = [];
+  for (const members of MEMBER_COUNTS) {
+    const nodes = memberNames(members);
+    const floor = measure(() => timeFloor(nodes, iterations), samples);
+    rows.push({ algorithm: FLOOR, members, ...floor });
+    for (const [name, Algo] of Object.entries(algorithms)) {
+      const algo = construct(Algo as SelectionAlgorithmClass, algorithmOptions(name, nodes));
+      const selectOpts = selectOptions(name);
+      const result = measure(() => timeAlgorithm(algo, nodes, selectOpts, iterations), samples);
+      rows.push({ algorithm: name, members, ...result });
+      await new Promise((resolve) => setImmediate(resolve)); // let the caller's event loop breathe
+    }
+  }
+  return rows;
+}
+
+/** Renders rows as a Markdown table: one line per algorithm, one column per member count. */
+export function formatPickTable(rows: readonly PickRow[]): string {
+  const names = [...new Set(rows.map((r) => r.algorithm))];
+  const header = `| algorithm | ${MEMBER_COUNTS.map((m) => `${m} members`).join(' | ')} |`;
+  const rule = `|---|${MEMBER_COUNTS.map(() => '---:').join('|')}|`;
+  const lines = names.map((name) => {
+    const cells = MEMBER_COUNTS.map((m) => {
+      const row = rows.find((r) => r.algorithm === name && r.members === m);
+      return row === undefined ? '' : `${row.nsPerOp.toFixed(1)} ns`;
+    });
+    return `| ${name} | ${cells.join(' | ')} |`;
+  });
+  return [header, rule, ...lines].join('\n');
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const quick = process.argv.includes('--quick');
+  const rows = await runPickBench({ quick });
+  console.log(`Per-pick cost, select + release, ns/op (median of ${quick ? 5 : 7} samples)`);
+  console.log(`node ${process.version}, ${process.platform}/${process.arch}`);
+  console.log(formatPickTable(rows));
+  if (sink.value === 0.5) console.log('unreachable'); // reads the sink: the work stays observable
+}

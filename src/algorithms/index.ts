@@ -1,0 +1,57 @@
+/**
+ * The built-in selection algorithms and the interface for writing your own.
+ *
+ * Every algorithm here is pure (no I/O, no timers) and takes its randomness from the balancer's
+ * injected source; see `docs/explanation/algorithms.md` for how each one works.
+ */
+
+import { HashRing } from './hash-ring.js';
+import { LeastConnections } from './least-connections.js';
+import { PowerOfTwo } from './power-of-two.js';
+import { Random } from './random.js';
+import { RoundRobin } from './round-robin.js';
+import { WeightedRoundRobin } from './weighted-round-robin.js';
+
+export { type HashKey, hashKey } from './hash.js';
+export {
+  DEFAULT_HASH_RING_WEIGHT,
+  HashRing,
+  type HashRingOptions,
+  MAX_HASH_RING_WEIGHT,
+} from './hash-ring.js';
+export { LeastConnections } from './least-connections.js';
+export { PowerOfTwo } from './power-of-two.js';
+export { Random } from './random.js';
+export { RoundRobin } from './round-robin.js';
+export type {
+  AlgorithmContext,
+  CallOutcome,
+  NodeChange,
+  SelectionAlgorithm,
+  SelectionAlgorithmClass,
+  SelectOptions,
+} from './types.js';
+export {
+  DEFAULT_WEIGHT,
+  MAX_WEIGHT,
+  WeightedRoundRobin,
+  type WeightedRoundRobinOptions,
+} from './weighted-round-robin.js';
+
+/**
+ * The built-in algorithms, to pass as `startLoadBalancer({ selectionAlgorithm })`.
+ *
+ * @example
+ * ```ts
+ * await node.startLoadBalancer({ name: 'jobs', selectionAlgorithm: algorithms.LeastConnections });
+ * ```
+ */
+export const algorithms = Object.freeze({
+  Random,
+  RoundRobin,
+  LeastConnections,
+  PowerOfTwo,
+  HashRing,
+  WeightedRoundRobin,
+  // CallDirect: added by the balancer (src/balancer), which it needs to run calls in-process.
+});

@@ -1,0 +1,73 @@
+import { InFlightCounters } from './in-flight-counters.js';
+import type { AlgorithmContext, NodeChange, SelectionAlgorithm, SelectOptions } from './types.js';
+
+/**
+ * "Power of two choices": looks at two distinct random members and picks the one with fewer
+ * selections in flight, then counts the new one; `releaseNode` counts it finished.
+ *
+ * Why: it needs no global minimum, yet keeps the maximum load exponentially closer to the mean
+ * than a random pick, and unlike least connections it does not send a burst of concurrent
+ * selections to the single least loaded member. Counters and release behave exactly as in
+ * {@link LeastConnections} (shared code).
+ *
+ * - With one member, that member. With two, both are always compared, so it is least
+ *   connections.
+ * - Ties go to either of the two with equal chance (the two are drawn in random order, so taking
+ *   the first costs no extra random number).
+ *
+ * Cost: O(1) per pick (one random number, two counter reads) and per release; unlike
+ * {@link LeastConnections} it keeps no by-count index, so acquire and release are one write each.
+ *
+ * @example
+ * ```ts
+ * const lb = await node.startLoadBalancer({ name: 'p2c', selectionAlgorithm: algorithms.PowerOfTwo });
+ * ```
+ */
+export class PowerOfTwo implements SelectionAlgorithm {
+  readonly #random: () => number;
+  readonly #counters = new InFlightCounters({ ranked: false });
+
+  /** @param ctx - the balancer's context; `ctx.random` draws the candidates. Takes no options. */
+  constructor(ctx: AlgorithmContext) {
+    this.#random = ctx.random;
+  }
+
+  /** Returns the less loaded of two distinct random members and counts the selection. */
+  chooseFromNodes(nodes: readonly string[], _opts?: SelectOptions): string {
+    const counters = this.#counters;
+    if (nodes !== counters.members) counters.sync(nodes);
+    const n = nodes.length;
+    let slot = 0;
+    if (n > 1) {
+      // one random number serves both draws: its integer part picks `a`, its fraction (still
+      // uniform, with ~52 - log2(n) bits left from Math.random) picks `b` among the others
+      const x = this.#random() * n;
+      const a = Math.floor(x);
+      let b = Math.floor((x - a) * (n - 1));
+      if (b >= a) b++;
+      slot = counters.countAt(b) < counters.countAt(a) ? b : a;
+    }
+    counters.acquire(slot);
+    return nodes[slot];
+  }
+
+  /** Counts one selection of `node` as finished; ignored for non-members and idle members. */
+  releaseNode(node: string): void {
+    this.#counters.release(node);
+  }
+
+  /** Adopts the new member list at once (joiners at zero, leavers' counters deleted). */
+  onNodeChange(change: NodeChange): void {
+    this.#counters.sync(change.members);
+  }
+
+  /** Selections of `node` in flight; 0 for a non-member. */
+  inFlight(node: string): number {
+    return this.#counters.inFlight(node);
+  }
+
+  /** A copy of every current member's in-flight count. */
+  snapshot(): Map<string, number> {
+    return this.#counters.snapshot();
+  }
+}

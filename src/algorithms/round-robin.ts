@@ -1,0 +1,64 @@
+import type { AlgorithmContext, SelectionAlgorithm, SelectOptions } from './types.js';
+
+/**
+ * Index of the first entry of `sorted` that is `>= name` (`sorted.length` when none), comparing
+ * by UTF-16 code units, the order `Array.prototype.sort` gives member lists.
+ */
+export function lowerBound(sorted: readonly string[], name: string): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (sorted[mid] < name) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/**
+ * Cycles through the sorted members: each member is picked once per round.
+ *
+ * - **Random start.** The first pick is at a random index, so many balancers started at once
+ *   (one per process of a cluster) do not all hit the first member together.
+ * - **Position survives membership changes.** When the member list changes, the cycle continues
+ *   with the member that was due next, or, if that member left, the one after it by name (binary
+ *   search in the new list). A rebuild never resets the cycle, so frequent joins and leaves do not
+ *   hand extra picks to the first members.
+ *
+ * Cost: O(1) per pick; O(log n) once per membership change.
+ *
+ * @example
+ * ```ts
+ * const lb = await node.startLoadBalancer({ name: 'rr', selectionAlgorithm: algorithms.RoundRobin });
+ * ```
+ */
+export class RoundRobin implements SelectionAlgorithm {
+  readonly #random: () => number;
+  #members: readonly string[] | undefined;
+  #next = 0;
+
+  /** @param ctx - the balancer's context; `ctx.random` chooses the start. Takes no options. */
+  constructor(ctx: AlgorithmContext) {
+    this.#random = ctx.random;
+  }
+
+  /** Returns the member due next and advances the cycle. */
+  chooseFromNodes(nodes: readonly string[], _opts?: SelectOptions): string {
+    if (nodes !== this.#members) this.#resync(nodes);
+    const i = this.#next;
+    this.#next = i + 1 === nodes.length ? 0 : i + 1;
+    return nodes[i];
+  }
+
+  #resync(nodes: readonly string[]): void {
+    const previous = this.#members;
+    this.#members = nodes;
+    if (previous === undefined || previous.length === 0) {
+      this.#next = Math.floor(this.#random() * nodes.length);
+      return;
+    }
+    const due = previous[this.#next];
+    const at = lowerBound(nodes, due);
+    this.#next = at === nodes.length ? 0 : at;
+  }
+}
