@@ -86,6 +86,7 @@ export class RpcNode extends EventEmitter<NodeEvents> {
     this.#client = new RpcClient({
       selfName: options.name,
       defaultTimeoutMs: options.callTimeoutMs,
+      captureCallSites: options.captureCallSites,
       server: this.#server,
       connection: (peer) => this.#transport.connection(peer),
       send,

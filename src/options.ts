@@ -55,6 +55,13 @@ export interface NodeOptions {
   drainTimeoutMs?: number;
   /** How long an unauthenticated connection may take to finish its handshake. @default 5 000 */
   handshakeTimeoutMs?: number;
+  /**
+   * Capture the caller's stack when each call starts, so a timeout or lost connection reported
+   * later points at the line that made the call. Costs a few microseconds per call (measured in
+   * docs/benchmarks.md), so it is off by default; errors always name node, module and function.
+   * @default false (or `RPCLB_CALL_SITES=1`)
+   */
+  captureCallSites?: boolean;
   /** Send handler stacks to callers in `internal_server_error` details. @default true */
   exposeErrorStacks?: boolean;
   /** Where log lines go. @default lines on stderr from `logLevel` up */
@@ -77,6 +84,7 @@ export interface ResolvedNodeOptions {
   readonly drainTimeoutMs: number;
   readonly handshakeTimeoutMs: number;
   readonly exposeErrorStacks: boolean;
+  readonly captureCallSites: boolean;
   readonly logger: Logger;
 }
 
@@ -193,6 +201,8 @@ export function resolveNodeOptions(input: NodeOptions = {}): ResolvedNodeOptions
   const exposeErrorStacks = input.exposeErrorStacks ?? true;
   if (typeof exposeErrorStacks !== 'boolean')
     throw optionError('exposeErrorStacks', 'a boolean', exposeErrorStacks);
+  const captureCallSites = input.captureCallSites ?? process.env.RPCLB_CALL_SITES === '1';
+  if (typeof captureCallSites !== 'boolean') throw optionError('captureCallSites', 'a boolean', captureCallSites);
   return Object.freeze({
     name,
     host,
@@ -206,6 +216,7 @@ export function resolveNodeOptions(input: NodeOptions = {}): ResolvedNodeOptions
     drainTimeoutMs: positiveInt(input, 'drainTimeoutMs', DEFAULT_DRAIN_TIMEOUT_MS),
     handshakeTimeoutMs: positiveInt(input, 'handshakeTimeoutMs', DEFAULT_HANDSHAKE_TIMEOUT_MS),
     exposeErrorStacks,
+    captureCallSites,
     logger: resolveLogger(input, name),
   });
 }

@@ -29,6 +29,8 @@ export interface CallOptions {
 export interface ClientHost {
   readonly selfName: string;
   readonly defaultTimeoutMs: number;
+  /** Capture the caller's stack at every call, for errors raised later (costs a few µs per call). */
+  readonly captureCallSites: boolean;
   readonly server: RpcServer;
   connection(peer: string): Connection | undefined;
   send(conn: Connection, frame: OutgoingFrame): void;
@@ -72,7 +74,7 @@ export class RpcClient {
     options?: CallOptions,
   ): Promise<unknown> {
     const site: { stack?: string } = {};
-    Error.captureStackTrace(site, this.call);
+    if (this.#host.captureCallSites) Error.captureStackTrace(site, this.call);
     const details: RpcErrorDetails = { node: target, module, function: fn };
     const checked = checkRequest(target, module, fn, args, details);
     if (checked instanceof RpcError) return Promise.reject(checked);
