@@ -25,6 +25,14 @@ export interface CallOptions {
   signal?: AbortSignal;
 }
 
+/**
+ * Bytes of a CALL / CAST frame besides names and arguments, counted as the receiving decoder
+ * counts against its limit: type, id and timeout (CALL only), the two name lengths; not the
+ * length prefix.
+ */
+const CALL_HEADER_BYTES = 1 + 4 + 4 + 2;
+const CAST_HEADER_BYTES = 1 + 2;
+
 /** What the client needs from the node. */
 export interface ClientHost {
   readonly selfName: string;
@@ -90,7 +98,10 @@ export class RpcClient {
     } catch (err) {
       return Promise.reject(unencodable(err, details));
     }
-    if (conn && body.length + 13 + 2 + checked.moduleBytes + checked.fnBytes > conn.sendLimit) {
+    if (
+      conn &&
+      CALL_HEADER_BYTES + checked.moduleBytes + checked.fnBytes + body.length > conn.sendLimit
+    ) {
       return Promise.reject(tooLarge(body.length, conn.sendLimit, details));
     }
     const id = this.#allocateId();
@@ -128,7 +139,10 @@ export class RpcClient {
       return Promise.reject(unencodable(err, details));
     }
     if (conn) {
-      if (body.length + 7 + checked.moduleBytes + checked.fnBytes > conn.sendLimit) {
+      if (
+        CAST_HEADER_BYTES + checked.moduleBytes + checked.fnBytes + body.length >
+        conn.sendLimit
+      ) {
         return Promise.reject(tooLarge(body.length, conn.sendLimit, details));
       }
       this.#host.send(

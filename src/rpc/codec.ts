@@ -29,7 +29,15 @@ const packr = new Packr({
 
 /** Encodes a value. Throws a `TypeError` for values with no faithful encoding. */
 export function encodeValue(value: unknown): Buffer {
-  return packr.pack(value);
+  try {
+    return packr.pack(value);
+  } catch (err) {
+    if (err instanceof TypeError) throw err;
+    // msgpackr reports some unencodable values (a symbol) with a plain Error.
+    throw new UnencodableValueError(`value cannot be encoded: ${(err as Error).message}`, {
+      cause: err,
+    });
+  }
 }
 
 /** Decodes a value produced by {@link encodeValue}. Throws on malformed input. */

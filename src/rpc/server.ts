@@ -105,7 +105,12 @@ export class RpcServer {
   /** Handles a CALL or CAST frame from `conn`. Returns `false` for a malformed frame. */
   onRequest(conn: Connection, frame: Buffer): boolean {
     const req = decodeRequest(frame);
-    if (!req) return false;
+    if (!req) {
+      this.#host.logger.warn(
+        `malformed ${frame[0] === MessageType.Call ? 'CALL' : 'CAST'} frame from ${conn.peerName}; closing the connection`,
+      );
+      return false;
+    }
     const caller = conn.peerName as string;
     const details: RpcErrorDetails = {
       node: this.#host.selfName,

@@ -102,10 +102,7 @@ export class Connection {
       this.#fail('closed', `socket error: ${err.message}`);
     });
     socket.on('close', () => this.#fail('closed', 'socket closed'));
-    this.#timer = setTimeout(
-      () => this.#fail('timeout', 'handshake timed out'),
-      host.handshakeTimeoutMs,
-    );
+    this.#timer = setTimeout(() => this.#handshakeTimedOut(), host.handshakeTimeoutMs);
     this.#timer.unref();
     this.#send(
       buildFrame(
@@ -326,6 +323,17 @@ export class Connection {
     this.refusal = reason;
     this.#send(buildFrame(MessageType.Reject, Buffer.from(reason)));
     this.#close('closed', `refused: ${reason}`, true);
+  }
+
+  /** A peer that never completes the handshake (silent, or a truncated frame) is dropped. */
+  #handshakeTimedOut(): void {
+    const detail = `handshake timed out after ${this.#host.handshakeTimeoutMs} ms`;
+    this.socketError ??= detail;
+    // An incoming one is a stranger worth a warning; a dial's failure is reported by connect().
+    if (this.initiator)
+      this.#host.logger.debug(`connection ${this.#describe()} dropped: ${detail}`);
+    else this.#host.logger.warn(`connection ${this.#describe()} dropped: ${detail}`);
+    this.#close('timeout', detail, false);
   }
 
   #protocolError(detail: string): void {

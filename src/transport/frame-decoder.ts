@@ -22,10 +22,10 @@ const HEADER_BYTES = 4;
 
 export class FrameDecoder {
   #maxFrameBytes: number;
-  /** Bytes received but not yet part of a complete frame (only on the slow path). */
+  /** Bytes of the frame being assembled: its header while incomplete, then its payload so far. */
   #chunks: Buffer[] = [];
   #buffered = 0;
-  /** Declared payload length of the frame being assembled, or -1 while the header is incomplete. */
+  /** Declared payload length of the frame being assembled (its header consumed), or -1. */
   #expected = -1;
 
   constructor(maxFrameBytes: number) {
@@ -37,9 +37,9 @@ export class FrameDecoder {
     this.#maxFrameBytes = maxFrameBytes;
   }
 
-  /** Bytes held waiting for the rest of a frame (a truncated frame shows up here). */
+  /** Bytes received but not yet handed out, header included (a truncated frame shows up here). */
   get bufferedBytes(): number {
-    return this.#buffered;
+    return this.#expected >= 0 ? this.#buffered + HEADER_BYTES : this.#buffered;
   }
 
   /**
@@ -48,53 +48,68 @@ export class FrameDecoder {
    * consumer closed), and the rest of the chunk is discarded.
    */
   push(chunk: Buffer, onFrame: (payload: Buffer) => boolean | undefined): void {
-    if (this.#buffered > 0) {
-      this.#chunks.push(chunk);
-      this.#buffered += chunk.length;
-      const rest = this.#drainSlow(onFrame);
+    // A frame is being assembled when bytes are held *or* its header was already consumed
+    // (then nothing may be held: the header arrived alone, its payload not yet).
+    if (this.#buffered > 0 || this.#expected >= 0) {
+      const rest = this.#drainSlow(chunk, onFrame);
       if (rest === null) return;
       chunk = rest;
     }
     this.#drainFast(chunk, onFrame);
   }
 
-  /** Parses frames straight out of `chunk`, stashing any incomplete tail. */
+  /** Parses frames straight out of `chunk` (nothing held before it), stashing any incomplete tail. */
   #drainFast(chunk: Buffer, onFrame: (payload: Buffer) => boolean | undefined): void {
     let offset = 0;
     const end = chunk.length;
     while (end - offset >= HEADER_BYTES) {
       const length = this.#checkLength(chunk.readUInt32BE(offset));
       const start = offset + HEADER_BYTES;
-      if (end - start < length) break;
+      if (end - start < length) {
+        // Keep only the payload's first bytes; the checked length is remembered.
+        this.#expected = length;
+        offset = start;
+        break;
+      }
       offset = start + length;
       if (onFrame(chunk.subarray(start, offset)) === false) return;
     }
-    if (offset < end) {
-      const tail = chunk.subarray(offset);
-      this.#chunks.push(tail);
-      this.#buffered = tail.length;
-      this.#expected = -1;
-    }
+    if (offset < end) this.#stash(chunk.subarray(offset));
   }
 
   /**
-   * Completes the frame spanning several chunks. Returns the bytes after it (to be parsed on
-   * the fast path), or `null` when more input is needed or the consumer stopped.
+   * Completes the frame spanning several chunks, taking from `chunk` only the bytes that frame
+   * needs: the header is completed and checked before any of its payload is held. Returns the
+   * bytes after the frame (to be parsed on the fast path), or `null` when more input is needed
+   * or the consumer stopped.
    */
-  #drainSlow(onFrame: (payload: Buffer) => boolean | undefined): Buffer | null {
+  #drainSlow(chunk: Buffer, onFrame: (payload: Buffer) => boolean | undefined): Buffer | null {
     if (this.#expected < 0) {
-      if (this.#buffered < HEADER_BYTES) return null;
-      const header = this.#take(HEADER_BYTES);
-      this.#expected = this.#checkLength(header.readUInt32BE(0));
+      const missing = HEADER_BYTES - this.#buffered;
+      if (chunk.length < missing) {
+        this.#stash(chunk);
+        return null;
+      }
+      this.#stash(chunk.subarray(0, missing));
+      chunk = chunk.subarray(missing);
+      this.#expected = this.#checkLength(this.#take(HEADER_BYTES).readUInt32BE(0));
     }
-    if (this.#buffered < this.#expected) return null;
+    const missing = this.#expected - this.#buffered;
+    if (chunk.length < missing) {
+      this.#stash(chunk);
+      return null;
+    }
+    this.#stash(chunk.subarray(0, missing));
     const payload = this.#take(this.#expected);
     this.#expected = -1;
-    const rest = this.#buffered > 0 ? Buffer.concat(this.#chunks, this.#buffered) : Buffer.alloc(0);
-    this.#chunks = [];
-    this.#buffered = 0;
     if (onFrame(payload) === false) return null;
-    return rest;
+    return chunk.subarray(missing);
+  }
+
+  #stash(bytes: Buffer): void {
+    if (bytes.length === 0) return;
+    this.#chunks.push(bytes);
+    this.#buffered += bytes.length;
   }
 
   /** Removes and returns the first `count` buffered bytes (a copy only when they span chunks). */

@@ -16,8 +16,10 @@ interface Command {
 
 const send = (message: unknown) => process.send?.(message);
 const options = JSON.parse(process.argv[2] ?? '{}');
-const behaviour = (options.behaviour ?? {}) as { delayMs?: number };
+const behaviour = (options.behaviour ?? {}) as { delayMs?: number; captureLogs?: boolean };
 delete options.behaviour;
+// captureLogs: every log line from info up is also sent to the parent as a 'log' event.
+if (behaviour.captureLogs) options.logger = captureLogger(options.name ?? 'node');
 
 let counter = 0;
 const node: RpcNode = await startNode({ logLevel: 'error', ...options });
@@ -128,6 +130,87 @@ const ops: Record<string, (...args: never[]) => unknown> = {
   },
   exit: () => setTimeout(() => process.exit(0), 10),
 };
+
+// --- rpc / security / close ops (issue #2: rpc*, security*, close* tests) ----------------------
+node.expose('RpcTest', {
+  pid: () => process.pid,
+  /** Like Test.sleep, but announces that it started (so a test knows the call is in flight). */
+  nap: async (ms: number) => {
+    send({ type: 'event', event: 'nap-started', ms });
+    await sleep(ms, currentCall()?.signal);
+    return node.name;
+  },
+  bytes: (n: number) => new Uint8Array(n),
+  context: () => {
+    const ctx = currentCall();
+    return (
+      ctx && { caller: ctx.caller, module: ctx.module, fn: ctx.function, deadline: ctx.deadline }
+    );
+  },
+});
+Object.assign(ops, {
+  // Values that cannot cross IPC are made here, in the worker.
+  callWithFunctionArg: (target: string) =>
+    node.call(target, 'Test', 'echo', [{ nested: [() => 1] }]),
+  callWithSymbolArg: (target: string) => node.call(target, 'Test', 'echo', [Symbol('s')]),
+  castWithFunctionArg: (target: string) => node.cast(target, 'Test', 'record', [() => 1]),
+  callWithBadSignal: (target: string) =>
+    node.call(target, 'Test', 'echo', [1], { signal: 'nope' as unknown as AbortSignal }),
+  callPreAborted: (target: string) =>
+    node.call(target, 'Test', 'echo', [1], { signal: AbortSignal.abort(new Error('already')) }),
+  /** Like burst, with each outcome's absolute settle time (`at`) and error reason. */
+  burstTimed: async (
+    target: string,
+    module: string,
+    fn: string,
+    args: unknown[],
+    count: number,
+    timeout: number,
+  ) => {
+    const settle = (p: Promise<unknown>) =>
+      p.then(
+        (value) => ({ ok: true, value, at: Date.now() }),
+        (err: RpcError) => ({
+          ok: false,
+          code: err.code,
+          reason: err.details?.reason,
+          node: err.details?.node,
+          at: Date.now(),
+        }),
+      );
+    const calls = Array.from({ length: count }, () =>
+      settle(node.call(target, module, fn, args, { timeout })),
+    );
+    send({ type: 'event', event: 'burst-started', count });
+    return Promise.all(calls);
+  },
+  /** Starts close() and returns once new calls are already refused (the close goes on). */
+  startClose: async (drainTimeoutMs?: number) => {
+    node.close(drainTimeoutMs === undefined ? {} : { drainTimeoutMs }).then(
+      () => send({ type: 'event', event: 'closed' }),
+      (err: Error) => send({ type: 'event', event: 'close-failed', message: err.message }),
+    );
+    await new Promise((resolve) => setImmediate(resolve));
+    return node.closing;
+  },
+  destroy: async () => {
+    await node.destroy();
+    send({ type: 'event', event: 'destroyed' });
+  },
+  resolvedOptions: () => {
+    const { logger: _logger, tls: _tls, ...rest } = node.options;
+    return rest;
+  },
+});
+
+function captureLogger(name: string) {
+  const line = (level: string) => (message: string) => {
+    send({ type: 'event', event: 'log', level, message });
+    if (level === 'error') process.stderr.write(`[rpclb ${name}] ${level}: ${message}\n`);
+  };
+  return { debug: () => {}, info: line('info'), warn: line('warn'), error: line('error') };
+}
+// --- end of rpc / security / close ops ----------------------------------------------------------
 
 process.on('message', async (message: Command) => {
   const op = ops[message.op] as ((...args: unknown[]) => unknown) | undefined;

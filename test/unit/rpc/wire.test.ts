@@ -1,0 +1,172 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import fc from 'fast-check';
+import { decodeValue, encodeValue } from '../../../src/rpc/codec.js';
+import {
+  decodeRequest,
+  encodeCancel,
+  encodeReply,
+  encodeRequest,
+  frameId,
+  MAX_NAME_BYTES,
+  type OutgoingFrame,
+} from '../../../src/rpc/wire.js';
+import { MessageType } from '../../../src/transport/message-types.js';
+
+/** The bytes an outgoing frame puts on the wire. */
+function bytesOf(frame: OutgoingFrame): Buffer {
+  return 'single' in frame ? frame.single : Buffer.concat([frame.header, frame.body]);
+}
+
+/** What the receiving decoder hands up: the payload after the length prefix (checked here). */
+function payloadOf(frame: OutgoingFrame): Buffer {
+  const bytes = bytesOf(frame);
+  assert.equal(bytes.readUInt32BE(0), bytes.length - 4, 'length prefix counts type and body');
+  return bytes.subarray(4);
+}
+
+function request(id: number, timeoutMs: number, module: string, fn: string, args: unknown[]) {
+  return encodeRequest(
+    id,
+    timeoutMs,
+    module,
+    Buffer.byteLength(module),
+    fn,
+    Buffer.byteLength(fn),
+    encodeValue(args),
+  );
+}
+
+describe('wire: requests', () => {
+  test('a CALL round-trips its id, timeout, names and arguments', () => {
+    const payload = payloadOf(request(42, 5000, 'Math', 'add', [1, 2]));
+    assert.equal(payload[0], MessageType.Call);
+    const header = decodeRequest(payload);
+    assert.ok(header);
+    assert.equal(header.id, 42);
+    assert.equal(header.timeoutMs, 5000);
+    assert.equal(header.module, 'Math');
+    assert.equal(header.fn, 'add');
+    assert.deepEqual(decodeValue(payload.subarray(header.argsOffset)), [1, 2]);
+  });
+
+  test('a CAST (id 0) carries no id or timeout', () => {
+    const payload = payloadOf(request(0, 0, 'Log', 'info', ['hi']));
+    assert.equal(payload[0], MessageType.Cast);
+    const header = decodeRequest(payload);
+    assert.ok(header);
+    assert.equal(header.id, 0);
+    assert.equal(header.module, 'Log');
+    assert.equal(header.fn, 'info');
+    assert.deepEqual(decodeValue(payload.subarray(header.argsOffset)), ['hi']);
+  });
+
+  test('UTF-8 names (accents, CJK, emoji) and 255-byte names round-trip', () => {
+    const names: [string, string][] = [
+      ['Modül', 'größe'],
+      ['模块', '函数'],
+      ['🚀', '✨🌍'],
+      ['m'.repeat(MAX_NAME_BYTES), 'f'.repeat(MAX_NAME_BYTES)],
+      ['é'.repeat(MAX_NAME_BYTES >> 1), '界'.repeat(85)],
+    ];
+    for (const [module, fn] of names) {
+      for (const id of [0, 1, 0xffffffff]) {
+        const header = decodeRequest(payloadOf(request(id, 1, module, fn, [])));
+        assert.ok(header, `${module}.${fn}`);
+        assert.equal(header.module, module);
+        assert.equal(header.fn, fn);
+        assert.equal(header.id, id);
+      }
+    }
+  });
+
+  test('any names, ids, timeouts and arguments round-trip (property)', () => {
+    const name = fc
+      .string({ unit: 'grapheme', minLength: 1, maxLength: 40 })
+      .filter((s) => Buffer.byteLength(s) <= MAX_NAME_BYTES);
+    fc.assert(
+      fc.property(
+        fc.nat({ max: 0xffffffff }),
+        fc.nat({ max: 2 ** 31 - 1 }),
+        name,
+        name,
+        fc.array(fc.jsonValue(), { maxLength: 5 }),
+        (id, timeoutMs, module, fn, args) => {
+          const payload = payloadOf(request(id, timeoutMs, module, fn, args));
+          const header = decodeRequest(payload);
+          assert.ok(header);
+          assert.equal(header.id, id);
+          assert.equal(header.timeoutMs, id === 0 ? 0 : timeoutMs);
+          assert.equal(header.module, module);
+          assert.equal(header.fn, fn);
+          assert.deepEqual(decodeValue(payload.subarray(header.argsOffset)), args);
+        },
+      ),
+      { seed: 11, numRuns: 300 },
+    );
+  });
+
+  test('large arguments are sent next to the header, not copied into it', () => {
+    const args = encodeValue([Buffer.alloc(100_000, 3)]);
+    const frame = encodeRequest(7, 100, 'M', 1, 'f', 1, args);
+    assert.ok('header' in frame);
+    assert.equal(frame.body, args);
+    const header = decodeRequest(payloadOf(frame));
+    assert.equal(header?.id, 7);
+  });
+
+  test('every truncation of a request header decodes to null, never throws', () => {
+    for (const id of [0, 9]) {
+      const payload = payloadOf(request(id, 10, 'Module', 'function', ['x']));
+      const full = decodeRequest(payload);
+      assert.ok(full);
+      for (let len = 0; len < full.argsOffset; len++) {
+        const header = decodeRequest(Buffer.from(payload.subarray(0, len)));
+        // A CALL type byte with 0 bytes could not be told apart; anything shorter than the names is null.
+        assert.equal(header, null, `${len} bytes of ${full.argsOffset}`);
+      }
+    }
+  });
+
+  test('random request payloads never throw', () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom(MessageType.Call, MessageType.Cast),
+        fc.uint8Array({ maxLength: 300 }),
+        (type, rest) => {
+          const header = decodeRequest(Buffer.concat([Buffer.from([type]), rest]));
+          if (header) assert.ok(header.argsOffset <= rest.length + 1);
+        },
+      ),
+      { seed: 12, numRuns: 500 },
+    );
+  });
+});
+
+describe('wire: replies and cancel', () => {
+  test('OK and ERROR replies carry their id and body', () => {
+    for (const [type, value] of [
+      [MessageType.ReplyOk, { result: [1, 'two'] }],
+      [MessageType.ReplyError, { code: 'not_found', message: 'nope' }],
+    ] as const) {
+      for (const body of [encodeValue(value), encodeValue({ big: Buffer.alloc(20_000) })]) {
+        const payload = payloadOf(encodeReply(type, 0xfedcba98, body));
+        assert.equal(payload[0], type);
+        assert.equal(frameId(payload), 0xfedcba98);
+        assert.deepEqual(decodeValue(payload.subarray(5)), decodeValue(body));
+      }
+    }
+  });
+
+  test('CANCEL carries the id', () => {
+    const bytes = encodeCancel(123456);
+    assert.equal(bytes.readUInt32BE(0), bytes.length - 4);
+    const payload = bytes.subarray(4);
+    assert.equal(payload[0], MessageType.Cancel);
+    assert.equal(frameId(payload), 123456);
+  });
+
+  test('frameId of a frame too short for an id is -1', () => {
+    assert.equal(frameId(Buffer.from([MessageType.ReplyOk, 0, 0])), -1);
+  });
+});
