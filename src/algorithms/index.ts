@@ -5,6 +5,7 @@
  * injected source; see `docs/explanation/algorithms.md` for how each one works.
  */
 
+import { CallDirect } from './call-direct.js';
 import { HashRing } from './hash-ring.js';
 import { LeastConnections } from './least-connections.js';
 import { PowerOfTwo } from './power-of-two.js';
@@ -12,6 +13,7 @@ import { Random } from './random.js';
 import { RoundRobin } from './round-robin.js';
 import { WeightedRoundRobin } from './weighted-round-robin.js';
 
+export { CallDirect } from './call-direct.js';
 export { type HashKey, hashKey } from './hash.js';
 export {
   DEFAULT_HASH_RING_WEIGHT,
@@ -53,5 +55,6 @@ export const algorithms = Object.freeze({
   PowerOfTwo,
   HashRing,
   WeightedRoundRobin,
-  // CallDirect: added by the balancer (src/balancer), which it needs to run calls in-process.
+  /** Routes every call to the local node, in-process (tests without a cluster). */
+  CallDirect,
 });
