@@ -158,16 +158,9 @@ export function formatComparison(results: RunResult[], labels: NodeLabels, slowM
     `Share of calls sent to the slow node (${labels.slow}, +${slowMs} ms per call):\n`,
   ];
   for (const r of results) {
-    let versus = '';
-    if (baseline && r !== baseline && slowShare(r) > 0) {
-      const ratio = slowShare(baseline) / slowShare(r);
-      if (ratio >= 1.15) versus = `${ratio.toFixed(1)}x less than RoundRobin`;
-      else if (ratio <= 1 / 1.15) versus = `${(1 / ratio).toFixed(1)}x more than RoundRobin`;
-      else versus = 'about the same as RoundRobin';
-    }
-    lines.push(
-      `  ${r.algorithm.padEnd(18)} ${percent(slowShare(r)).padStart(6)}  ${number(slowCalls(r)).padStart(9)} calls  ${versus}\n`,
-    );
+    const versus = baseline && r !== baseline ? compare(slowShare(baseline), slowShare(r)) : '';
+    const row = `  ${r.algorithm.padEnd(18)} ${percent(slowShare(r)).padStart(6)}  ${number(slowCalls(r)).padStart(9)} calls  ${versus}`;
+    lines.push(`${row.trimEnd()}\n`);
   }
   const adaptive = results.filter((r) => ['LeastConnections', 'PowerOfTwo'].includes(r.algorithm));
   if (baseline && adaptive.length > 0) {
@@ -178,4 +171,13 @@ export function formatComparison(results: RunResult[], labels: NodeLabels, slowM
     );
   }
   return lines.join('');
+}
+
+/** How a share compares with RoundRobin's, in words. */
+function compare(baseline: number, share: number): string {
+  if (share === 0) return '';
+  const ratio = baseline / share;
+  if (ratio >= 1.15) return `${ratio.toFixed(1)}x less than RoundRobin`;
+  if (ratio <= 1 / 1.15) return `${(1 / ratio).toFixed(1)}x more than RoundRobin`;
+  return 'about the same as RoundRobin';
 }
