@@ -144,26 +144,34 @@ export class GroupReplicator implements Groups {
     for (const conn of this.#host.connections()) conn.send(frame);
   }
 
+  /**
+   * Tells observers now and monitors in a microtask. The listeners of each change are fixed
+   * here, when the change happens: one that subscribes later (members() already showing the
+   * change) must not hear of it, and one that unsubscribes before delivery hears nothing more.
+   */
   #publish(changes: GroupChange[]): void {
     if (changes.length === 0) return;
     for (const change of changes) for (const observer of this.#observers) observer(change);
-    const relevant = changes.filter((c) => this.#monitors.has(c.group));
-    if (relevant.length === 0) return;
-    queueMicrotask(() => {
-      for (const change of relevant) {
-        const listeners = this.#monitors.get(change.group);
-        if (!listeners) continue;
-        const event: GroupEvent = { type: change.type, nodes: change.nodes };
-        for (const listener of [...listeners]) {
-          try {
-            listener(event);
-          } catch (err) {
-            this.#host.logger.error(
-              `group monitor for ${change.group} threw: ${(err as Error).message}`,
-            );
-          }
+    const deliveries: { group: string; event: GroupEvent; listeners: GroupListener[] }[] = [];
+    for (const change of changes) {
+      const listeners = this.#monitors.get(change.group);
+      if (!listeners) continue;
+      const event: GroupEvent = { type: change.type, nodes: change.nodes };
+      deliveries.push({ group: change.group, event, listeners: [...listeners] });
+    }
+    if (deliveries.length > 0) queueMicrotask(() => this.#deliver(deliveries));
+  }
+
+  #deliver(deliveries: { group: string; event: GroupEvent; listeners: GroupListener[] }[]): void {
+    for (const { group, event, listeners } of deliveries) {
+      for (const listener of listeners) {
+        if (!this.#monitors.get(group)?.has(listener)) continue;
+        try {
+          listener(event);
+        } catch (err) {
+          this.#host.logger.error(`group monitor for ${group} threw: ${(err as Error).message}`);
         }
       }
-    });
+    }
   }
 }

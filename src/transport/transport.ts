@@ -392,9 +392,10 @@ export class Transport implements ConnectionHost {
         continue;
       const [name, address] = entry as [string, string];
       if (name === this.selfName || this.#ready.has(name)) continue;
-      this.connect(address).catch((err: Error) =>
-        this.logger.debug(`mesh dial ${address} failed: ${err.message}`),
-      );
+      // Re-dialled like a lost peer, not tried once: the dial can be refused for a while (a
+      // node restarted under the same name is "in use" until that peer drops the old
+      // process), and nobody else will introduce these two nodes again.
+      this.#keepDialling(address, false);
     }
   }
 

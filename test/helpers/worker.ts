@@ -7,6 +7,7 @@
 
 import type { RpcNode } from '../../src/index.js';
 import { currentCall, RpcError, startNode } from '../../src/index.js';
+import { transportSocketStats } from '../../src/transport/transport.js';
 
 interface Command {
   id: number;
@@ -130,6 +131,43 @@ const ops: Record<string, (...args: never[]) => unknown> = {
   },
   exit: () => setTimeout(() => process.exit(0), 10),
 };
+
+// --- membership ops (issue #3: mesh / membership / churn tests) -------------------------------
+Object.assign(ops, {
+  /** `{ group: members }` for several groups, read in one tick. */
+  membersOf: (groups: string[]) =>
+    Object.fromEntries(groups.map((group) => [group, node.groups.members(group)])),
+  /** Peers and members of `groups`, read in one tick. */
+  view: (groups: string[]) => ({
+    peers: node.peers(),
+    members: Object.fromEntries(groups.map((group) => [group, node.groups.members(group)])),
+  }),
+  /**
+   * Monitors each group and returns its members read in the same tick, so the parent can fold
+   * the forwarded events onto that snapshot and compare the result with a later `members()`.
+   */
+  watch: (groups: string[]) =>
+    Object.fromEntries(
+      groups.map((group) => {
+        node.groups.monitor(group, (event) =>
+          send({ type: 'event', event: 'group', group, change: event.type, nodes: event.nodes }),
+        );
+        return [group, node.groups.members(group)];
+      }),
+    ),
+  /** `connect(address)` started at wall-clock time `atMs`, to make two nodes dial at once. */
+  connectAt: (address: string, atMs: number) =>
+    new Promise((resolve, reject) => {
+      setTimeout(() => node.connect(address).then(resolve, reject), Math.max(0, atMs - Date.now()));
+    }),
+  /** Sockets the transport opened in this process, and those still open (socket-level check). */
+  sockets: () => transportSocketStats(),
+  /** `join(group)` `times` times in one tick. */
+  joinMany: (group: string, times: number) => {
+    for (let i = 0; i < times; i++) node.groups.join(group);
+  },
+});
+// --- end of membership ops --------------------------------------------------------------------
 
 // --- rpc / security / close ops (issue #2: rpc*, security*, close* tests) ----------------------
 node.expose('RpcTest', {
