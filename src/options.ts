@@ -202,7 +202,8 @@ export function resolveNodeOptions(input: NodeOptions = {}): ResolvedNodeOptions
   if (typeof exposeErrorStacks !== 'boolean')
     throw optionError('exposeErrorStacks', 'a boolean', exposeErrorStacks);
   const captureCallSites = input.captureCallSites ?? process.env.RPCLB_CALL_SITES === '1';
-  if (typeof captureCallSites !== 'boolean') throw optionError('captureCallSites', 'a boolean', captureCallSites);
+  if (typeof captureCallSites !== 'boolean')
+    throw optionError('captureCallSites', 'a boolean', captureCallSites);
   return Object.freeze({
     name,
     host,

@@ -144,6 +144,38 @@ export class LoadBalancer {
   }
 
   /**
+   * Resolves with the members once there are at least `count` of them (cluster boot, tests).
+   * Rejects with `service_unavailable` after `timeout` ms, or with the signal's reason.
+   *
+   * @example
+   * ```ts
+   * await lb.waitForMembers(3, { timeout: 5_000 });
+   * ```
+   */
+  async waitForMembers(
+    count = 1,
+    opts: { timeout?: number; signal?: AbortSignal } = {},
+  ): Promise<readonly string[]> {
+    if (!Number.isInteger(count) || count < 0) {
+      throw new RpcError(
+        'bad_request',
+        `count must be an integer >= 0, received ${describe(count)}`,
+        {
+          details: { balancer: this.name, field: 'count' },
+        },
+      );
+    }
+    const deadline = Date.now() + (opts.timeout ?? this.#host.callTimeoutMs);
+    while (this.#members.length < count) {
+      if (this.#stopping) throw this.#unavailable('balancer_stopped');
+      opts.signal?.throwIfAborted();
+      if (remaining(deadline) <= 0) throw this.#unavailable('not_enough_members');
+      await this.#waitForMembers(deadline, opts.signal, 'not_enough_members');
+    }
+    return this.#members;
+  }
+
+  /**
    * Selects a node for one request. Synchronous. Whoever calls it must call
    * {@link releaseNode} when the request ends (ideally in `finally`); prefer {@link acquire}.
    * @throws RpcError `service_unavailable` when there are no members.
@@ -338,7 +370,11 @@ export class LoadBalancer {
     return lease;
   }
 
-  #waitForMembers(deadline: number, signal: AbortSignal | undefined): Promise<void> {
+  #waitForMembers(
+    deadline: number,
+    signal: AbortSignal | undefined,
+    reason = 'no_members',
+  ): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       const finish = (err?: unknown) => {
         clearTimeout(timer);
@@ -349,7 +385,7 @@ export class LoadBalancer {
       };
       const wake = () => finish();
       const onAbort = () => finish(signal?.reason);
-      const timer = setTimeout(() => finish(this.#unavailable()), remaining(deadline));
+      const timer = setTimeout(() => finish(this.#unavailable(reason)), remaining(deadline));
       this.#memberWaiters.add(wake);
       signal?.addEventListener('abort', onAbort, { once: true });
     });
@@ -366,7 +402,7 @@ export class LoadBalancer {
     this.#members = this.#host.members(this.name);
     const event: NodeChange = { type: change.type, nodes: change.nodes, members: this.#members };
     this.#algorithm.onNodeChange?.(event);
-    if (this.#members.length > 0) for (const wake of [...this.#memberWaiters]) wake();
+    if (change.type === 'join') for (const wake of [...this.#memberWaiters]) wake();
   }
 
   #callEnded(): void {
@@ -378,7 +414,9 @@ export class LoadBalancer {
     const message =
       reason === 'balancer_stopped'
         ? `load balancer ${this.name} is stopped`
-        : `load balancer ${this.name} has no members`;
+        : reason === 'not_enough_members'
+          ? `load balancer ${this.name} has only ${this.#members.length} members`
+          : `load balancer ${this.name} has no members`;
     return new RpcError('service_unavailable', message, { details, notExecuted: true });
   }
 }

@@ -63,6 +63,7 @@ class Pending {
 export class RpcClient {
   readonly #host: ClientHost;
   readonly #pending = new Map<number, Pending>();
+  readonly #aborts = new AbortWatch();
   #nextId = 1;
 
   constructor(host: ClientHost) {
@@ -111,7 +112,7 @@ export class RpcClient {
       pending.timer = setTimeout(this.#onTimeout, opts.timeout, pending, opts.timeout);
       if (opts.signal) {
         pending.onAbort = () => this.#settle(pending, (opts.signal as AbortSignal).reason, true);
-        opts.signal.addEventListener('abort', pending.onAbort, { once: true });
+        this.#aborts.watch(opts.signal, pending);
       }
       if (conn) {
         this.#host.send(
@@ -207,13 +208,11 @@ export class RpcClient {
   #callLocal(pending: Pending, module: string, fn: string, body: Buffer, deadline: number): void {
     const record = new CallRecord(this.#host.selfName, module, fn, deadline);
     const onAbort = pending.onAbort;
-    if (pending.signal && onAbort) {
+    if (onAbort) {
       pending.onAbort = () => {
         record.abort(pending.signal?.reason);
         onAbort();
       };
-      pending.signal.removeEventListener('abort', onAbort);
-      pending.signal.addEventListener('abort', pending.onAbort, { once: true });
     }
     this.#host.server.invokeLocal(module, fn, decodeValue(body) as unknown[], record, {
       resolve: (value) => this.#settle(pending, value, false, true),
@@ -237,7 +236,7 @@ export class RpcClient {
     if (this.#pending.get(pending.id) !== pending) return;
     this.#pending.delete(pending.id);
     clearTimeout(pending.timer);
-    if (pending.onAbort) pending.signal?.removeEventListener('abort', pending.onAbort);
+    if (pending.signal) this.#aborts.unwatch(pending.signal, pending);
     if (cancel && pending.conn && !pending.conn.closed) pending.conn.send(encodeCancel(pending.id));
     if (ok) pending.resolve(outcome);
     else pending.reject(outcome);
@@ -251,6 +250,37 @@ export class RpcClient {
     } while (this.#pending.has(id));
     this.#nextId = id;
     return id;
+  }
+}
+
+/**
+ * One `abort` listener per signal, however many calls share it: a signal shared by hundreds of
+ * concurrent calls would otherwise trip Node's MaxListenersExceededWarning and cost a listener
+ * registration per call.
+ */
+class AbortWatch {
+  readonly #watched = new WeakMap<AbortSignal, { calls: Set<Pending>; listener: () => void }>();
+
+  watch(signal: AbortSignal, pending: Pending): void {
+    let entry = this.#watched.get(signal);
+    if (!entry) {
+      const calls = new Set<Pending>();
+      const listener = () => {
+        this.#watched.delete(signal);
+        for (const call of [...calls]) call.onAbort?.();
+      };
+      entry = { calls, listener };
+      this.#watched.set(signal, entry);
+      signal.addEventListener('abort', listener, { once: true });
+    }
+    entry.calls.add(pending);
+  }
+
+  unwatch(signal: AbortSignal, pending: Pending): void {
+    const entry = this.#watched.get(signal);
+    if (!entry?.calls.delete(pending) || entry.calls.size > 0) return;
+    this.#watched.delete(signal);
+    signal.removeEventListener('abort', entry.listener);
   }
 }
 

@@ -189,6 +189,8 @@ export class Connection {
   }
 
   readonly #onFrame = (frame: Buffer): boolean => {
+    // A refused connection is ended with a flush and may still receive bytes: ignore them.
+    if (this.#state === 'closed') return false;
     if (this.#state === 'handshaking') {
       this.#onHandshakeFrame(frame);
       return !this.closed;
@@ -201,7 +203,7 @@ export class Connection {
     } else {
       this.#host.onMessage(this, type, frame);
     }
-    return this.#state !== 'closed';
+    return !this.closed;
   };
 
   #onGoodbye(): void {

@@ -9,6 +9,7 @@ import tls from 'node:tls';
 import { RpcError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import {
+  describe,
   formatAddress,
   isValidNodeName,
   parseAddress,
@@ -107,9 +108,14 @@ export class Transport implements ConnectionHost {
       if (this.#closing) socket.destroy();
       else this.#adopt(socket, false);
     });
-    server.on('tlsClientError', (err: Error, socket: net.Socket) =>
-      this.logger.warn(`TLS connection from ${socket.remoteAddress} refused: ${err.message}`),
-    );
+    server.on('tlsClientError', (err: Error, socket: net.Socket) => {
+      // The socket may already be gone; its address is read from the error's context if so.
+      const from =
+        socket.remoteAddress ??
+        (socket as { _peername?: { address?: string } })._peername?.address ??
+        'a client';
+      this.logger.warn(`TLS connection from ${from} refused: ${err.message}`);
+    });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen({ host, port }, () => {
@@ -147,9 +153,10 @@ export class Transport implements ConnectionHost {
     let target: { host: string; port: number };
     try {
       target = parseAddress(address, 'address');
-    } catch (err) {
+    } catch {
+      const message = `connect(address): expected "host:port" with a port from 1 to 65535, received ${describe(address)}`;
       return Promise.reject(
-        new RpcError('bad_request', (err as Error).message, { details: { reason: 'bad_address' } }),
+        new RpcError('bad_request', message, { details: { reason: 'bad_address' } }),
       );
     }
     const normalized = formatAddress(target.host, target.port);

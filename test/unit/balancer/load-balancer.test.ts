@@ -257,6 +257,20 @@ describe('LoadBalancer', () => {
     });
   });
 
+  test('waitForMembers resolves once enough members joined, or fails at its timeout', async () => {
+    const host = new FakeHost('client@h');
+    const lb = new LoadBalancer(host, { name: 'g', nodeMatchList: [] }, LeastConnections);
+    const waiting = lb.waitForMembers(2, { timeout: 2_000 });
+    setTimeout(() => host.setMembers('g', ['a@h']), 10);
+    setTimeout(() => host.setMembers('g', ['a@h', 'b@h']), 30);
+    assert.deepEqual(await waiting, ['a@h', 'b@h']);
+    await assert.rejects(
+      lb.waitForMembers(3, { timeout: 30 }),
+      (e: RpcError) =>
+        e.code === 'service_unavailable' && e.details.reason === 'not_enough_members',
+    );
+  });
+
   test('an abort while waiting for members rejects with the signal reason', async () => {
     const host = new FakeHost('client@h');
     const lb = new LoadBalancer(host, { name: 'g', nodeMatchList: [] }, LeastConnections);
