@@ -113,6 +113,7 @@ export class Connection {
           address: host.listenAddress,
           nonce: this.#nonce,
           maxFrameBytes: host.maxFrameBytes,
+          heartbeatTimeoutMs: host.heartbeatTimeoutMs,
         }),
       ),
     );
@@ -289,7 +290,10 @@ export class Connection {
     this.#decoder.setMaxFrameBytes(this.#host.maxFrameBytes);
     this.#state = 'ready';
     clearTimeout(this.#timer);
-    const tick = Math.max(50, Math.floor(this.#host.heartbeatTimeoutMs / 4));
+    // Tick for the stricter of the two timeouts, so a peer with a shorter one never starves of
+    // pings; silence is still judged against this node's own timeout.
+    const strictest = Math.min(this.#host.heartbeatTimeoutMs, peer.heartbeatTimeoutMs);
+    const tick = Math.max(25, Math.floor(strictest / 4));
     this.#timer = setInterval(() => this.#heartbeat(tick), tick);
     this.#timer.unref();
     this.#host.onReady(this);

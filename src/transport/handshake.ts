@@ -21,6 +21,8 @@ export interface Hello {
   address: string;
   nonce: Uint8Array;
   maxFrameBytes: number;
+  /** Its `heartbeatTimeoutMs`: the other side pings often enough for the stricter of the two. */
+  heartbeatTimeoutMs: number;
 }
 
 const PROOF_LABEL = 'rpclb/1 cookie proof';
@@ -52,12 +54,15 @@ export function decodeHello(body: Uint8Array): Hello | string {
   if (!(h.nonce instanceof Uint8Array) || h.nonce.length !== 32) return 'invalid nonce';
   if (typeof h.maxFrameBytes !== 'number' || !(h.maxFrameBytes >= 1024))
     return 'invalid frame limit';
+  if (typeof h.heartbeatTimeoutMs !== 'number' || !(h.heartbeatTimeoutMs >= 1))
+    return 'invalid heartbeat timeout';
   return {
     name: h.name,
     incarnation: h.incarnation,
     address: h.address,
     nonce: h.nonce,
     maxFrameBytes: h.maxFrameBytes,
+    heartbeatTimeoutMs: h.heartbeatTimeoutMs,
   };
 }
 

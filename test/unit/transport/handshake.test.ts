@@ -97,6 +97,7 @@ describe('hello', () => {
     address: '127.0.0.1:4370',
     nonce: newNonce(),
     maxFrameBytes: 32 * 2 ** 20,
+    heartbeatTimeoutMs: 3_000,
   };
   const raw = (fields: Record<string, unknown>) =>
     encodeValue({ magic: PROTOCOL_MAGIC, version: PROTOCOL_VERSION, ...hello, ...fields });
