@@ -50,6 +50,11 @@ export class CallRecord implements CallContext {
     return this.#controller.signal;
   }
 
+  /** `true` once the call was aborted (cancelled, caller gone, or deadline passed). */
+  get aborted(): boolean {
+    return this.#abortReason !== undefined;
+  }
+
   /** Aborts the handler's signal (idempotent). */
   abort(reason: unknown): void {
     if (this.#abortReason !== undefined) return;

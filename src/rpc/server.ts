@@ -163,7 +163,9 @@ export class RpcServer {
       },
       (err) => {
         if (active.get(id) === record) active.delete(id);
-        this.#replyError(conn, id, err);
+        // Aborted (cancelled, caller gone, deadline passed): the caller is not waiting for this
+        // error, or is timing out by itself right now with its own, more precise error.
+        if (!record.aborted) this.#replyError(conn, id, err);
       },
     );
     return true;
@@ -191,7 +193,9 @@ export class RpcServer {
           reply.reject(resultError(err, details));
         }
       },
-      reply.reject,
+      (err) => {
+        if (!record.aborted) reply.reject(err);
+      },
     );
   }
 

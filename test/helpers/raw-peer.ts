@@ -43,6 +43,8 @@ export interface RawReply {
 export class RawPeer {
   /** The local port of the socket (how the node's log lines name this peer). */
   readonly localPort: number | undefined;
+  /** When the TCP connection was established (`Date.now()`). */
+  readonly connectedAt = Date.now();
   /** Payloads (type byte first) received so far, in order. */
   readonly frames: Buffer[] = [];
   /** When the socket closed (`Date.now()`), once it did. */
@@ -117,6 +119,7 @@ export class RawPeer {
         address: '127.0.0.1:1',
         nonce,
         maxFrameBytes: options.maxFrameBytes ?? 32 * 2 ** 20,
+        heartbeatTimeoutMs: 3_000,
       }),
     );
     const hello = decodeHello((await this.nextFrame(MessageType.Hello, timeoutMs)).subarray(1));
@@ -142,14 +145,26 @@ export class RawPeer {
     return hello;
   }
 
-  /** Sends a well-formed CALL and resolves with the decoded reply. */
-  async call(
+  /**
+   * Writes `bytes` in pieces cut at `cuts`, waiting `gapMs` between writes so that each piece
+   * reaches the node as its own TCP segment.
+   */
+  async sendInPieces(bytes: Buffer, cuts: number[], gapMs = 15): Promise<void> {
+    let start = 0;
+    for (const cut of [...cuts, bytes.length]) {
+      this.send(bytes.subarray(start, cut));
+      start = cut;
+      if (cut < bytes.length) await new Promise((resolve) => setTimeout(resolve, gapMs));
+    }
+  }
+
+  /** A CALL frame (length prefix included) and its id; `args` may be pre-encoded bytes. */
+  callFrame(
     module: string,
     fn: string,
-    args: unknown[],
+    args: unknown[] | Buffer,
     timeoutMs = 5_000,
-    argsBytes: Buffer = encodeValue(args),
-  ): Promise<RawReply> {
+  ): { id: number; bytes: Buffer } {
     const id = this.#nextId++;
     const frame = encodeRequest(
       id,
@@ -158,9 +173,16 @@ export class RawPeer {
       Buffer.byteLength(module),
       fn,
       Buffer.byteLength(fn),
-      argsBytes,
+      Buffer.isBuffer(args) ? args : encodeValue(args),
     );
-    this.send('single' in frame ? frame.single : Buffer.concat([frame.header, frame.body]));
+    return {
+      id,
+      bytes: 'single' in frame ? frame.single : Buffer.concat([frame.header, frame.body]),
+    };
+  }
+
+  /** Resolves with the decoded reply to request `id`. */
+  async reply(id: number, timeoutMs = 5_000): Promise<RawReply> {
     const reply = await this.nextFrame(
       (f) =>
         (f[0] === MessageType.ReplyOk || f[0] === MessageType.ReplyError) &&
@@ -168,6 +190,19 @@ export class RawPeer {
       timeoutMs,
     );
     return { ok: reply[0] === MessageType.ReplyOk, value: decodeValue(reply.subarray(5)) };
+  }
+
+  /** Sends a CALL (with `argsBytes` as its raw arguments, if given) and resolves with the reply. */
+  async call(
+    module: string,
+    fn: string,
+    args: unknown[],
+    timeoutMs = 5_000,
+    argsBytes: Buffer = encodeValue(args),
+  ): Promise<RawReply> {
+    const { id, bytes } = this.callFrame(module, fn, argsBytes, timeoutMs);
+    this.send(bytes);
+    return this.reply(id, timeoutMs);
   }
 
   /**

@@ -5,6 +5,7 @@
  * Values cross IPC with the `advanced` serialization, so Date/Map/Set/BigInt survive.
  */
 
+import { isDeepStrictEqual } from 'node:util';
 import type { RpcNode } from '../../src/index.js';
 import { currentCall, RpcError, startNode } from '../../src/index.js';
 import { transportSocketStats } from '../../src/transport/transport.js';
@@ -234,6 +235,29 @@ Object.assign(ops, {
   destroy: async () => {
     await node.destroy();
     send({ type: 'event', event: 'destroyed' });
+  },
+  /**
+   * Makes `count` concurrent echo calls to `target` with seeded payloads of mixed sizes (some
+   * past socket chunk sizes) and checks every result here; returns how many came back wrong.
+   */
+  echoStress: async (target: string, count: number, seed: number) => {
+    let state = seed >>> 0;
+    const random = () => {
+      state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+      return state / 2 ** 32;
+    };
+    const payload = (i: number) => {
+      const size =
+        random() < 0.1 ? 50_000 + Math.floor(random() * 200_000) : Math.floor(random() * 2_000);
+      const bytes = new Uint8Array(size).map(() => Math.floor(random() * 256));
+      const tag = `#${i}`.repeat(1 + (i % 7));
+      return { i, bytes, when: new Date(i), tag, big: BigInt(i) ** 5n };
+    };
+    const values = Array.from({ length: count }, (_, i) => payload(i));
+    const results = await Promise.all(
+      values.map((v) => node.call(target, 'Test', 'echo', [v], { timeout: 30_000 })),
+    );
+    return results.filter((r, i) => !isDeepStrictEqual(r, values[i])).length;
   },
   resolvedOptions: () => {
     const { logger: _logger, tls: _tls, ...rest } = node.options;

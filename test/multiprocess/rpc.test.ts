@@ -5,7 +5,14 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { Cluster, type RemoteFailure, RequestFailed, type Worker } from '../helpers/cluster.js';
+import {
+  Cluster,
+  COOKIE,
+  type RemoteFailure,
+  RequestFailed,
+  type Worker,
+} from '../helpers/cluster.js';
+import { RawPeer } from '../helpers/raw-peer.js';
 
 const cluster = new Cluster({ after });
 let a: Worker;
@@ -111,6 +118,42 @@ describe('calls and casts', () => {
     const bytes = new Uint8Array(2 ** 20).map((_, i) => i % 251);
     const out = await a.request<Uint8Array>('call', b.name, 'Test', 'echo', [bytes]);
     assert.deepStrictEqual(out, bytes);
+  });
+
+  test('8 MiB both ways at once (backpressure, large frames)', async () => {
+    const big = new Uint8Array(8 * 2 ** 20).map((_, i) => (i * 31) % 256);
+    const [there, back] = await Promise.all([
+      a.request('call', b.name, 'Test', 'echo', [big], { timeout: 30_000 }),
+      b.request('call', a.name, 'Test', 'echo', [big], { timeout: 30_000 }),
+    ]);
+    assert.ok(Buffer.from(big).equals(there as Uint8Array));
+    assert.ok(Buffer.from(big).equals(back as Uint8Array));
+  });
+
+  test('600 concurrent calls of mixed sizes, both ways, all come back exact', async () => {
+    const [fromA, fromB] = await Promise.all([
+      a.request('echoStress', b.name, 300, 1),
+      b.request('echoStress', a.name, 300, 2),
+    ]);
+    assert.equal(fromA, 0);
+    assert.equal(fromB, 0);
+  });
+
+  test('frames split by TCP anywhere, even right after the length header, are read correctly', async (t) => {
+    const peer = await RawPeer.connect(a.address);
+    t.after(() => peer.destroy());
+    await peer.handshake({ name: 'zz-split@127.0.0.1', cookie: COOKIE });
+    for (const cuts of [[4], [2], [4, 5], [1, 2, 3, 4], [4, 20], [30]]) {
+      const { id, bytes } = peer.callFrame('Test', 'echo', [{ cuts, pad: 'x'.repeat(40) }]);
+      await peer.sendInPieces(bytes, cuts);
+      assert.deepEqual(await peer.reply(id), { ok: true, value: { cuts, pad: 'x'.repeat(40) } });
+    }
+    // Two frames with the boundary inside the second one's header.
+    const first = peer.callFrame('Test', 'upcase', ['one']);
+    const second = peer.callFrame('Test', 'upcase', ['two']);
+    await peer.sendInPieces(Buffer.concat([first.bytes, second.bytes]), [first.bytes.length + 2]);
+    assert.equal((await peer.reply(first.id)).value, 'ONE');
+    assert.equal((await peer.reply(second.id)).value, 'TWO');
   });
 
   test('casts arrive both ways with their values', async () => {
