@@ -171,6 +171,14 @@ describe('calls and casts', () => {
     assert.deepStrictEqual(atA.value, toA);
   });
 
+  test('a cast to the node itself runs locally', async () => {
+    await a.request('cast', a.name, 'Test', 'record', [{ id: 'self-cast', at: new Date(9) }]);
+    const seen = await a.waitForEvent(
+      (e) => e.event === 'cast' && (e.value as { id?: string })?.id === 'self-cast',
+    );
+    assert.deepStrictEqual(seen.value, { id: 'self-cast', at: new Date(9) });
+  });
+
   test('casts keep their order', async () => {
     for (let i = 0; i < 20; i++) await a.request('cast', b.name, 'Test', 'record', [{ seq: i }]);
     await b.waitForEvent((e) => e.event === 'cast' && (e.value as { seq?: number })?.seq === 19);
@@ -232,6 +240,22 @@ describe('errors', () => {
     );
     assert.equal(f.details?.reason, 'not_connected');
     assert.equal(f.notExecuted, true);
+  });
+
+  test('connect(): bad_request for a malformed address, service_unavailable when nobody listens', async () => {
+    const bad = await a.request('connect', 'not an address').then(
+      () => assert.fail('must fail'),
+      (e: RequestFailed) => e.failure,
+    );
+    assert.equal(bad.code, 'bad_request');
+    assert.equal(bad.statusCode, 400);
+    const refused = await a.request('connect', '127.0.0.1:1').then(
+      () => assert.fail('must fail'),
+      (e: RequestFailed) => e.failure,
+    );
+    assert.equal(refused.code, 'service_unavailable');
+    assert.equal(refused.statusCode, 503);
+    assert.match(refused.message, /ECONNREFUSED/);
   });
 
   test('bad_request (400) for a bad node name', async () => {

@@ -4,6 +4,7 @@
  * size limit, and local calls through a real server.
  */
 import assert from 'node:assert/strict';
+import { getEventListeners } from 'node:events';
 import { describe, test } from 'node:test';
 import { RpcError, toWireError } from '../../../src/errors.js';
 import type { Logger } from '../../../src/logger.js';
@@ -170,6 +171,27 @@ describe('RpcClient', () => {
     assert.equal(await rejection(p), reason);
     assert.equal(peer.sent(MessageType.Cancel).length, 1);
     assert.equal(client.pendingCount, 0);
+  });
+
+  test('a signal shared by many calls aborts them all, with one listener that is removed after', async () => {
+    const { client, peer, reply } = setup();
+    const shared = new AbortController();
+    const calls = Array.from({ length: 50 }, () =>
+      client.call(PEER, 'M', 'f', [], { signal: shared.signal }),
+    );
+    assert.ok(getEventListeners(shared.signal, 'abort').length <= 1);
+    reply(peer, MessageType.ReplyOk, 'one done');
+    assert.equal(await calls.at(-1), 'one done');
+    shared.abort(new Error('all of them'));
+    for (const p of calls.slice(0, -1))
+      assert.equal(((await rejection(p)) as Error).message, 'all of them');
+    assert.equal(peer.sent(MessageType.Cancel).length, 49);
+    // Finished calls leave no listener behind on a long-lived signal.
+    const longLived = new AbortController();
+    const done = client.call(PEER, 'M', 'f', [], { signal: longLived.signal });
+    reply(peer, MessageType.ReplyOk, 1);
+    await done;
+    assert.equal(getEventListeners(longLived.signal, 'abort').length, 0);
   });
 
   test('an already aborted signal rejects before anything is sent', async () => {
