@@ -48,17 +48,26 @@ export interface ClientHost {
 class Pending {
   timer: NodeJS.Timeout | undefined;
   onAbort: (() => void) | undefined;
+  resolve: (value: unknown) => void = noop;
+  reject: (err: unknown) => void = noop;
   constructor(
     readonly id: number,
     readonly conn: Connection | null,
-    readonly details: RpcErrorDetails,
-    readonly resolve: (value: unknown) => void,
-    readonly reject: (err: unknown) => void,
+    readonly target: string,
+    readonly module: string,
+    readonly fn: string,
     readonly signal: AbortSignal | undefined,
     /** The caller's stack, captured when the call started, for errors raised later. */
-    readonly site: { stack?: string },
+    readonly site: { stack?: string } | undefined,
   ) {}
+
+  /** Built only when an error needs it: most calls never fail. */
+  get details(): RpcErrorDetails {
+    return { node: this.target, module: this.module, function: this.fn };
+  }
 }
+
+function noop(): void {}
 
 export class RpcClient {
   readonly #host: ClientHost;
@@ -82,47 +91,61 @@ export class RpcClient {
     args: unknown[],
     options?: CallOptions,
   ): Promise<unknown> {
-    const site: { stack?: string } = {};
-    if (this.#host.captureCallSites) Error.captureStackTrace(site, this.call);
-    const details: RpcErrorDetails = { node: target, module, function: fn };
-    const checked = checkRequest(target, module, fn, args, details);
-    if (checked instanceof RpcError) return Promise.reject(checked);
-    const opts = checkCallOptions(options, this.#host.defaultTimeoutMs, details);
-    if (opts instanceof RpcError) return Promise.reject(opts);
-    if (opts.signal?.aborted) return Promise.reject(opts.signal.reason);
+    let site: { stack?: string } | undefined;
+    if (this.#host.captureCallSites) Error.captureStackTrace((site = {}), this.call);
     const local = target === this.#host.selfName;
-    const conn = local ? null : (this.#host.connection(target) ?? null);
-    if (!local && !conn) return Promise.reject(notConnected(details));
+    const conn = local ? null : this.#host.connection(target);
+    const moduleBytes = nameBytes(module);
+    const fnBytes = nameBytes(fn);
+    // The usual case is checked cheaply: a connected (hence valid) target, sane names and args.
+    if (moduleBytes < 0 || fnBytes < 0 || !Array.isArray(args) || conn === undefined) {
+      const invalid = checkRequest(target, module, fn, args, {
+        node: target,
+        module,
+        function: fn,
+      });
+      if (invalid instanceof RpcError) return Promise.reject(invalid);
+      return Promise.reject(notConnected({ node: target, module, function: fn }));
+    }
+    let timeout = this.#host.defaultTimeoutMs;
+    let signal: AbortSignal | undefined;
+    if (options !== undefined) {
+      const opts = checkCallOptions(options, timeout, { node: target, module, function: fn });
+      if (opts instanceof RpcError) return Promise.reject(opts);
+      ({ timeout, signal } = opts);
+      if (signal?.aborted) return Promise.reject(signal.reason);
+    }
     let body: Buffer;
     try {
       body = encodeValue(args);
     } catch (err) {
-      return Promise.reject(unencodable(err, details));
+      return Promise.reject(unencodable(err, { node: target, module, function: fn }));
     }
-    if (
-      conn &&
-      CALL_HEADER_BYTES + checked.moduleBytes + checked.fnBytes + body.length > conn.sendLimit
-    ) {
-      return Promise.reject(tooLarge(body.length, conn.sendLimit, details));
+    if (conn && CALL_HEADER_BYTES + moduleBytes + fnBytes + body.length > conn.sendLimit) {
+      return Promise.reject(
+        tooLarge(body.length, conn.sendLimit, { node: target, module, function: fn }),
+      );
     }
-    const id = this.#allocateId();
-    return new Promise<unknown>((resolve, reject) => {
-      const pending = new Pending(id, conn, details, resolve, reject, opts.signal, site);
-      this.#pending.set(id, pending);
-      pending.timer = setTimeout(this.#onTimeout, opts.timeout, pending, opts.timeout);
-      if (opts.signal) {
-        pending.onAbort = () => this.#settle(pending, (opts.signal as AbortSignal).reason, true);
-        this.#aborts.watch(opts.signal, pending);
-      }
-      if (conn) {
-        this.#host.send(
-          conn,
-          encodeRequest(id, opts.timeout, module, checked.moduleBytes, fn, checked.fnBytes, body),
-        );
-      } else {
-        this.#callLocal(pending, module, fn, body, Date.now() + opts.timeout);
-      }
+    const pending = new Pending(this.#allocateId(), conn, target, module, fn, signal, site);
+    const promise = new Promise<unknown>((resolve, reject) => {
+      pending.resolve = resolve;
+      pending.reject = reject;
     });
+    this.#pending.set(pending.id, pending);
+    pending.timer = setTimeout(this.#onTimeout, timeout, pending, timeout);
+    if (signal) {
+      pending.onAbort = () => this.#settle(pending, signal.reason, true);
+      this.#aborts.watch(signal, pending);
+    }
+    if (conn) {
+      this.#host.send(
+        conn,
+        encodeRequest(pending.id, timeout, module, moduleBytes, fn, fnBytes, body),
+      );
+    } else {
+      this.#callLocal(pending, module, fn, body, Date.now() + timeout);
+    }
+    return promise;
   }
 
   /** Sends a cast; resolves once it is handed to the transport (or run, for the local node). */
@@ -374,8 +397,8 @@ function tooLarge(bytes: number, limit: number, details: RpcErrorDetails): RpcEr
 }
 
 /** Points an asynchronously raised error's stack at the line that made the call. */
-function withCallSite(err: RpcError, site: { stack?: string }): RpcError {
-  const callerFrames = site.stack?.split('\n').slice(1).join('\n');
+function withCallSite(err: RpcError, site: { stack?: string } | undefined): RpcError {
+  const callerFrames = site?.stack?.split('\n').slice(1).join('\n');
   if (callerFrames) err.stack = `${err.name}: ${err.message}\n${callerFrames}`;
   return err;
 }

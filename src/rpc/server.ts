@@ -112,13 +112,13 @@ export class RpcServer {
       return false;
     }
     const caller = conn.peerName as string;
-    const details: RpcErrorDetails = {
+    const handler = this.#lookup(req.module, req.fn);
+    if (handler instanceof RpcError) return this.#replyError(conn, req.id, handler);
+    const details = (): RpcErrorDetails => ({
       node: this.#host.selfName,
       module: req.module,
       function: req.fn,
-    };
-    const handler = this.#lookup(req.module, req.fn, details);
-    if (handler instanceof RpcError) return this.#replyError(conn, req.id, handler);
+    });
     let args: unknown;
     try {
       args = decodeValue(frame.subarray(req.argsOffset));
@@ -127,7 +127,7 @@ export class RpcServer {
         conn,
         req.id,
         new RpcError('bad_request', 'arguments could not be decoded', {
-          details,
+          details: details(),
           notExecuted: true,
         }),
       );
@@ -136,7 +136,10 @@ export class RpcServer {
       return this.#replyError(
         conn,
         req.id,
-        new RpcError('bad_request', 'arguments must be an array', { details, notExecuted: true }),
+        new RpcError('bad_request', 'arguments must be an array', {
+          details: details(),
+          notExecuted: true,
+        }),
       );
     }
     const deadline = req.id === 0 ? Number.POSITIVE_INFINITY : Date.now() + req.timeoutMs;
@@ -159,7 +162,7 @@ export class RpcServer {
       args,
       (value) => {
         if (active.get(id) === record) active.delete(id);
-        this.#replyOk(conn, id, value, details);
+        this.#replyOk(conn, id, value, record);
       },
       (err) => {
         if (active.get(id) === record) active.delete(id);
@@ -180,7 +183,7 @@ export class RpcServer {
     reply: LocalReply,
   ): void {
     const details: RpcErrorDetails = { node: this.#host.selfName, module, function: fn };
-    const handler = this.#lookup(module, fn, details);
+    const handler = this.#lookup(module, fn);
     if (handler instanceof RpcError) return reply.reject(handler);
     this.#run(
       record,
@@ -220,10 +223,11 @@ export class RpcServer {
     for (const record of active.values()) record.abort(reason);
   }
 
-  #lookup(module: string, fn: string, details: RpcErrorDetails): AnyHandler | RpcError {
+  #lookup(module: string, fn: string): AnyHandler | RpcError {
+    const details = (): RpcErrorDetails => ({ node: this.#host.selfName, module, function: fn });
     if (this.#draining) {
       return new RpcError('service_unavailable', `node ${this.#host.selfName} is shutting down`, {
-        details: { ...details, reason: 'draining' },
+        details: { ...details(), reason: 'draining' },
         notExecuted: true,
       });
     }
@@ -232,7 +236,7 @@ export class RpcServer {
     if (handler) return handler;
     const what = table ? `function ${module}.${fn}` : `module ${module}`;
     return new RpcError('not_found', `no ${what} is exposed on node ${this.#host.selfName}`, {
-      details,
+      details: details(),
       notExecuted: true,
     });
   }
@@ -297,12 +301,16 @@ export class RpcServer {
     );
   }
 
-  #replyOk(conn: Connection, id: number, value: unknown, details: RpcErrorDetails): void {
+  #details(record: CallRecord): RpcErrorDetails {
+    return { node: this.#host.selfName, module: record.module, function: record.fn };
+  }
+
+  #replyOk(conn: Connection, id: number, value: unknown, record: CallRecord): void {
     let body: Buffer;
     try {
       body = encodeValue(value);
     } catch (err) {
-      this.#replyError(conn, id, resultError(err, details));
+      this.#replyError(conn, id, resultError(err, this.#details(record)));
       return;
     }
     if (body.length + 5 > conn.sendLimit) {
@@ -313,7 +321,7 @@ export class RpcServer {
           'internal_server_error',
           `result of ${body.length} bytes exceeds the frame limit`,
           {
-            details: { ...details, reason: 'frame_too_large' },
+            details: { ...this.#details(record), reason: 'frame_too_large' },
           },
         ),
       );
