@@ -1,0 +1,60 @@
+/** Messages between the orchestrator (bench/run.ts) and its child processes, over Node IPC. */
+
+import type { PayloadKind } from './payloads.js';
+import type { PicksReport } from './picks-types.js';
+import type { LatencyDigest } from './stats.js';
+
+/** The systems under comparison, in report order (the floor first). */
+export const SYSTEMS = ['floor', 'grpc', 'moleculer', 'rpclb'] as const;
+export type SystemName = (typeof SYSTEMS)[number];
+
+/** Human names for reports. */
+export const SYSTEM_LABELS: Record<SystemName, string> = {
+  floor: 'floor (node:net)',
+  grpc: '@grpc/grpc-js',
+  moleculer: 'Moleculer TCP',
+  rpclb: 'rpc-load-balancer',
+};
+
+/** What a server process reports once it listens. */
+export interface ServerInfo {
+  index: number;
+  host: string;
+  port: number;
+  /** System-specific name: node name (rpclb), node ID (Moleculer). */
+  name: string;
+  pid: number;
+}
+
+/** One measurement, as the orchestrator asks a driver for it. */
+export interface RunSpec {
+  payload: PayloadKind;
+  /** Calls kept in flight. */
+  concurrency: number;
+  /** Through the system's balancer over all servers (otherwise server 0 only). */
+  balanced: boolean;
+  durationMs: number;
+  /** Record every call's latency (used for the sequential cases). */
+  recordLatency: boolean;
+}
+
+/** What a driver measured. */
+export interface RunResult {
+  calls: number;
+  elapsedMs: number;
+  latency?: LatencyDigest;
+}
+
+export type ToChild =
+  | { type: 'init'; seq: number; servers: ServerInfo[] }
+  | { type: 'run'; seq: number; spec: RunSpec }
+  | { type: 'count'; seq: number }
+  | { type: 'close'; seq: number };
+
+export type FromChild =
+  | { type: 'ready'; seq: number; info?: ServerInfo }
+  | { type: 'result'; seq: number; result: RunResult }
+  | { type: 'count'; seq: number; calls: number }
+  | { type: 'closed'; seq: number }
+  | { type: 'picks'; seq: number; report: PicksReport }
+  | { type: 'error'; seq: number; message: string };

@@ -1,0 +1,283 @@
+/**
+ * Writes a run's results as docs/benchmarks.md (tables, targets) and docs/benchmarks.svg.
+ * Run directly (`node dist/bench/report.js`) it re-renders both from bench/results/latest.json.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
+import { type Analysis, analyze, type BenchResults, type Cell, judge } from './lib/analyze.js';
+import { TARGETS } from './lib/cases.js';
+import { renderSvg as chart } from './lib/chart.js';
+import { ROOT } from './lib/machine.js';
+import { PICK_FLOOR_NAME, PICK_MEMBER_COUNTS, type PickRow } from './lib/picks-types.js';
+import { SYSTEM_LABELS, type SystemName } from './lib/protocol.js';
+import type { Summary } from './lib/stats.js';
+
+export type { BenchResults, Measurement } from './lib/analyze.js';
+
+const num = (n: number, digits = 0) =>
+  Number.isFinite(n)
+    ? n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits })
+    : '–';
+const digitsFor = (n: number) => (n >= 100 ? 0 : n >= 10 ? 1 : 2);
+const fmt = (n: number) => num(n, digitsFor(Math.abs(n)));
+const spread = (s: Summary | undefined, f = fmt) =>
+  s && s.n > 0 ? `${f(s.median)} <sub>${f(s.min)}–${f(s.max)}</sub>` : '–';
+const ratio = (s: Summary | undefined) =>
+  s && s.n > 0 ? `${s.median.toFixed(2)}× <sub>${s.min.toFixed(2)}–${s.max.toFixed(2)}</sub>` : '–';
+const bytes = (n: number) =>
+  n >= 2 ** 20
+    ? `${(n / 2 ** 20).toFixed(2)} MiB`
+    : n >= 1024
+      ? `${(n / 1024).toFixed(1)} KiB`
+      : `${n} B`;
+
+function table(head: string[], rows: string[][]): string {
+  const line = (cells: string[]) => `| ${cells.join(' | ')} |`;
+  return [line(head), line(head.map(() => '---')), ...rows.map(line)].join('\n');
+}
+
+function systemsOf(results: BenchResults): SystemName[] {
+  return results.systems;
+}
+
+function cellOr(
+  results: BenchResults,
+  analysis: Analysis,
+  caseId: string,
+  system: SystemName,
+): Cell | string {
+  const cell = analysis.get(caseId)?.get(system);
+  if (cell && cell.throughput.n > 0) return cell;
+  if (cell && cell.errors.length > 0) return `failed: ${cell.errors[0]}`;
+  return results.skipped[system] ?? 'not measured';
+}
+
+function caseTable(results: BenchResults, analysis: Analysis, caseId: string): string {
+  const def = results.cases.find((c) => c.id === caseId);
+  if (!def) return '';
+  const latency = def.recordLatency;
+  const large = def.payload === 'large';
+  const head = ['system', 'calls/s'];
+  if (latency) head.push('p50 µs', 'p99 µs', 'mean µs');
+  if (large) head.push('MiB/s each way');
+  head.push('calls/s vs floor');
+  if (latency) head.push('p50 vs floor');
+  if (def.balanced) head.push('share per server');
+  const rows: string[][] = [];
+  for (const system of systemsOf(results)) {
+    const cell = cellOr(results, analysis, caseId, system);
+    if (typeof cell === 'string') {
+      rows.push([SYSTEM_LABELS[system], `_${cell}_`, ...head.slice(2).map(() => '')]);
+      continue;
+    }
+    const row = [SYSTEM_LABELS[system], spread(cell.throughput)];
+    if (latency) row.push(spread(cell.p50), spread(cell.p99), spread(cell.mean));
+    if (large) {
+      const mib = results.payloadBytes.large / 2 ** 20;
+      row.push(fmt(cell.throughput.median * mib));
+    }
+    row.push(system === 'floor' ? '1.00×' : ratio(cell.ratio));
+    if (latency) row.push(system === 'floor' ? '1.00×' : ratio(cell.p50Ratio));
+    if (def.balanced) {
+      row.push(cell.shares ? cell.shares.map((s) => `${(s * 100).toFixed(1)}%`).join(' / ') : '–');
+    }
+    if (cell.errors.length > 0) row[0] += ` (${cell.errors.length} failed pass(es))`;
+    rows.push(row);
+  }
+  return table(head, rows);
+}
+
+function pickTarget(results: BenchResults, algorithm: string): number | undefined {
+  const t = results.picks.targetsNs;
+  if (typeof t === 'number') return t;
+  return t?.[algorithm];
+}
+
+function picksSection(results: BenchResults): string {
+  const { rows, floor, missing } = results.picks;
+  const all: PickRow[] = [...floor, ...rows];
+  const names = [...new Set(all.map((r) => r.algorithm))];
+  const floorName = floor[0]?.algorithm ?? PICK_FLOOR_NAME;
+  const floor1k = floor.find((r) => r.members === 1_000)?.nsPerOp;
+  const head = [
+    'algorithm',
+    ...PICK_MEMBER_COUNTS.map((n) => `${num(n)} members`),
+    'vs floor at 1 000',
+    'target at 1 000',
+  ];
+  const body = names.map((name) => {
+    const at = (n: number) => all.find((r) => r.algorithm === name && r.members === n);
+    const r1k = at(1_000);
+    const target = name === floorName ? undefined : pickTarget(results, name);
+    let verdict = '';
+    if (target !== undefined && r1k) {
+      verdict = `≤ ${target} ns: **${r1k.nsPerOp <= target ? 'PASS' : 'MISS'}**`;
+    } else if (name !== floorName) verdict = 'n/a';
+    return [
+      name,
+      ...PICK_MEMBER_COUNTS.map((n) => {
+        const r = at(n);
+        if (!r) return '–';
+        const min = Math.min(...r.samples);
+        const max = Math.max(...r.samples);
+        return r.samples.length > 1
+          ? `${fmt(r.nsPerOp)} <sub>${fmt(min)}–${fmt(max)}</sub>`
+          : fmt(r.nsPerOp);
+      }),
+      r1k && floor1k ? `${(r1k.nsPerOp / floor1k).toFixed(1)}×` : '–',
+      verdict,
+    ];
+  });
+  const notes: string[] = [];
+  if (missing) notes.push(`_${missing}._`);
+  if (rows.length > 0 && results.picks.targetsNs === undefined) {
+    notes.push('_bench/picks.ts states no numeric target, so no PASS/MISS is given for picks._');
+  }
+  return [table(head, body), ...notes].join('\n\n');
+}
+
+export function renderSvg(results: BenchResults): string {
+  return chart(results, analyze(results));
+}
+
+export function renderMarkdown(results: BenchResults, opts: { summaryOnly?: boolean } = {}) {
+  const analysis = analyze(results);
+  const verdicts = TARGETS.map((t) => judge(t, analysis, results.skipped.rpclb));
+  const targets = table(
+    ['target (rpc-load-balancer vs floor)', 'wanted', 'measured (median of passes)', 'result'],
+    verdicts.map((v) => [
+      v.label,
+      v.wanted,
+      v.measured,
+      v.status === 'n/a' ? 'n/a' : `**${v.status}**`,
+    ]),
+  );
+  const overview = table(
+    ['case', ...results.systems.map((s) => SYSTEM_LABELS[s])],
+    results.cases.map((c) => [
+      c.title,
+      ...results.systems.map((s) => {
+        const cell = analysis.get(c.id)?.get(s);
+        if (!cell || cell.throughput.n === 0) return '–';
+        const r = s === 'floor' ? '' : ` (${cell.ratio?.median.toFixed(2) ?? '–'}×)`;
+        return `${fmt(cell.throughput.median)}${r}`;
+      }),
+    ]),
+  );
+  if (opts.summaryOnly) {
+    return `\nCalls/s, median of passes (ratio to the floor):\n\n${overview}\n\n${targets}\n`;
+  }
+  const m = results.machine;
+  const cfg = results.config;
+  const skipped = Object.entries(results.skipped).map(
+    ([s, why]) => `- **${SYSTEM_LABELS[s as SystemName]}** was not measured: ${why}.`,
+  );
+  const sections = results.cases.map(
+    (c) => `### ${c.title}\n\n${caseTable(results, analysis, c.id)}`,
+  );
+  return `# Benchmarks
+
+<!-- Generated by bench/run.ts (\`${results.command}\`); edit the generator, not this file. -->
+
+rpc-load-balancer side by side with a raw \`node:net\` floor, [@grpc/grpc-js](https://github.com/grpc/grpc-node)
+and [Moleculer](https://moleculer.services/) (TCP transporter), all measured in **one run**,
+alternating between systems, so every ratio below compares figures taken minutes apart on the
+same machine. Regenerate with \`npm run bench\` (full, under 10 minutes) or \`npm run bench:quick\`
+(under 2 minutes); raw per-pass figures go to \`bench/results/latest.json\`.
+
+![Calls/s relative to the node:net floor, per case and system](benchmarks.svg)
+
+## Targets
+
+${[targets, ...(skipped.length > 0 ? [skipped.join('\n')] : [])].join('\n\n')}
+
+## This run
+
+- Command: \`${results.command}\` (${results.mode} mode), started ${results.startedAt}, took ${results.durationS} s.
+- ${cfg.passesDone} passes${cfg.stoppedEarly ? ` (${cfg.stoppedEarly})` : ''}; in each pass every case is measured on every system in turn (A B C D, the starting system rotating from pass to pass), ${cfg.durationMs} ms per measurement after ${cfg.warmupMs} ms of unmeasured calls of the same case.
+- Machine: ${m.cpu}, ${m.cores} cores available, ${m.memoryGiB} GiB RAM, ${m.os}; load average ${(results.loadBefore ?? []).join(' / ') || 'unknown'} (1 / 5 / 15 min) just before the run.
+- Runtime and packages: Node.js ${m.node}; ${Object.entries(m.packages)
+    .map(([p, v]) => `${p} ${v}`)
+    .join(', ')}; commit ${m.commit}.
+- Payloads (encoded with the project codec): ${bytes(results.payloadBytes.small)} object, ${bytes(results.payloadBytes.medium)} object (44 records), ${bytes(results.payloadBytes.large)} for the 1 MiB \`Buffer\`.
+
+Figures are medians over the passes, with the lowest and highest pass in small print. Ratios
+to the floor are computed pass by pass (each system against the floor of the same pass) and
+then summarised the same way.
+
+Reading the figures: on a small virtual machine, one process waking another on the other
+vCPU can cost tens of microseconds, and other work on the host moves figures from one pass
+to the next, which is why every figure comes with its spread and every ratio is paired within
+a pass. The sequential cases are the noisiest. At 4 KiB the payload (44 records) costs tens
+of microseconds to encode and decode on each side ([codec notes](explanation/codec.md)), so
+the codec dominates and every system that uses it moves toward the floor; the 64 B cases show
+each system's own per-call overhead most clearly.
+
+## Overview
+
+${overview}
+
+## Results by case
+
+${sections.join('\n\n')}
+
+## Per-pick cost of the selection algorithms
+
+Nanoseconds per pick (\`bench/picks.ts\`), median of samples with their range, next to the floor
+of a bare random array index (\`nodes[(Math.random() * n) | 0]\`) measured in the same process.
+
+${picksSection(results)}
+
+## What is measured, and how
+
+- **Processes.** Every server is its own OS process listening on 127.0.0.1 with an ephemeral
+  port; each system has three. Each system's client runs in its own driver process, so no
+  system's garbage, timers or JIT state disturbs another's figures; the orchestrator
+  (\`bench/run.ts\`) only sends "measure this" over IPC, one measurement at a time, and kills
+  every child by pid when it ends (normally, on error, on SIGINT/SIGTERM, or at its deadline).
+- **Load.** A case keeps N calls in flight from one client (closed loop) for a fixed time;
+  calls still in flight at the end are finished and counted. "Sequential" is N = 1 and also
+  records each call's latency. The balanced cases send 64 calls in flight from one client
+  through each system's own balancer to three servers, and the servers count what they
+  handled, giving the per-server share.
+- **Same codec everywhere.** Every system moves the payload with the project codec
+  (\`src/rpc/codec.ts\`, msgpackr with our options; see [the codec notes](explanation/codec.md)):
+  the floor frames it itself, gRPC gets it as the serialize/deserialize functions of a service
+  defined in code (no .proto), and Moleculer gets it as its serializer. So the comparison is
+  about transport, framing and per-call overhead, not about JSON versus MessagePack.
+- **The floor** (\`bench/systems/floor.ts\`, \`bench/servers/floor.ts\`): \`node:net\`, 4-byte length +
+  4-byte call id + body, frames parsed in place from socket chunks, writes coalesced per tick,
+  a \`Map\` of pending calls; round robin over three sockets for the balanced case. It does
+  nothing a real RPC library can skip doing and nothing it need not, which makes it the limit.
+- **gRPC**: \`@grpc/grpc-js\` unary calls, insecure channel to \`127.0.0.1:port\`; the balanced
+  case is one channel over \`ipv4:127.0.0.1:p1,127.0.0.1:p2,127.0.0.1:p3\` with the
+  \`round_robin\` policy.
+- **Moleculer**: \`ServiceBroker\` with the TCP transporter, UDP discovery off, servers given as
+  static \`urls\` on 127.0.0.1, every node advertising 127.0.0.1, no logger, metrics or tracing;
+  single-server calls pinned with \`nodeID\`, the balanced case left to its default strategy
+  (RoundRobin). Its \`maxPacketSize\` is raised to 8 MiB so that the 1 MiB echo fits.
+- **rpc-load-balancer**: \`startNode\` per server with \`Bench.echo\` exposed and a round-robin
+  balancer \`bench\` joined; the client calls \`node.call('srv0@127.0.0.1', 'Bench', 'echo', [x])\`,
+  or, balanced, \`lb.call('Bench', 'echo', [x])\` on its own balancer with
+  \`nodeMatchList: ['srv']\` (the client is not a member).
+- Each driver checks once that all three payloads come back intact, directly and through
+  the balancer, before anything is measured.
+- Only loopback traffic: no system is given anything but 127.0.0.1.
+`;
+}
+
+/** Writes docs/benchmarks.md and docs/benchmarks.svg for `results`. */
+export function writeDocs(results: BenchResults): void {
+  writeFileSync(new URL('docs/benchmarks.md', ROOT), renderMarkdown(results));
+  writeFileSync(new URL('docs/benchmarks.svg', ROOT), renderSvg(results));
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const results = JSON.parse(
+    readFileSync(new URL('bench/results/latest.json', ROOT), 'utf8'),
+  ) as BenchResults;
+  writeDocs(results);
+  console.log(
+    're-rendered docs/benchmarks.md and docs/benchmarks.svg from bench/results/latest.json',
+  );
+}

@@ -1,0 +1,352 @@
+/**
+ * Side-by-side benchmark: the node:net floor, @grpc/grpc-js, Moleculer (TCP transporter) and
+ * rpc-load-balancer, every server its own process on 127.0.0.1, each system's client in its
+ * own driver process, measured alternately in several passes of one run.
+ *
+ *   npm run bench            full run (~7 min), writes docs/benchmarks.md + .svg and
+ *   npm run bench:quick      quick run (~1.5 min)       bench/results/latest.json
+ *
+ * Options (after `--`): --systems=floor,grpc,...  --passes=N  --duration=MS  --no-docs
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { fileURLToPath } from 'node:url';
+import type { BenchResults, Measurement } from './lib/analyze.js';
+import { CASES, type CaseDef, MODES, type ModeConfig } from './lib/cases.js';
+import { machineInfo, ROOT } from './lib/machine.js';
+import { encodedSize } from './lib/payloads.js';
+import type { PicksReport } from './lib/picks-types.js';
+import { Child, installCleanup, killAll, liveChildren } from './lib/procs.js';
+import {
+  type RunResult,
+  type RunSpec,
+  type ServerInfo,
+  SYSTEMS,
+  type SystemName,
+} from './lib/protocol.js';
+import { loadRpclb } from './lib/rpclb-api.js';
+import { renderMarkdown, writeDocs } from './report.js';
+
+const HERE = new URL('./', import.meta.url);
+const script = (path: string) => fileURLToPath(new URL(path, HERE));
+const SERVER_SCRIPT = script('servers/main.js');
+const DRIVER_SCRIPT = script('driver.js');
+const PICKS_SCRIPT = script('lib/picks-child.js');
+const SERVERS_PER_SYSTEM = 3;
+
+interface Options {
+  quick: boolean;
+  systems: SystemName[];
+  passes?: number;
+  durationMs?: number;
+  writeDocs: boolean;
+}
+
+function parseArgs(argv: string[]): Options {
+  const opts: Options = { quick: false, systems: [...SYSTEMS], writeDocs: true };
+  for (const arg of argv) {
+    const [key, value = ''] = arg.split('=');
+    if (key === '--quick') opts.quick = true;
+    else if (key === '--no-docs') opts.writeDocs = false;
+    else if (key === '--passes') opts.passes = Number(value);
+    else if (key === '--duration') opts.durationMs = Number(value);
+    else if (key === '--systems') {
+      const names = value.split(',') as SystemName[];
+      const unknown = names.filter((n) => !SYSTEMS.includes(n));
+      if (unknown.length > 0) throw new Error(`unknown system(s): ${unknown.join(', ')}`);
+      opts.systems = SYSTEMS.filter((s) => s === 'floor' || names.includes(s));
+    } else throw new Error(`unknown option ${arg}`);
+  }
+  return opts;
+}
+
+interface LiveSystem {
+  name: SystemName;
+  servers: Child[];
+  infos: ServerInfo[];
+  driver: Child;
+}
+
+async function startSystem(name: SystemName): Promise<LiveSystem> {
+  const servers: Child[] = [];
+  let driver: Child | undefined;
+  try {
+    for (let i = 0; i < SERVERS_PER_SYSTEM; i++) {
+      servers.push(new Child(SERVER_SCRIPT, [name, String(i)], `${name} server ${i}`));
+    }
+    const infos = await Promise.all(
+      servers.map(async (server) => {
+        const msg = await server.first(30_000);
+        if (msg.type !== 'ready' || !msg.info) throw new Error(`${server.label}: not ready`);
+        return msg.info;
+      }),
+    );
+    driver = new Child(DRIVER_SCRIPT, [name], `${name} driver`);
+    await driver.first(15_000);
+    await driver.request({ type: 'init', servers: infos }, 60_000);
+    return { name, servers, infos, driver };
+  } catch (err) {
+    await Promise.all([...servers, ...(driver ? [driver] : [])].map((c) => c.stop(500)));
+    throw err;
+  }
+}
+
+async function stopSystem(sys: LiveSystem): Promise<void> {
+  await sys.driver.stop();
+  await Promise.all(sys.servers.map((s) => s.stop()));
+}
+
+async function run(sys: LiveSystem, spec: RunSpec): Promise<RunResult> {
+  const msg = await sys.driver.request({ type: 'run', spec }, spec.durationMs + 30_000);
+  if (msg.type !== 'result') throw new Error(`${sys.driver.label}: unexpected '${msg.type}'`);
+  return msg.result;
+}
+
+async function counts(sys: LiveSystem): Promise<number[]> {
+  return Promise.all(
+    sys.servers.map(async (server) => {
+      const msg = await server.request({ type: 'count' }, 5_000);
+      return msg.type === 'count' ? msg.calls : 0;
+    }),
+  );
+}
+
+/** Warm-up of the same case, then the measurement (with per-server counts when balanced). */
+async function measure(sys: LiveSystem, def: CaseDef, mode: ModeConfig): Promise<Measurement> {
+  const spec: RunSpec = { ...specOf(def), durationMs: mode.durationMs };
+  await run(sys, { ...spec, durationMs: mode.warmupMs, recordLatency: false });
+  const before = def.balanced ? await counts(sys) : undefined;
+  const result = await run(sys, spec);
+  const m: Measurement = { caseId: def.id, system: sys.name, pass: 0, result };
+  if (before) {
+    const delta = (await counts(sys)).map((n, i) => n - (before[i] ?? 0));
+    const total = delta.reduce((a, b) => a + b, 0);
+    m.shares = delta.map((n) => (total > 0 ? n / total : 0));
+  }
+  return m;
+}
+
+function rate(result: RunResult | undefined): string {
+  if (!result) return 'failed';
+  const perSec = result.calls / (result.elapsedMs / 1000);
+  return perSec >= 10_000 ? `${(perSec / 1000).toFixed(1)}k/s` : `${perSec.toFixed(0)}/s`;
+}
+
+async function runPicks(quick: boolean): Promise<PicksReport> {
+  const child = new Child(PICKS_SCRIPT, quick ? ['--quick'] : [], 'picks');
+  try {
+    const msg = await child.first(quick ? 60_000 : 180_000);
+    if (msg.type !== 'picks') throw new Error(`picks: unexpected '${msg.type}'`);
+    return msg.report;
+  } catch (err) {
+    return { rows: [], floor: [], missing: `the pick benchmark failed: ${(err as Error).message}` };
+  } finally {
+    await child.stop(500);
+  }
+}
+
+/**
+ * Lays the JSON out the way `npm run lint` (biome) expects, so a committed result file keeps
+ * the lint clean. Skipped silently when biome is not installed.
+ */
+function formatJson(file: URL): void {
+  const biome = fileURLToPath(new URL('node_modules/@biomejs/biome/bin/biome', ROOT));
+  if (!existsSync(biome)) return;
+  spawnSync(process.execPath, [biome, 'format', '--write', fileURLToPath(file)], {
+    cwd: ROOT,
+    stdio: 'ignore',
+    timeout: 30_000,
+  });
+}
+
+type Log = (line: string) => void;
+
+/** Starts every wanted system (one retry each); the ones that fail are recorded in `skipped`. */
+async function startSystems(
+  wanted: SystemName[],
+  skipped: Partial<Record<SystemName, string>>,
+  log: Log,
+): Promise<LiveSystem[]> {
+  // A start can fail for reasons outside the system (a busy machine, a file being rebuilt
+  // under us), so it gets a second chance; a second failure is reported.
+  const starts = await Promise.allSettled(
+    wanted.map((name) =>
+      startSystem(name).catch((err: unknown) => {
+        log(`${name}: ${(err as Error).message}; retrying once`);
+        return startSystem(name);
+      }),
+    ),
+  );
+  const live: LiveSystem[] = [];
+  starts.forEach((s, i) => {
+    const name = wanted[i] as SystemName;
+    if (s.status === 'fulfilled') live.push(s.value);
+    else {
+      skipped[name] = `failed to start: ${(s.reason as Error).message}`;
+      log(`${name}: ${skipped[name]}`);
+    }
+  });
+  return live;
+}
+
+/** Unmeasured calls of every payload on every system, so the JIT has settled before pass 1. */
+async function warmUp(
+  live: LiveSystem[],
+  mode: ModeConfig,
+  skipped: Partial<Record<SystemName, string>>,
+  log: Log,
+): Promise<LiveSystem[]> {
+  const ok: LiveSystem[] = [];
+  for (const sys of live) {
+    try {
+      for (const id of ['c16-64B', 'c16-4K', 'echo-1M', 'lb-64B']) {
+        const def = CASES.find((c) => c.id === id) as CaseDef;
+        await run(sys, { ...specOf(def), durationMs: mode.initialWarmupMs, recordLatency: false });
+      }
+      ok.push(sys);
+    } catch (err) {
+      skipped[sys.name] = `failed during warm-up: ${(err as Error).message}`;
+      log(`${sys.name}: ${skipped[sys.name]}`);
+      await stopSystem(sys);
+    }
+  }
+  return ok;
+}
+
+function specOf(def: CaseDef): Omit<RunSpec, 'durationMs'> {
+  return {
+    payload: def.payload,
+    concurrency: def.concurrency,
+    balanced: def.balanced,
+    recordLatency: def.recordLatency,
+  };
+}
+
+/** One pass: every case on every system, the first system rotating with the pass number. */
+async function runPass(live: LiveSystem[], pass: number, mode: ModeConfig, log: Log) {
+  const measurements: Measurement[] = [];
+  for (const def of CASES) {
+    const order = live.map((_, i) => live[(i + pass) % live.length] as LiveSystem);
+    const line: string[] = [];
+    for (const sys of order) {
+      try {
+        const m = await measure(sys, def, mode);
+        m.pass = pass;
+        measurements.push(m);
+        line.push(`${sys.name} ${rate(m.result)}`);
+      } catch (err) {
+        const error = (err as Error).message;
+        measurements.push({ caseId: def.id, system: sys.name, pass, error });
+        line.push(`${sys.name} FAILED`);
+        log(`${sys.name} ${def.id}: ${error}`);
+      }
+    }
+    log(`pass ${pass + 1}/${mode.passes} ${def.id.padEnd(9)} ${line.join('  ')}`);
+  }
+  return measurements;
+}
+
+/** Runs passes until done or until one more would overrun the time budget. */
+async function runPasses(live: LiveSystem[], mode: ModeConfig, t0: number, log: Log) {
+  const measurements: Measurement[] = [];
+  let longest = 0;
+  let passesDone = 0;
+  let stoppedEarly: string | undefined;
+  for (let pass = 0; pass < mode.passes; pass++) {
+    const start = Date.now();
+    if (passesDone > 0 && start - t0 + longest > mode.budgetMs) {
+      stoppedEarly = `stopped after ${passesDone} of ${mode.passes} passes to stay within the time budget`;
+      log(stoppedEarly);
+      break;
+    }
+    measurements.push(...(await runPass(live, pass, mode, log)));
+    longest = Math.max(longest, Date.now() - start);
+    passesDone++;
+  }
+  return { measurements, passesDone, stoppedEarly };
+}
+
+/** Writes bench/results/latest.json and, unless told not to, the docs. */
+function writeResults(results: BenchResults, docs: boolean, log: Log): void {
+  mkdirSync(new URL('bench/results/', ROOT), { recursive: true });
+  const latest = new URL('bench/results/latest.json', ROOT);
+  writeFileSync(latest, `${JSON.stringify(results, null, 2)}\n`);
+  formatJson(latest);
+  if (docs) {
+    mkdirSync(new URL('docs/', ROOT), { recursive: true });
+    writeDocs(results);
+  }
+  log(`wrote bench/results/latest.json${docs ? ', docs/benchmarks.md, docs/benchmarks.svg' : ''}`);
+}
+
+async function main(): Promise<void> {
+  const opts = parseArgs(process.argv.slice(2));
+  const mode: ModeConfig = { ...MODES[opts.quick ? 'quick' : 'full'] };
+  if (opts.passes) mode.passes = opts.passes;
+  if (opts.durationMs) mode.durationMs = opts.durationMs;
+  installCleanup(mode.hardDeadlineMs);
+  const startedAt = new Date();
+  const loadBefore = os.loadavg().map((l) => Math.round(l * 100) / 100);
+  const t0 = Date.now();
+  const log: Log = (line) =>
+    console.log(`[${((Date.now() - t0) / 1000).toFixed(1).padStart(5)} s] ${line}`);
+  log(
+    `bench: ${opts.quick ? 'quick' : 'full'} run, ${mode.passes} passes × ${CASES.length} cases, ` +
+      `${mode.durationMs} ms per measurement (+${mode.warmupMs} ms warm-up)`,
+  );
+
+  const skipped: Partial<Record<SystemName, string>> = {};
+  let wanted = opts.systems;
+  const lib = wanted.includes('rpclb') ? await loadRpclb() : undefined;
+  if (lib && 'missing' in lib) {
+    skipped.rpclb = lib.missing;
+    log(`skipping rpc-load-balancer: ${lib.missing}`);
+    wanted = wanted.filter((s) => s !== 'rpclb');
+  }
+  let live = await startSystems(wanted, skipped, log);
+  if (!live.some((s) => s.name === 'floor')) throw new Error('the floor did not start; aborting');
+  log(`started ${live.map((s) => s.name).join(', ')} (${liveChildren()} processes)`);
+  live = await warmUp(live, mode, skipped, log);
+  log('warmed up');
+  const { measurements, passesDone, stoppedEarly } = await runPasses(live, mode, t0, log);
+  await Promise.all(live.map(stopSystem));
+  log('systems stopped; per-pick benchmark');
+  const picks = await runPicks(opts.quick);
+  if (picks.missing) log(picks.missing);
+
+  const extra = process.argv.slice(2).filter((a) => a !== '--quick');
+  const results: BenchResults = {
+    mode: opts.quick ? 'quick' : 'full',
+    command: `npm run ${opts.quick ? 'bench:quick' : 'bench'}${extra.length ? ` -- ${extra.join(' ')}` : ''}`,
+    startedAt: startedAt.toISOString(),
+    durationS: Math.round((Date.now() - t0) / 1000),
+    loadBefore,
+    machine: machineInfo(),
+    config: { ...mode, passesDone, ...(stoppedEarly ? { stoppedEarly } : {}) },
+    payloadBytes: {
+      small: encodedSize('small'),
+      medium: encodedSize('medium'),
+      large: encodedSize('large'),
+    },
+    cases: [...CASES],
+    systems: opts.systems,
+    skipped,
+    measurements,
+    picks,
+  };
+  writeResults(results, opts.writeDocs, log);
+  console.log(renderMarkdown(results, { summaryOnly: true }));
+}
+
+main().then(
+  () => {
+    killAll();
+    process.exit(0);
+  },
+  (err: unknown) => {
+    console.error('bench failed:', err);
+    killAll();
+    process.exit(1);
+  },
+);

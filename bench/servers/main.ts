@@ -1,0 +1,39 @@
+/**
+ * One benchmark server process: `node dist/bench/servers/main.js <system> <index>`. Started by
+ * bench/run.ts; reports where it listens over IPC, answers call-count queries, and exits when
+ * the orchestrator goes away.
+ */
+import { describe, guardLifetime, serveParent, tell } from '../lib/child.js';
+import { SYSTEMS, type SystemName } from '../lib/protocol.js';
+import type { CallCounter, StartServer } from './types.js';
+
+const loaders: Record<SystemName, () => Promise<StartServer>> = {
+  floor: async () => (await import('./floor.js')).startFloorServer,
+  grpc: async () => (await import('./grpc.js')).startGrpcServer,
+  moleculer: async () => (await import('./moleculer.js')).startMoleculerServer,
+  rpclb: async () => (await import('./rpclb.js')).startRpclbServer,
+};
+
+async function main(): Promise<void> {
+  guardLifetime();
+  const system = process.argv[2] as SystemName;
+  const index = Number(process.argv[3]);
+  if (!SYSTEMS.includes(system) || !Number.isInteger(index)) {
+    throw new Error(`usage: servers/main.js <${SYSTEMS.join('|')}> <index>`);
+  }
+  const counter: CallCounter = { calls: 0 };
+  const handle = await (await loaders[system]())(index, counter);
+  serveParent(
+    async (msg) => {
+      if (msg.type === 'count') return { type: 'count', calls: counter.calls };
+      throw new Error(`server cannot handle '${msg.type}'`);
+    },
+    () => handle.close(),
+  );
+  tell({ type: 'ready', seq: 0, info: { ...handle.info, index, pid: process.pid } });
+}
+
+main().catch((err: unknown) => {
+  tell({ type: 'error', seq: 0, message: describe(err) });
+  setImmediate(() => process.exit(1));
+});

@@ -1,0 +1,42 @@
+/**
+ * The rpc-load-balancer client (DESIGN §2): a node seeded with the servers' addresses.
+ * Single-server calls are `node.call('srv0@127.0.0.1', 'Bench', 'echo', [x])`; the balanced
+ * case is a round-robin balancer on the group `bench` that the client itself stays out of
+ * (`nodeMatchList: ['srv']`), called with `lb.call('Bench', 'echo', [x])`.
+ */
+import { loadRpclb } from '../lib/rpclb-api.js';
+import { type Connect, waitUntil } from './types.js';
+
+export const connectRpclb: Connect = async (servers) => {
+  const lib = await loadRpclb();
+  if ('missing' in lib) throw new Error(lib.missing);
+  const node = await lib.startNode({
+    name: 'client@127.0.0.1',
+    host: '127.0.0.1',
+    port: 0,
+    cookie: 'bench',
+    seeds: servers.map((s) => `${s.host}:${s.port}`),
+  });
+  const names = servers.map((s) => s.name);
+  await waitUntil(
+    () => names.every((n) => node.peers().includes(n)),
+    15_000,
+    `rpc-load-balancer to connect to ${names.join(', ')}`,
+  );
+  const lb = await node.startLoadBalancer({
+    name: 'bench',
+    selectionAlgorithm: lib.algorithms.RoundRobin,
+    nodeMatchList: ['srv'],
+  });
+  await waitUntil(
+    () => lb.members().length === servers.length,
+    15_000,
+    `the 'bench' balancer to see ${servers.length} members`,
+  );
+  const first = names[0] as string;
+  return {
+    call: (value) => node.call(first, 'Bench', 'echo', [value]),
+    callBalanced: (value) => lb.call('Bench', 'echo', [value]),
+    close: () => node.close(),
+  };
+};
