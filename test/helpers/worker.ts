@@ -6,8 +6,8 @@
  */
 
 import { isDeepStrictEqual } from 'node:util';
-import type { RpcNode } from '../../src/index.js';
-import { currentCall, RpcError, startNode } from '../../src/index.js';
+import type { LoadBalancer, RpcNode } from '../../src/index.js';
+import { algorithms, currentCall, RpcError, startNode } from '../../src/index.js';
 import { transportSocketStats } from '../../src/transport/transport.js';
 
 interface Command {
@@ -131,7 +131,75 @@ const ops: Record<string, (...args: never[]) => unknown> = {
     send({ type: 'event', event: 'closed' });
   },
   exit: () => setTimeout(() => process.exit(0), 10),
+  // --- load balancer ops (test/multiprocess/balancer*.test.ts) ---
+  startLb: async (options: Record<string, unknown> & { algorithm?: string; match?: string[] }) => {
+    const { algorithm, match, ...rest } = options;
+    const selectionAlgorithm = algorithm ? algorithms[algorithm as keyof typeof algorithms] : undefined;
+    const lb = await node.startLoadBalancer({
+      name: 'lb',
+      ...rest,
+      ...(selectionAlgorithm ? { selectionAlgorithm } : {}),
+      ...(match ? { nodeMatchList: match.map((m) => (m.startsWith('/') ? new RegExp(m.slice(1, -1)) : m)) } : {}),
+    } as Parameters<RpcNode['startLoadBalancer']>[0]);
+    return lb.members();
+  },
+  lbMembers: (name = 'lb') => balancer(name).members(),
+  lbCall: (module: string, fn: string, args: unknown[], opts?: Record<string, unknown>, name = 'lb') =>
+    balancer(name).call(module, fn, args, opts),
+  lbCallAbort: (module: string, fn: string, args: unknown[], abortAfterMs: number, name = 'lb') => {
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(new Error('aborted by test')), abortAfterMs);
+    return balancer(name).call(module, fn, args, { signal: controller.signal });
+  },
+  lbCast: (module: string, fn: string, args: unknown[], name = 'lb') => balancer(name).cast(module, fn, args),
+  lbSelect: (opts?: Record<string, unknown>, name = 'lb') => balancer(name).selectNode(opts),
+  lbRelease: (target: string, name = 'lb') => balancer(name).releaseNode(target),
+  /** Manual select → call → release (the how-to's pattern) for `count` concurrent calls. */
+  lbManual: async (module: string, fn: string, args: unknown[], count: number, name = 'lb') => {
+    const lb = balancer(name);
+    const one = async () => {
+      const target = lb.selectNode();
+      try {
+        return await node.call(target, module, fn, args);
+      } finally {
+        lb.releaseNode(target);
+      }
+    };
+    return Promise.all(Array.from({ length: count }, one));
+  },
+  lbCounters: (name = 'lb') => {
+    const algorithm = balancer(name).algorithm as { snapshot?: () => Map<string, number> };
+    return algorithm.snapshot ? Object.fromEntries(algorithm.snapshot()) : null;
+  },
+  /** Keeps `concurrency` lb.calls in flight for `durationMs`; returns per-node counts and errors. */
+  lbLoad: async (module: string, fn: string, args: unknown[], durationMs: number, concurrency: number, name = 'lb') => {
+    const lb = balancer(name);
+    const perNode: Record<string, number> = {};
+    const errors: Record<string, number> = {};
+    const end = Date.now() + durationMs;
+    const loop = async () => {
+      while (Date.now() < end) {
+        try {
+          const who = (await lb.call(module, fn, args)) as string;
+          perNode[who] = (perNode[who] ?? 0) + 1;
+        } catch (err) {
+          const code = (err as RpcError).code ?? String(err);
+          errors[code] = (errors[code] ?? 0) + 1;
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: concurrency }, loop));
+    return { perNode, errors };
+  },
+  lbStop: (name = 'lb') => balancer(name).stop(),
+  // --- end load balancer ops ---
 };
+
+function balancer(name: string): LoadBalancer {
+  const lb = node.loadBalancer(name);
+  if (!lb) throw new Error(`no balancer ${name}`);
+  return lb;
+}
 
 // --- membership ops (issue #3: mesh / membership / churn tests) -------------------------------
 Object.assign(ops, {
