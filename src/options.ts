@@ -139,6 +139,26 @@ export function formatAddress(host: string, port: number): string {
   return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
+/** The smallest frame limit a peer accepts in the handshake. */
+export const MIN_MAX_FRAME_BYTES = 1024;
+
+function frameLimit(value: unknown): number {
+  if (value === undefined) return DEFAULT_MAX_FRAME_BYTES;
+  if (
+    typeof value !== 'number' ||
+    !Number.isInteger(value) ||
+    value < MIN_MAX_FRAME_BYTES ||
+    value > 2 ** 32 - 1
+  ) {
+    throw optionError(
+      'maxFrameBytes',
+      `an integer from ${MIN_MAX_FRAME_BYTES} to ${2 ** 32 - 1}`,
+      value,
+    );
+  }
+  return value;
+}
+
 function resolveName(name: unknown): string {
   if (name === undefined) return `${randomBytes(6).toString('hex')}@${hostname()}`;
   if (!isValidNodeName(name)) {
@@ -211,7 +231,7 @@ export function resolveNodeOptions(input: NodeOptions = {}): ResolvedNodeOptions
     cookie: input.cookie ?? resolveDefaultCookie(),
     seeds: Object.freeze(resolveSeeds(input.seeds)),
     heartbeatTimeoutMs: positiveInt(input, 'heartbeatTimeoutMs', DEFAULT_HEARTBEAT_TIMEOUT_MS),
-    maxFrameBytes: positiveInt(input, 'maxFrameBytes', DEFAULT_MAX_FRAME_BYTES, 2 ** 32 - 1),
+    maxFrameBytes: frameLimit(input.maxFrameBytes),
     tls: input.tls ? Object.freeze({ ...input.tls }) : undefined,
     callTimeoutMs: positiveInt(input, 'callTimeoutMs', DEFAULT_CALL_TIMEOUT_MS),
     drainTimeoutMs: positiveInt(input, 'drainTimeoutMs', DEFAULT_DRAIN_TIMEOUT_MS),

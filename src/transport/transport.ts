@@ -102,7 +102,12 @@ export class Transport implements ConnectionHost {
   async listen(): Promise<string> {
     const { tls: tlsOptions, host, port } = this.#options;
     const server = tlsOptions
-      ? tls.createServer({ ...tlsOptions, requestCert: true, rejectUnauthorized: true })
+      ? tls.createServer({
+          ...tlsOptions,
+          requestCert: true,
+          rejectUnauthorized: true,
+          handshakeTimeout: this.#options.handshakeTimeoutMs,
+        })
       : net.createServer();
     server.on(tlsOptions ? 'secureConnection' : 'connection', (socket: net.Socket) => {
       if (this.#closing) socket.destroy();
