@@ -2,9 +2,9 @@ import type { AlgorithmContext, SelectionAlgorithm, SelectOptions } from './type
 import { requirePositiveInteger, requireRecord } from './validate.js';
 import {
   EdfSchedule,
-  edfCycle,
   MAX_SMOOTH_WORK,
   MAX_TABLE_LENGTH,
+  RecordingSchedule,
   reduceWeights,
   type Schedule,
   smoothCycle,
@@ -32,15 +32,17 @@ export const MAX_WEIGHT = 2 ** 31 - 1;
  * - **Exact proportions.** Over any `sum(weights)` consecutive picks (one cycle, with the
  *   weights divided by their common divisor) member `i` is picked exactly `weights[i]` times.
  * - **Smooth.** The cycle is nginx's smooth weighted round robin: `{a: 5, b: 1, c: 1}` gives
- *   `a a b a c a a`, not `a a a a a b c`. For very large member-count × weight-sum products an
- *   earliest-deadline-first schedule, equally exact and nearly as smooth, is used instead (see
- *   `wrr-schedule.ts`).
+ *   `a a b a c a a`, not `a a a a a b c`. When members × weight sum exceeds 2^22, computing that
+ *   would stall a membership change, so an earliest-deadline-first schedule, equally exact and
+ *   nearly as smooth, is used instead (see `wrr-schedule.ts`).
  * - **Cheap picks.** The schedule is computed once per member list (cached by the array's
- *   identity) into a table read with a cursor: O(1) per pick. Only when a cycle would exceed
- *   2^20 entries does it run a live O(log n) heap instead.
+ *   identity) into a table read with a cursor: O(1) per pick. The EDF schedule records its first
+ *   cycle as it runs (O(log n) per pick until then) and replays it; only a cycle over 2^20 picks
+ *   keeps running the O(log n) heap.
  * - **Fair across rebuilds.** The first cycle starts at a random position (so a fleet of
  *   balancers does not hit the heaviest member in step); after a membership change the cursor
- *   keeps its relative position in the cycle instead of restarting it.
+ *   keeps its relative position in the cycle instead of restarting it. (The EDF schedule starts a
+ *   new cycle at a random rotation instead.)
  *
  * @example
  * ```ts
@@ -91,19 +93,17 @@ export class WeightedRoundRobin implements SelectionAlgorithm {
     const total = reduceWeights(weights);
     const previous = this.#members === undefined ? undefined : this.#schedule;
     this.#members = nodes;
-    if (total > MAX_TABLE_LENGTH) {
-      this.#schedule = new EdfSchedule(weights, total, Math.floor(this.#random() * n));
+    if (total <= MAX_TABLE_LENGTH && n * total <= MAX_SMOOTH_WORK) {
+      // keep the relative position in the cycle; start anywhere the first time
+      const cursor =
+        previous instanceof TableSchedule
+          ? Math.floor((previous.cursor * total) / previous.cycle.length)
+          : Math.floor(this.#random() * total);
+      this.#schedule = new TableSchedule(smoothCycle(weights, total), cursor);
       return;
     }
-    const cycle =
-      n * total <= MAX_SMOOTH_WORK
-        ? smoothCycle(weights, total)
-        : edfCycle(weights, total, Math.floor(this.#random() * n));
-    // keep the relative position in the cycle; start anywhere the first time
-    const cursor =
-      previous instanceof TableSchedule
-        ? Math.floor((previous.cursor * total) / previous.cycle.length)
-        : Math.floor(this.#random() * total);
-    this.#schedule = new TableSchedule(cycle, cursor);
+    // a random rotation of the deadline offsets stands in for a random start position
+    const edf = new EdfSchedule(weights, total, Math.floor(this.#random() * n));
+    this.#schedule = total <= MAX_TABLE_LENGTH ? new RecordingSchedule(edf, total) : edf;
   }
 }

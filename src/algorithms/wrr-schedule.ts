@@ -3,24 +3,28 @@
  * cycle of `sum(weights)` picks, member `i` is picked exactly `weights[i]` times, and the picks of
  * each member are spread out rather than bunched.
  *
- * Three tiers, chosen when the member list changes so that a pick is always cheap:
+ * Three tiers, chosen when the member list changes so that neither the rebuild nor a pick is
+ * ever slow:
  *
- * | tier | when | build | pick |
+ * | tier | when | rebuild | pick |
  * |---|---|---|---|
- * | nginx smooth WRR, tabulated | n * sum <= 2^24 (and sum <= 2^20) | O(n * sum) | O(1) |
- * | earliest deadline first, tabulated | sum <= 2^20 | O(sum * log n) | O(1) |
+ * | nginx smooth WRR, tabulated | n * sum <= 2^22 | O(n * sum), a few ms at most | O(1) |
+ * | earliest deadline first, recorded | sum <= 2^20 | O(n) | O(log n) in the first cycle, then O(1) |
  * | earliest deadline first, live heap | otherwise | O(n) | O(log n) |
  *
  * nginx's smooth weighted round robin gives the best interleaving but costs O(n) per step, so it
  * is only run once, to fill a table, and only while that is cheap. Past that, an
  * earliest-deadline-first scheduler (the approach of grpc-js's weighted round robin) produces the
- * schedule in O(log n) per step; its table and its live heap yield the same sequence.
+ * schedule in O(log n) per step; it is periodic, so its first cycle is recorded and replayed.
  */
 
 /** Longest cycle that is tabulated (4 MiB of `Uint32Array`). */
 export const MAX_TABLE_LENGTH = 2 ** 20;
-/** Most `n * sum` steps spent computing an nginx smooth WRR table (some 10-20 ms). */
-export const MAX_SMOOTH_WORK = 2 ** 24;
+/**
+ * Most `n * sum` steps spent computing an nginx smooth WRR table: ~3 ns each on a slow VM, so a
+ * membership change stalls the event loop for ~12 ms at worst.
+ */
+export const MAX_SMOOTH_WORK = 2 ** 22;
 
 /** Something that yields the next member index. */
 export interface Schedule {
@@ -85,6 +89,38 @@ export function edfCycle(weights: Float64Array, total: number, rotation: number)
   const cycle = new Uint32Array(total);
   for (let t = 0; t < total; t++) cycle[t] = edf.next();
   return cycle;
+}
+
+/**
+ * Records the first cycle of a periodic schedule as it is produced, then replays it: the rebuild
+ * costs nothing up front and, after one cycle, a pick is a table read.
+ */
+export class RecordingSchedule implements Schedule {
+  readonly #source: Schedule;
+  readonly #cycle: Uint32Array;
+  #recorded = 0;
+  #cursor = 0;
+
+  /**
+   * @param source - a schedule whose output repeats every `total` picks
+   * @param total - its period
+   */
+  constructor(source: Schedule, total: number) {
+    this.#source = source;
+    this.#cycle = new Uint32Array(total);
+  }
+
+  /** The source's next index, from the recording once the first cycle is complete. */
+  next(): number {
+    if (this.#recorded < this.#cycle.length) {
+      const index = this.#source.next();
+      this.#cycle[this.#recorded++] = index;
+      return index;
+    }
+    const i = this.#cursor;
+    this.#cursor = i + 1 === this.#cycle.length ? 0 : i + 1;
+    return this.#cycle[i];
+  }
 }
 
 /** A tabulated cycle read with a cursor. */

@@ -11,6 +11,7 @@ import {
   edfCycle,
   MAX_SMOOTH_WORK,
   MAX_TABLE_LENGTH,
+  RecordingSchedule,
   reduceWeights,
 } from '../../../src/algorithms/wrr-schedule.js';
 import { seededRandom } from '../../helpers/random.js';
@@ -231,15 +232,26 @@ describe('WeightedRoundRobin', () => {
 });
 
 describe('WeightedRoundRobin fallback schedules (earliest deadline first)', () => {
-  it('tabulates EDF when nginx SWRR would cost too much to compute, still exact', () => {
+  it('records EDF when nginx SWRR would cost too much to compute: exact, then replayed', () => {
     const nodes = sorted(Array.from({ length: 200 }, (_, i) => `n${String(i).padStart(3, '0')}`));
     const weights: Weights = Object.fromEntries(nodes.map((n, i) => [n, 1_000 + i]));
     const total = Object.values(weights).reduce((a, b) => a + b, 0);
     assert.ok(nodes.length * total > MAX_SMOOTH_WORK && total <= MAX_TABLE_LENGTH);
-    const seq = take(make(weights, 5), nodes, total);
-    const counts = tally(seq);
+    const algo = make(weights, 5);
+    const first = take(algo, nodes, total);
+    const counts = tally(first);
     for (const node of nodes) assert.equal(counts.get(node), weights[node], node);
-    checkSmooth(seq, new Map(Object.entries(weights)), 4);
+    checkSmooth(first, new Map(Object.entries(weights)), 4);
+    assert.deepEqual(take(algo, nodes, total), first, 'the replayed cycle is the recorded one');
+  });
+
+  it('RecordingSchedule replays exactly what its periodic source produced', () => {
+    const weights = new Float64Array([4, 1, 2, 7]);
+    const total = reduceWeights(weights);
+    const recorded = new RecordingSchedule(new EdfSchedule(weights, total, 1), total);
+    const reference = new EdfSchedule(weights, total, 1);
+    for (let t = 0; t < 5 * total; t++)
+      assert.equal(recorded.next(), reference.next(), `step ${t}`);
   });
 
   it('runs a live EDF heap for cycles over 2^20 picks, still exact', () => {
