@@ -134,24 +134,34 @@ const ops: Record<string, (...args: never[]) => unknown> = {
   // --- load balancer ops (test/multiprocess/balancer*.test.ts) ---
   startLb: async (options: Record<string, unknown> & { algorithm?: string; match?: string[] }) => {
     const { algorithm, match, ...rest } = options;
-    const selectionAlgorithm = algorithm ? algorithms[algorithm as keyof typeof algorithms] : undefined;
+    const selectionAlgorithm = algorithm
+      ? algorithms[algorithm as keyof typeof algorithms]
+      : undefined;
     const lb = await node.startLoadBalancer({
       name: 'lb',
       ...rest,
       ...(selectionAlgorithm ? { selectionAlgorithm } : {}),
-      ...(match ? { nodeMatchList: match.map((m) => (m.startsWith('/') ? new RegExp(m.slice(1, -1)) : m)) } : {}),
+      ...(match
+        ? { nodeMatchList: match.map((m) => (m.startsWith('/') ? new RegExp(m.slice(1, -1)) : m)) }
+        : {}),
     } as Parameters<RpcNode['startLoadBalancer']>[0]);
     return lb.members();
   },
   lbMembers: (name = 'lb') => balancer(name).members(),
-  lbCall: (module: string, fn: string, args: unknown[], opts?: Record<string, unknown>, name = 'lb') =>
-    balancer(name).call(module, fn, args, opts),
+  lbCall: (
+    module: string,
+    fn: string,
+    args: unknown[],
+    opts?: Record<string, unknown>,
+    name = 'lb',
+  ) => balancer(name).call(module, fn, args, opts),
   lbCallAbort: (module: string, fn: string, args: unknown[], abortAfterMs: number, name = 'lb') => {
     const controller = new AbortController();
     setTimeout(() => controller.abort(new Error('aborted by test')), abortAfterMs);
     return balancer(name).call(module, fn, args, { signal: controller.signal });
   },
-  lbCast: (module: string, fn: string, args: unknown[], name = 'lb') => balancer(name).cast(module, fn, args),
+  lbCast: (module: string, fn: string, args: unknown[], name = 'lb') =>
+    balancer(name).cast(module, fn, args),
   lbSelect: (opts?: Record<string, unknown>, name = 'lb') => balancer(name).selectNode(opts),
   lbRelease: (target: string, name = 'lb') => balancer(name).releaseNode(target),
   /** Manual select → call → release (the how-to's pattern) for `count` concurrent calls. */
@@ -172,7 +182,14 @@ const ops: Record<string, (...args: never[]) => unknown> = {
     return algorithm.snapshot ? Object.fromEntries(algorithm.snapshot()) : null;
   },
   /** Keeps `concurrency` lb.calls in flight for `durationMs`; returns per-node counts and errors. */
-  lbLoad: async (module: string, fn: string, args: unknown[], durationMs: number, concurrency: number, name = 'lb') => {
+  lbLoad: async (
+    module: string,
+    fn: string,
+    args: unknown[],
+    durationMs: number,
+    concurrency: number,
+    name = 'lb',
+  ) => {
     const lb = balancer(name);
     const perNode: Record<string, number> = {};
     const errors: Record<string, number> = {};
