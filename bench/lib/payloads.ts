@@ -2,22 +2,12 @@
  * The values every system echoes. They are built once per process from a fixed seed so that
  * every system (and every pass) sends byte-for-byte the same payloads.
  */
+
 import { encodeValue } from '../../src/rpc/codec.js';
+import { seededRandom } from '../../test/helpers/random.js';
 
 /** Payload kinds the cases refer to. */
 export type PayloadKind = 'small' | 'medium' | 'large';
-
-/** A small deterministic generator (mulberry32) so payloads are identical in every process. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** ~64 B once encoded: a typical small request object. */
 function small(): unknown {
@@ -34,7 +24,7 @@ function small(): unknown {
 
 /** ~4 KiB once encoded: a page of 44 records with strings and numbers. */
 function medium(): unknown {
-  const rnd = seeded(7);
+  const rnd = seededRandom(7);
   const items = [];
   for (let i = 0; i < 44; i++) {
     items.push({
@@ -51,7 +41,7 @@ function medium(): unknown {
 
 /** 1 MiB of pseudo-random bytes. */
 function large(): unknown {
-  const rnd = seeded(11);
+  const rnd = seededRandom(11);
   const buf = Buffer.allocUnsafe(2 ** 20);
   for (let i = 0; i < buf.length; i++) buf[i] = (rnd() * 256) | 0;
   return buf;

@@ -1,3 +1,5 @@
+import type { AlgorithmContext, NodeChange, SelectionAlgorithm, SelectOptions } from './types.js';
+
 /**
  * Per-node in-flight counters shared by {@link LeastConnections} and {@link PowerOfTwo}.
  *
@@ -186,5 +188,42 @@ export class InFlightCounters {
       out.set(this.#members[slot], this.#count[slot]);
     }
     return out;
+  }
+}
+
+/**
+ * What {@link LeastConnections} and {@link PowerOfTwo} share: per-member in-flight counters,
+ * release, membership sync and inspection. Subclasses only decide which member to pick.
+ */
+export abstract class InFlightAlgorithm implements SelectionAlgorithm {
+  protected readonly random: () => number;
+  protected readonly counters: InFlightCounters;
+
+  constructor(ctx: AlgorithmContext, counterOptions: InFlightCountersOptions) {
+    this.random = ctx.random;
+    this.counters = new InFlightCounters(counterOptions);
+  }
+
+  /** Picks a member and counts the selection. */
+  abstract chooseFromNodes(nodes: readonly string[], opts?: SelectOptions): string;
+
+  /** Counts one selection of `node` as finished; ignored for non-members and idle members. */
+  releaseNode(node: string): void {
+    this.counters.release(node);
+  }
+
+  /** Adopts the new member list at once (joiners at zero, leavers' counters deleted). */
+  onNodeChange(change: NodeChange): void {
+    this.counters.sync(change.members);
+  }
+
+  /** Selections of `node` in flight; 0 for a non-member. */
+  inFlight(node: string): number {
+    return this.counters.inFlight(node);
+  }
+
+  /** A copy of every current member's in-flight count. */
+  snapshot(): Map<string, number> {
+    return this.counters.snapshot();
   }
 }

@@ -1,5 +1,5 @@
-import { InFlightCounters } from './in-flight-counters.js';
-import type { AlgorithmContext, NodeChange, SelectionAlgorithm, SelectOptions } from './types.js';
+import { InFlightAlgorithm } from './in-flight-counters.js';
+import type { AlgorithmContext, SelectOptions } from './types.js';
 
 /**
  * Picks a member with the fewest selections in flight, then counts the new one; `releaseNode`
@@ -28,41 +28,18 @@ import type { AlgorithmContext, NodeChange, SelectionAlgorithm, SelectOptions } 
  * try { await node.call(target, 'Jobs', 'run', []); } finally { lb.releaseNode(target); }
  * ```
  */
-export class LeastConnections implements SelectionAlgorithm {
-  readonly #random: () => number;
-  readonly #counters = new InFlightCounters();
-
+export class LeastConnections extends InFlightAlgorithm {
   /** @param ctx - the balancer's context; `ctx.random` breaks ties. Takes no options. */
   constructor(ctx: AlgorithmContext) {
-    this.#random = ctx.random;
+    super(ctx, { ranked: true });
   }
 
   /** Returns a least loaded member and counts the selection. */
-  chooseFromNodes(nodes: readonly string[], _opts?: SelectOptions): string {
-    const counters = this.#counters;
+  override chooseFromNodes(nodes: readonly string[], _opts?: SelectOptions): string {
+    const counters = this.counters;
     if (nodes !== counters.members) counters.sync(nodes);
-    const slot = counters.pickLeast(this.#random);
+    const slot = counters.pickLeast(this.random);
     counters.acquire(slot);
     return nodes[slot];
-  }
-
-  /** Counts one selection of `node` as finished; ignored for non-members and idle members. */
-  releaseNode(node: string): void {
-    this.#counters.release(node);
-  }
-
-  /** Adopts the new member list at once (joiners at zero, leavers' counters deleted). */
-  onNodeChange(change: NodeChange): void {
-    this.#counters.sync(change.members);
-  }
-
-  /** Selections of `node` in flight; 0 for a non-member. */
-  inFlight(node: string): number {
-    return this.#counters.inFlight(node);
-  }
-
-  /** A copy of every current member's in-flight count. */
-  snapshot(): Map<string, number> {
-    return this.#counters.snapshot();
   }
 }

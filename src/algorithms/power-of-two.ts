@@ -1,5 +1,5 @@
-import { InFlightCounters } from './in-flight-counters.js';
-import type { AlgorithmContext, NodeChange, SelectionAlgorithm, SelectOptions } from './types.js';
+import { InFlightAlgorithm } from './in-flight-counters.js';
+import type { AlgorithmContext, SelectOptions } from './types.js';
 
 /**
  * "Power of two choices": looks at two distinct random members and picks the one with fewer
@@ -23,25 +23,22 @@ import type { AlgorithmContext, NodeChange, SelectionAlgorithm, SelectOptions } 
  * const lb = await node.startLoadBalancer({ name: 'p2c', selectionAlgorithm: algorithms.PowerOfTwo });
  * ```
  */
-export class PowerOfTwo implements SelectionAlgorithm {
-  readonly #random: () => number;
-  readonly #counters = new InFlightCounters({ ranked: false });
-
+export class PowerOfTwo extends InFlightAlgorithm {
   /** @param ctx - the balancer's context; `ctx.random` draws the candidates. Takes no options. */
   constructor(ctx: AlgorithmContext) {
-    this.#random = ctx.random;
+    super(ctx, { ranked: false });
   }
 
   /** Returns the less loaded of two distinct random members and counts the selection. */
-  chooseFromNodes(nodes: readonly string[], _opts?: SelectOptions): string {
-    const counters = this.#counters;
+  override chooseFromNodes(nodes: readonly string[], _opts?: SelectOptions): string {
+    const counters = this.counters;
     if (nodes !== counters.members) counters.sync(nodes);
     const n = nodes.length;
     let slot = 0;
     if (n > 1) {
       // one random number serves both draws: its integer part picks `a`, its fraction (still
       // uniform, with ~52 - log2(n) bits left from Math.random) picks `b` among the others
-      const x = this.#random() * n;
+      const x = this.random() * n;
       const a = Math.floor(x);
       let b = Math.floor((x - a) * (n - 1));
       if (b >= a) b++;
@@ -49,25 +46,5 @@ export class PowerOfTwo implements SelectionAlgorithm {
     }
     counters.acquire(slot);
     return nodes[slot];
-  }
-
-  /** Counts one selection of `node` as finished; ignored for non-members and idle members. */
-  releaseNode(node: string): void {
-    this.#counters.release(node);
-  }
-
-  /** Adopts the new member list at once (joiners at zero, leavers' counters deleted). */
-  onNodeChange(change: NodeChange): void {
-    this.#counters.sync(change.members);
-  }
-
-  /** Selections of `node` in flight; 0 for a non-member. */
-  inFlight(node: string): number {
-    return this.#counters.inFlight(node);
-  }
-
-  /** A copy of every current member's in-flight count. */
-  snapshot(): Map<string, number> {
-    return this.#counters.snapshot();
   }
 }
