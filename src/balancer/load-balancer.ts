@@ -239,7 +239,8 @@ export class LoadBalancer {
     opts: BalancedCallOptions = NO_OPTIONS,
   ): Promise<T> {
     const { timeout, signal, idempotent, ...selectOpts } = opts;
-    const deadline = Date.now() + (timeout ?? this.#host.callTimeoutMs);
+    const callTimeout = timeout ?? this.#host.callTimeoutMs;
+    const deadline = Date.now() + callTimeout;
     const tried: string[] = [];
     this.#inFlight++;
     try {
@@ -248,7 +249,7 @@ export class LoadBalancer {
         const started = this.#options.now();
         try {
           const value = await this.#host.call(lease.node, module, fn, args, {
-            timeout: remaining(deadline),
+            timeout: attemptTimeout(callTimeout, deadline),
             signal,
           });
           lease.release({ ok: true, latencyMs: this.#options.now() - started });
@@ -419,6 +420,15 @@ export class LoadBalancer {
           : `load balancer ${this.name} has no members`;
     return new RpcError('service_unavailable', message, { details, notExecuted: true });
   }
+}
+
+/**
+ * The timeout for one attempt: the caller's own value while (almost) none of it is used up, so
+ * calls keep sharing one deadline lane in the client; what remains of it on retries.
+ */
+function attemptTimeout(callTimeout: number, deadline: number): number {
+  const left = remaining(deadline);
+  return callTimeout - left <= 2 ? callTimeout : left;
 }
 
 function remaining(deadline: number): number {

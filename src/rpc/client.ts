@@ -8,6 +8,7 @@ import type { Connection } from '../transport/connection.js';
 import { MessageType } from '../transport/message-types.js';
 import { decodeValue, encodeValue } from './codec.js';
 import { CallRecord } from './context.js';
+import { DeadlineQueue, type Expiring } from './deadlines.js';
 import type { RpcServer } from './server.js';
 import {
   encodeCancel,
@@ -45,8 +46,10 @@ export interface ClientHost {
 }
 
 /** A call waiting for its reply. `conn` is `null` for a local call. */
-class Pending {
-  timer: NodeJS.Timeout | undefined;
+class Pending implements Expiring {
+  deadline = 0;
+  settled = false;
+  timeoutMs = 0;
   onAbort: (() => void) | undefined;
   resolve: (value: unknown) => void = noop;
   reject: (err: unknown) => void = noop;
@@ -73,6 +76,7 @@ export class RpcClient {
   readonly #host: ClientHost;
   readonly #pending = new Map<number, Pending>();
   readonly #aborts = new AbortWatch();
+  readonly #deadlines = new DeadlineQueue<Pending>((pending) => this.#onTimeout(pending));
   #nextId = 1;
 
   constructor(host: ClientHost) {
@@ -132,7 +136,8 @@ export class RpcClient {
       pending.reject = reject;
     });
     this.#pending.set(pending.id, pending);
-    pending.timer = setTimeout(this.#onTimeout, timeout, pending, timeout);
+    pending.timeoutMs = timeout;
+    this.#deadlines.add(pending, timeout);
     if (signal) {
       pending.onAbort = () => this.#settle(pending, signal.reason, true);
       this.#aborts.watch(signal, pending);
@@ -226,6 +231,7 @@ export class RpcClient {
       });
       this.#settle(pending, withCallSite(err, pending.site), false);
     }
+    this.#deadlines.clear();
   }
 
   #callLocal(pending: Pending, module: string, fn: string, body: Buffer, deadline: number): void {
@@ -243,7 +249,8 @@ export class RpcClient {
     });
   }
 
-  readonly #onTimeout = (pending: Pending, timeoutMs: number): void => {
+  readonly #onTimeout = (pending: Pending): void => {
+    const timeoutMs = pending.timeoutMs;
     const err = new RpcError(
       'request_timeout',
       `call to ${pending.details.node} timed out after ${timeoutMs} ms`,
@@ -258,7 +265,8 @@ export class RpcClient {
   #settle(pending: Pending, outcome: unknown, cancel: boolean, ok = false): void {
     if (this.#pending.get(pending.id) !== pending) return;
     this.#pending.delete(pending.id);
-    clearTimeout(pending.timer);
+    pending.settled = true;
+    this.#deadlines.settled(pending.timeoutMs);
     if (pending.signal) this.#aborts.unwatch(pending.signal, pending);
     if (cancel && pending.conn && !pending.conn.closed) pending.conn.send(encodeCancel(pending.id));
     if (ok) pending.resolve(outcome);
