@@ -1,7 +1,10 @@
 /**
  * Side-by-side benchmark: the node:net floor, @grpc/grpc-js, Moleculer (TCP transporter) and
  * rpc-load-balancer, every server its own process on 127.0.0.1, each system's client in its
- * own driver process, measured alternately in several passes of one run.
+ * own driver process, measured alternately in several passes of one run. Then, with those
+ * processes gone, the per-pick cost of the selection algorithms (bench/picks.ts) and cluster
+ * membership: mesh formation of 8 and 32 node processes (8 in quick mode) and how soon a
+ * join is visible on every node (bench/membership.ts).
  *
  *   npm run bench            full run (~7 min), writes docs/benchmarks.md + .svg and
  *   npm run bench:quick      quick run (~1.5 min)       bench/results/latest.json
@@ -12,7 +15,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
-import type { BenchResults, Measurement } from './lib/analyze.js';
+import type { BenchResults, Measurement, MembershipReport } from './lib/analyze.js';
 import { CASES, type CaseDef, MODES, type ModeConfig } from './lib/cases.js';
 import { machineInfo, ROOT } from './lib/machine.js';
 import { encodedSize } from './lib/payloads.js';
@@ -26,6 +29,7 @@ import {
   type SystemName,
 } from './lib/protocol.js';
 import { loadRpclb } from './lib/rpclb-api.js';
+import { runMembershipBench } from './membership.js';
 import { renderMarkdown, writeDocs } from './report.js';
 
 const HERE = new URL('./', import.meta.url);
@@ -34,6 +38,8 @@ const SERVER_SCRIPT = script('servers/main.js');
 const DRIVER_SCRIPT = script('driver.js');
 const PICKS_SCRIPT = script('lib/picks-child.js');
 const SERVERS_PER_SYSTEM = 3;
+/** Left after the membership benchmark's deadline for writing the results, before the hard one. */
+const RESULTS_RESERVE_MS = 10_000;
 
 interface Options {
   quick: boolean;
@@ -143,6 +149,40 @@ async function runPicks(quick: boolean): Promise<PicksReport> {
     return { rows: [], floor: [], missing: `the pick benchmark failed: ${(err as Error).message}` };
   } finally {
     await child.stop(500);
+  }
+}
+
+/**
+ * Cluster membership: mesh formation (8 and 32 node processes; 8 in quick mode) and join
+ * visibility. The benchmark forks its own node processes and kills them by pid on every way
+ * out; it stops early, keeping what it measured, rather than run past `deadline` (epoch ms).
+ */
+async function runMembership(
+  quick: boolean,
+  deadline: number,
+  log: Log,
+): Promise<MembershipReport> {
+  try {
+    const result = await runMembershipBench({ quick, deadline });
+    for (const c of result.convergence) {
+      log(
+        `membership: full mesh of ${c.nodes} processes ${c.ms} ms after the last one listened ` +
+          `[${c.samples.join(', ')}]`,
+      );
+    }
+    const j = result.joinVisibleMs;
+    if (j.samples.length > 0) {
+      log(
+        `membership: join visible on all ${j.nodes} nodes, median ${j.median} ms ` +
+          `(${Math.min(...j.samples)}–${Math.max(...j.samples)}) over ${j.samples.length} joins`,
+      );
+    }
+    if (result.stoppedEarly) log(`membership: ${result.stoppedEarly}`);
+    return result;
+  } catch (err) {
+    const missing = `the membership benchmark failed: ${(err as Error).message}`;
+    log(missing);
+    return { missing };
   }
 }
 
@@ -314,6 +354,9 @@ async function main(): Promise<void> {
   log('systems stopped; per-pick benchmark');
   const picks = await runPicks(opts.quick);
   if (picks.missing) log(picks.missing);
+  log('membership benchmark');
+  const membershipDeadline = t0 + mode.hardDeadlineMs - RESULTS_RESERVE_MS;
+  const membership = await runMembership(opts.quick, membershipDeadline, log);
 
   const extra = process.argv.slice(2).filter((a) => a !== '--quick');
   const results: BenchResults = {
@@ -334,6 +377,7 @@ async function main(): Promise<void> {
     skipped,
     measurements,
     picks,
+    membership,
   };
   writeResults(results, opts.writeDocs, log);
   console.log(renderMarkdown(results, { summaryOnly: true }));

@@ -1,4 +1,5 @@
 /** Turns the per-pass measurements into per-case, per-system summaries and ratios to the floor. */
+import type { MembershipBenchResult } from '../membership.js';
 import type { CaseDef, ModeConfig, TargetDef } from './cases.js';
 import type { MachineInfo } from './machine.js';
 import type { PayloadKind } from './payloads.js';
@@ -33,7 +34,12 @@ export interface BenchResults {
   skipped: Partial<Record<SystemName, string>>;
   measurements: Measurement[];
   picks: PicksReport;
+  /** Cluster membership (bench/membership.ts); absent in results written before it was run. */
+  membership?: MembershipReport;
 }
+
+/** What the membership benchmark gave: its figures, or why there are none. */
+export type MembershipReport = MembershipBenchResult | { missing: string };
 
 /** A system's figures in one case, over the passes. */
 export interface Cell {
