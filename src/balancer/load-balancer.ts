@@ -238,7 +238,8 @@ export class LoadBalancer {
     args: unknown[] = [],
     opts: BalancedCallOptions = NO_OPTIONS,
   ): Promise<T> {
-    const { timeout, signal, idempotent, ...selectOpts } = opts;
+    const { timeout, signal, idempotent } = opts;
+    const selectOpts = selectionOptions(opts);
     const callTimeout = timeout ?? this.#host.callTimeoutMs;
     const deadline = Date.now() + callTimeout;
     const tried: string[] = [];
@@ -279,7 +280,8 @@ export class LoadBalancer {
     args: unknown[] = [],
     opts: BalancedCallOptions = NO_OPTIONS,
   ): Promise<void> {
-    const { timeout, signal, idempotent: _, ...selectOpts } = opts;
+    const { timeout, signal } = opts;
+    const selectOpts = selectionOptions(opts);
     const deadline = Date.now() + (timeout ?? this.#host.callTimeoutMs);
     this.#inFlight++;
     try {
@@ -420,6 +422,22 @@ export class LoadBalancer {
           : `load balancer ${this.name} has no members`;
     return new RpcError('service_unavailable', message, { details, notExecuted: true });
   }
+}
+
+/**
+ * What the algorithm sees of a call's options: the caller's own object when it carries no
+ * call-only field (no copy on the hot path), else a copy without `timeout`, `signal` and
+ * `idempotent`.
+ */
+function selectionOptions(opts: BalancedCallOptions): SelectOptions {
+  if (
+    opts === NO_OPTIONS ||
+    (opts.timeout === undefined && opts.signal === undefined && opts.idempotent === undefined)
+  ) {
+    return opts;
+  }
+  const { timeout: _t, signal: _s, idempotent: _i, ...rest } = opts;
+  return rest;
 }
 
 /**

@@ -149,6 +149,13 @@ describe('LoadBalancer', () => {
       signal: new AbortController().signal,
     });
     assert.deepEqual(Recorder.last.seen[2], { key: 'k2', region: 'us' });
+    const plain = { key: 'k3' };
+    await lb.call('M', 'f', [], plain);
+    assert.equal(
+      Recorder.last.seen[3],
+      plain,
+      'options without call-only fields reach it as the same object',
+    );
     assert.equal(host.calls[0]?.options.timeout !== undefined, true);
   });
 
