@@ -16,11 +16,22 @@ import { RpcError, type RpcErrorDetails } from '../errors.js';
 import { describe } from '../options.js';
 import type { CallOptions } from '../rpc/client.js';
 import {
+  attemptTimeout,
+  NO_OPTIONS,
+  randomDistinct,
+  remaining,
+  retryable,
+  selectionOptions,
+} from './call-policy.js';
+import {
+  type BalancedCallOptions,
   type LoadBalancerOptions,
   matchesNode,
   type ResolvedBalancerOptions,
   resolveBalancerOptions,
 } from './options.js';
+
+export type { BalancedCallOptions } from './options.js';
 
 /** A group change as the balancer observes it. */
 export interface BalancerGroupChange {
@@ -55,18 +66,6 @@ export interface Lease {
   /** Ends the selection (idempotent; ignored once the node has left the group). */
   release(outcome?: CallOutcome): void;
 }
-
-/** Options of `lb.call` / `lb.cast`: selection options (e.g. `key`) plus the call's own. */
-export interface BalancedCallOptions extends SelectOptions {
-  /** Milliseconds for the whole call, waiting for members and retries included. @default the node's callTimeoutMs */
-  timeout?: number;
-  /** Aborts the call (rejects with the signal's reason). */
-  signal?: AbortSignal;
-  /** The function is safe to run twice: also retry on another node after a lost connection or timeout. @default false */
-  idempotent?: boolean;
-}
-
-const NO_OPTIONS: SelectOptions = Object.freeze({});
 
 export class LoadBalancer {
   /** The balancer's name (and its group's). */
@@ -422,50 +421,4 @@ export class LoadBalancer {
           : `load balancer ${this.name} has no members`;
     return new RpcError('service_unavailable', message, { details, notExecuted: true });
   }
-}
-
-/**
- * What the algorithm sees of a call's options: the caller's own object when it carries no
- * call-only field (no copy on the hot path), else a copy without `timeout`, `signal` and
- * `idempotent`.
- */
-function selectionOptions(opts: BalancedCallOptions): SelectOptions {
-  if (
-    opts === NO_OPTIONS ||
-    (opts.timeout === undefined && opts.signal === undefined && opts.idempotent === undefined)
-  ) {
-    return opts;
-  }
-  const { timeout: _t, signal: _s, idempotent: _i, ...rest } = opts;
-  return rest;
-}
-
-/**
- * The timeout for one attempt: the caller's own value while (almost) none of it is used up, so
- * calls keep sharing one deadline lane in the client; what remains of it on retries.
- */
-function attemptTimeout(callTimeout: number, deadline: number): number {
-  const left = remaining(deadline);
-  return callTimeout - left <= 2 ? callTimeout : left;
-}
-
-function remaining(deadline: number): number {
-  return Math.max(0, deadline - Date.now());
-}
-
-/** A call that certainly did not run may go to another node; one that may have run only if idempotent. */
-function retryable(err: RpcError, idempotent: boolean): boolean {
-  if (err.code !== 'service_unavailable' && !(idempotent && err.code === 'request_timeout'))
-    return false;
-  return err.notExecuted || idempotent;
-}
-
-function randomDistinct(members: readonly string[], count: number, random: () => number): string[] {
-  const pool = [...members];
-  const n = Math.min(count, pool.length);
-  for (let i = 0; i < n; i++) {
-    const j = i + Math.floor(random() * (pool.length - i));
-    [pool[i], pool[j]] = [pool[j] as string, pool[i] as string];
-  }
-  return pool.slice(0, n);
 }

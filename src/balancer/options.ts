@@ -1,5 +1,5 @@
 /** Load balancer options: types with defaults, validated once into a frozen copy. */
-import type { SelectionAlgorithmClass } from '../algorithms/types.js';
+import type { SelectionAlgorithmClass, SelectOptions } from '../algorithms/types.js';
 import { describe, optionError } from '../options.js';
 
 /** Which nodes join a balancer's group: `'all'`, or entries matched against the node name. */
@@ -93,4 +93,14 @@ export function resolveBalancerOptions(
     random: input.random ?? Math.random,
     now: input.now ?? (() => performance.now()),
   });
+}
+
+/** Options of `lb.call` / `lb.cast`: selection options (e.g. `key`) plus the call's own. */
+export interface BalancedCallOptions extends SelectOptions {
+  /** Milliseconds for the whole call, waiting for members and retries included. @default the node's callTimeoutMs */
+  timeout?: number;
+  /** Aborts the call (rejects with the signal's reason). */
+  signal?: AbortSignal;
+  /** The function is safe to run twice: also retry on another node after a lost connection or timeout. @default false */
+  idempotent?: boolean;
 }

@@ -6,6 +6,7 @@ import { fromWireError, RpcError, type RpcErrorDetails } from '../errors.js';
 import { describe, isValidNodeName, MAX_TIMEOUT_MS } from '../options.js';
 import type { Connection } from '../transport/connection.js';
 import { MessageType } from '../transport/message-types.js';
+import { AbortWatch } from './abort-watch.js';
 import { decodeValue, encodeValue } from './codec.js';
 import { CallRecord } from './context.js';
 import { DeadlineQueue, type Expiring } from './deadlines.js';
@@ -75,7 +76,7 @@ function noop(): void {}
 export class RpcClient {
   readonly #host: ClientHost;
   readonly #pending = new Map<number, Pending>();
-  readonly #aborts = new AbortWatch();
+  readonly #aborts = new AbortWatch<Pending>();
   readonly #deadlines = new DeadlineQueue<Pending>((pending) => this.#onTimeout(pending));
   #nextId = 1;
 
@@ -281,37 +282,6 @@ export class RpcClient {
     } while (this.#pending.has(id));
     this.#nextId = id;
     return id;
-  }
-}
-
-/**
- * One `abort` listener per signal, however many calls share it: a signal shared by hundreds of
- * concurrent calls would otherwise trip Node's MaxListenersExceededWarning and cost a listener
- * registration per call.
- */
-class AbortWatch {
-  readonly #watched = new WeakMap<AbortSignal, { calls: Set<Pending>; listener: () => void }>();
-
-  watch(signal: AbortSignal, pending: Pending): void {
-    let entry = this.#watched.get(signal);
-    if (!entry) {
-      const calls = new Set<Pending>();
-      const listener = () => {
-        this.#watched.delete(signal);
-        for (const call of [...calls]) call.onAbort?.();
-      };
-      entry = { calls, listener };
-      this.#watched.set(signal, entry);
-      signal.addEventListener('abort', listener, { once: true });
-    }
-    entry.calls.add(pending);
-  }
-
-  unwatch(signal: AbortSignal, pending: Pending): void {
-    const entry = this.#watched.get(signal);
-    if (!entry?.calls.delete(pending) || entry.calls.size > 0) return;
-    this.#watched.delete(signal);
-    signal.removeEventListener('abort', entry.listener);
   }
 }
 

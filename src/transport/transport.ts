@@ -16,10 +16,10 @@ import {
   type ResolvedNodeOptions,
 } from '../options.js';
 import { decodeValue, encodeValue } from '../rpc/codec.js';
-import { Backoff } from './backoff.js';
 import { Connection, type ConnectionHost, type DownReason } from './connection.js';
 import { buildFrame } from './frames.js';
 import { MessageType } from './message-types.js';
+import { Redialer } from './redialer.js';
 
 /** What the transport tells the layers above it. */
 export interface TransportHandlers {
@@ -31,8 +31,6 @@ export interface TransportHandlers {
   onMessage(conn: Connection, type: number, frame: Buffer): void;
 }
 
-/** A lost peer that is not a seed is re-dialled for this long before we give up on it. */
-const LOST_PEER_REDIAL_MS = 60_000;
 /** `connect()` waits this long for the surviving connection after a duplicate was refused. */
 const DUPLICATE_WAIT_MS = 5_000;
 
@@ -54,16 +52,6 @@ interface PendingDial {
   readonly address: string;
 }
 
-interface Redial {
-  readonly address: string;
-  readonly forever: boolean;
-  readonly backoff: Backoff;
-  readonly giveUpAt: number;
-  timer: NodeJS.Timeout | undefined;
-  /** The node this address led to last time. */
-  peer: string | undefined;
-}
-
 export class Transport implements ConnectionHost {
   readonly selfName: string;
   readonly incarnation = randomBytes(8).toString('hex');
@@ -79,7 +67,7 @@ export class Transport implements ConnectionHost {
   readonly #ready = new Map<string, Connection>();
   readonly #all = new Set<Connection>();
   readonly #waiters = new Map<string, Set<() => void>>();
-  readonly #redials = new Map<string, Redial>();
+  readonly #redialer: Redialer;
   readonly #dialing = new Map<string, Promise<string>>();
   readonly #pendingDials = new Map<Connection, PendingDial>();
   readonly #admitted = new Map<string, Connection>();
@@ -96,6 +84,11 @@ export class Transport implements ConnectionHost {
     this.heartbeatTimeoutMs = options.heartbeatTimeoutMs;
     this.handshakeTimeoutMs = options.handshakeTimeoutMs;
     this.logger = options.logger;
+    this.#redialer = new Redialer({
+      connect: (address) => this.connect(address),
+      isConnected: (peer) => this.#ready.has(peer),
+      logger: options.logger,
+    });
   }
 
   /** Starts listening; resolves with the `host:port` actually bound. */
@@ -133,7 +126,7 @@ export class Transport implements ConnectionHost {
     const bound = server.address() as net.AddressInfo;
     const advertised = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
     this.listenAddress = formatAddress(advertised, bound.port);
-    for (const seed of this.#options.seeds) this.#keepDialling(seed, true);
+    for (const seed of this.#options.seeds) this.#redialer.keep(seed, true);
     return this.listenAddress;
   }
 
@@ -180,8 +173,7 @@ export class Transport implements ConnectionHost {
   /** Says goodbye to every peer and stops listening and re-dialling. */
   async close(): Promise<void> {
     this.#closing = true;
-    for (const redial of this.#redials.values()) clearTimeout(redial.timer);
-    this.#redials.clear();
+    this.#redialer.stop();
     for (const conn of [...this.#all]) {
       if (conn.ready) conn.goodbye();
       else if (!conn.established) conn.destroy('node closing');
@@ -193,8 +185,7 @@ export class Transport implements ConnectionHost {
   /** Drops every connection at once, without goodbye. */
   async destroy(): Promise<void> {
     this.#closing = true;
-    for (const redial of this.#redials.values()) clearTimeout(redial.timer);
-    this.#redials.clear();
+    this.#redialer.stop();
     for (const conn of [...this.#all]) conn.destroy('node destroyed');
     await this.#closeServer();
   }
@@ -270,10 +261,9 @@ export class Transport implements ConnectionHost {
     this.logger.info(`node down: ${name} (${reason}: ${detail})`);
     this.#handlers.onDown(name, conn, reason, detail);
     if (this.#closing) return;
-    const viaSeed = [...this.#redials.values()].filter((r) => r.peer === name);
-    for (const redial of viaSeed) this.#schedule(redial, true);
-    if (viaSeed.length === 0 && reason !== 'goodbye' && conn.peer)
-      this.#keepDialling(conn.peer.address, false);
+    if (!this.#redialer.peerLost(name) && reason !== 'goodbye' && conn.peer) {
+      this.#redialer.keep(conn.peer.address, false);
+    }
   }
 
   // --- dialling ---------------------------------------------------------------------------
@@ -341,45 +331,6 @@ export class Transport implements ConnectionHost {
     });
   }
 
-  #keepDialling(address: string, forever: boolean): void {
-    if (this.#closing || this.#redials.has(address)) return;
-    const redial: Redial = {
-      address,
-      forever,
-      backoff: new Backoff(),
-      giveUpAt: Date.now() + LOST_PEER_REDIAL_MS,
-      timer: undefined,
-      peer: undefined,
-    };
-    this.#redials.set(address, redial);
-    this.#attempt(redial);
-  }
-
-  #schedule(redial: Redial, reset: boolean): void {
-    if (this.#closing || this.#redials.get(redial.address) !== redial) return;
-    if (reset) redial.backoff.reset();
-    clearTimeout(redial.timer);
-    redial.timer = setTimeout(() => this.#attempt(redial), redial.backoff.next());
-    redial.timer.unref();
-  }
-
-  #attempt(redial: Redial): void {
-    redial.timer = undefined;
-    this.connect(redial.address).then(
-      (peer) => {
-        redial.peer = peer;
-        redial.backoff.reset();
-        if (!redial.forever) this.#redials.delete(redial.address);
-        else if (!this.#ready.has(peer)) this.#schedule(redial, false);
-      },
-      (err: Error) => {
-        this.logger.debug(`dial ${redial.address} failed: ${err.message}`);
-        if (!redial.forever && Date.now() > redial.giveUpAt) this.#redials.delete(redial.address);
-        else this.#schedule(redial, false);
-      },
-    );
-  }
-
   // --- peer exchange ----------------------------------------------------------------------
 
   #sendPeerList(to: Connection): void {
@@ -407,7 +358,7 @@ export class Transport implements ConnectionHost {
       // Re-dialled like a lost peer, not tried once: the dial can be refused for a while (a
       // node restarted under the same name is "in use" until that peer drops the old
       // process), and nobody else will introduce these two nodes again.
-      this.#keepDialling(address, false);
+      this.#redialer.keep(address, false);
     }
   }
 

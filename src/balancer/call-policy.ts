@@ -1,0 +1,60 @@
+/**
+ * How `lb.call` treats a call: which options reach the algorithm, how long each attempt may
+ * take, and which failures may be retried on another node. Pure functions, no state.
+ */
+import type { SelectOptions } from '../algorithms/types.js';
+import type { RpcError } from '../errors.js';
+import type { BalancedCallOptions } from './options.js';
+
+/** The shared empty options object (no allocation when a caller passes none). */
+export const NO_OPTIONS: SelectOptions = Object.freeze({});
+
+/**
+ * What the algorithm sees of a call's options: the caller's own object when it carries no
+ * call-only field (no copy on the hot path), else a copy without `timeout`, `signal` and
+ * `idempotent`.
+ */
+export function selectionOptions(opts: BalancedCallOptions): SelectOptions {
+  if (
+    opts === NO_OPTIONS ||
+    (opts.timeout === undefined && opts.signal === undefined && opts.idempotent === undefined)
+  ) {
+    return opts;
+  }
+  const { timeout: _t, signal: _s, idempotent: _i, ...rest } = opts;
+  return rest;
+}
+
+/**
+ * The timeout for one attempt: the caller's own value while (almost) none of it is used up, so
+ * calls keep sharing one deadline lane in the client; what remains of it on retries.
+ */
+export function attemptTimeout(callTimeout: number, deadline: number): number {
+  const left = remaining(deadline);
+  return callTimeout - left <= 2 ? callTimeout : left;
+}
+
+export function remaining(deadline: number): number {
+  return Math.max(0, deadline - Date.now());
+}
+
+/** A call that certainly did not run may go to another node; one that may have run only if idempotent. */
+export function retryable(err: RpcError, idempotent: boolean): boolean {
+  if (err.code !== 'service_unavailable' && !(idempotent && err.code === 'request_timeout'))
+    return false;
+  return err.notExecuted || idempotent;
+}
+
+export function randomDistinct(
+  members: readonly string[],
+  count: number,
+  random: () => number,
+): string[] {
+  const pool = [...members];
+  const n = Math.min(count, pool.length);
+  for (let i = 0; i < n; i++) {
+    const j = i + Math.floor(random() * (pool.length - i));
+    [pool[i], pool[j]] = [pool[j] as string, pool[i] as string];
+  }
+  return pool.slice(0, n);
+}
