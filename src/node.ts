@@ -70,7 +70,7 @@ export class RpcNode extends EventEmitter<NodeEvents> {
     this.options = options;
     this.name = options.name;
     const send = (conn: Connection, frame: OutgoingFrame) =>
-      'single' in frame ? conn.send(frame.single) : conn.send2(frame.header, frame.body);
+      frame instanceof Uint8Array ? conn.send(frame) : conn.send2(frame.header, frame.body);
     this.#transport = new Transport(options, {
       onUp: (peer, conn) => this.#onUp(peer, conn),
       onDown: (peer, conn, reason) => this.#onDown(peer, conn, reason),

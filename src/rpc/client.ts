@@ -7,7 +7,7 @@ import { describe, isValidNodeName, MAX_TIMEOUT_MS } from '../options.js';
 import type { Connection } from '../transport/connection.js';
 import { MessageType } from '../transport/message-types.js';
 import { AbortWatch } from './abort-watch.js';
-import { decodeValue, encodeValue } from './codec.js';
+import { decodeValue, decodeValueAt, encodeValue } from './codec.js';
 import { CallRecord } from './context.js';
 import { DeadlineQueue, type Expiring } from './deadlines.js';
 import type { RpcServer } from './server.js';
@@ -196,7 +196,7 @@ export class RpcClient {
     if (!pending || pending.conn !== conn) return;
     let value: unknown;
     try {
-      value = decodeValue(frame.subarray(5));
+      value = decodeValueAt(frame, 5);
     } catch {
       this.#settle(
         pending,

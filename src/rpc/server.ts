@@ -10,7 +10,7 @@ import type { Logger } from '../logger.js';
 import { describe } from '../options.js';
 import type { Connection } from '../transport/connection.js';
 import { MessageType } from '../transport/message-types.js';
-import { decodeValue, encodeValue } from './codec.js';
+import { decodeValue, decodeValueAt, encodeValue } from './codec.js';
 import { CallRecord, callStorage } from './context.js';
 import { decodeRequest, encodeReply, frameId, MAX_NAME_BYTES, type OutgoingFrame } from './wire.js';
 
@@ -114,20 +114,15 @@ export class RpcServer {
     const caller = conn.peerName as string;
     const handler = this.#lookup(req.module, req.fn);
     if (handler instanceof RpcError) return this.#replyError(conn, req.id, handler);
-    const details = (): RpcErrorDetails => ({
-      node: this.#host.selfName,
-      module: req.module,
-      function: req.fn,
-    });
     let args: unknown;
     try {
-      args = decodeValue(frame.subarray(req.argsOffset));
+      args = decodeValueAt(frame, req.argsOffset);
     } catch {
       return this.#replyError(
         conn,
         req.id,
         new RpcError('bad_request', 'arguments could not be decoded', {
-          details: details(),
+          details: this.#nameDetails(req.module, req.fn),
           notExecuted: true,
         }),
       );
@@ -137,7 +132,7 @@ export class RpcServer {
         conn,
         req.id,
         new RpcError('bad_request', 'arguments must be an array', {
-          details: details(),
+          details: this.#nameDetails(req.module, req.fn),
           notExecuted: true,
         }),
       );
@@ -224,10 +219,9 @@ export class RpcServer {
   }
 
   #lookup(module: string, fn: string): AnyHandler | RpcError {
-    const details = (): RpcErrorDetails => ({ node: this.#host.selfName, module, function: fn });
     if (this.#draining) {
       return new RpcError('service_unavailable', `node ${this.#host.selfName} is shutting down`, {
-        details: { ...details(), reason: 'draining' },
+        details: { ...this.#nameDetails(module, fn), reason: 'draining' },
         notExecuted: true,
       });
     }
@@ -236,7 +230,7 @@ export class RpcServer {
     if (handler) return handler;
     const what = table ? `function ${module}.${fn}` : `module ${module}`;
     return new RpcError('not_found', `no ${what} is exposed on node ${this.#host.selfName}`, {
-      details: details(),
+      details: this.#nameDetails(module, fn),
       notExecuted: true,
     });
   }
@@ -299,6 +293,10 @@ export class RpcServer {
         details: { ...details, remote },
       },
     );
+  }
+
+  #nameDetails(module: string, fn: string): RpcErrorDetails {
+    return { node: this.#host.selfName, module, function: fn };
   }
 
   #details(record: CallRecord): RpcErrorDetails {

@@ -18,10 +18,19 @@ const COPY_BODY_LIMIT = 8 * 1024;
 /** The longest module or function name, in UTF-8 bytes. */
 export const MAX_NAME_BYTES = 255;
 
-/** A frame ready for the writer: one buffer, or a header and a body sent without copying. */
-export type OutgoingFrame =
-  | { readonly single: Buffer }
-  | { readonly header: Buffer; readonly body: Buffer };
+/** A large frame: its header and its body, sent side by side without copying the body. */
+export interface SplitFrame {
+  readonly header: Buffer;
+  readonly body: Buffer;
+}
+
+/** A frame ready for the writer: one buffer (no wrapper object on the hot path), or a {@link SplitFrame}. */
+export type OutgoingFrame = Buffer | SplitFrame;
+
+/** The whole frame as one buffer (copies a split frame; for tests and tools). */
+export function frameBytes(frame: OutgoingFrame): Buffer {
+  return frame instanceof Uint8Array ? frame : Buffer.concat([frame.header, frame.body]);
+}
 
 /** A parsed CALL or CAST header. */
 export interface RequestHeader {
@@ -40,7 +49,7 @@ function assemble(headerBytes: number, body: Buffer, fill: (buf: Buffer) => void
     fill(single);
     single.writeUInt32BE(total - 4, 0);
     body.copy(single, headerBytes);
-    return { single };
+    return single;
   }
   const header = Buffer.allocUnsafe(headerBytes);
   fill(header);

@@ -14,7 +14,7 @@ import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { parseAddress } from '../../src/options.js';
 import { decodeValue, encodeValue } from '../../src/rpc/codec.js';
-import { encodeRequest } from '../../src/rpc/wire.js';
+import { encodeRequest, frameBytes } from '../../src/rpc/wire.js';
 import { FrameDecoder } from '../../src/transport/frame-decoder.js';
 import { buildFrame } from '../../src/transport/frames.js';
 import {
@@ -177,7 +177,7 @@ export class RawPeer {
     );
     return {
       id,
-      bytes: 'single' in frame ? frame.single : Buffer.concat([frame.header, frame.body]),
+      bytes: frameBytes(frame),
     };
   }
 

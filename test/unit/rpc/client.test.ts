@@ -11,7 +11,13 @@ import type { Logger } from '../../../src/logger.js';
 import { type ClientHost, RpcClient } from '../../../src/rpc/client.js';
 import { decodeValue, encodeValue } from '../../../src/rpc/codec.js';
 import { RpcServer } from '../../../src/rpc/server.js';
-import { decodeRequest, encodeReply, frameId, type OutgoingFrame } from '../../../src/rpc/wire.js';
+import {
+  decodeRequest,
+  encodeReply,
+  frameBytes,
+  frameId,
+  type OutgoingFrame,
+} from '../../../src/rpc/wire.js';
 import type { Connection } from '../../../src/transport/connection.js';
 import { MessageType } from '../../../src/transport/message-types.js';
 
@@ -29,7 +35,7 @@ class FakeConn {
     this.frames.push(frame.subarray(4));
   }
   push(frame: OutgoingFrame): void {
-    const bytes = 'single' in frame ? frame.single : Buffer.concat([frame.header, frame.body]);
+    const bytes = frameBytes(frame);
     assert.equal(bytes.readUInt32BE(0), bytes.length - 4);
     this.frames.push(bytes.subarray(4));
   }
@@ -67,7 +73,7 @@ function setup(defaultTimeoutMs = 10_000) {
   const reply = (conn: FakeConn, type: number, value: unknown, id?: number) => {
     const call = conn.sent(MessageType.Call).at(-1) as Buffer;
     const frame = encodeReply(type, id ?? frameId(call), encodeValue(value));
-    const bytes = 'single' in frame ? frame.single : Buffer.concat([frame.header, frame.body]);
+    const bytes = frameBytes(frame);
     client.onReply(conn as unknown as Connection, bytes.subarray(4));
   };
   return { client, server, conns, peer, other, reply };
@@ -116,10 +122,7 @@ describe('RpcClient', () => {
     const id = frameId(peer.sent(MessageType.Call)[0] as Buffer);
     // The same id on the wrong connection.
     const frame = encodeReply(MessageType.ReplyOk, id, encodeValue('spoofed'));
-    client.onReply(
-      other as unknown as Connection,
-      'single' in frame ? frame.single.subarray(4) : Buffer.alloc(0),
-    );
+    client.onReply(other as unknown as Connection, frameBytes(frame).subarray(4));
     reply(peer, MessageType.ReplyOk, 'unknown', id + 1000);
     client.onReply(peer as unknown as Connection, Buffer.from([MessageType.ReplyOk, 0]));
     const err = (await rejection(p)) as RpcError;

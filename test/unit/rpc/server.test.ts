@@ -10,7 +10,12 @@ import type { Logger } from '../../../src/logger.js';
 import { decodeValue, encodeValue } from '../../../src/rpc/codec.js';
 import { type CallContext, CallRecord, currentCall } from '../../../src/rpc/context.js';
 import { RpcServer } from '../../../src/rpc/server.js';
-import { encodeCancel, encodeRequest, type OutgoingFrame } from '../../../src/rpc/wire.js';
+import {
+  encodeCancel,
+  encodeRequest,
+  frameBytes,
+  type OutgoingFrame,
+} from '../../../src/rpc/wire.js';
 import type { Connection } from '../../../src/transport/connection.js';
 import { MessageType } from '../../../src/transport/message-types.js';
 
@@ -23,7 +28,7 @@ class FakeConn {
   readonly waiters: (() => void)[] = [];
   constructor(readonly peerName: string) {}
   push(frame: OutgoingFrame): void {
-    const bytes = 'single' in frame ? frame.single : Buffer.concat([frame.header, frame.body]);
+    const bytes = frameBytes(frame);
     this.replies.push({
       type: bytes[4] as number,
       id: bytes.readUInt32BE(5),
@@ -68,7 +73,7 @@ function setup(logger?: Logger) {
       Buffer.byteLength(fn),
       encodeValue(args),
     );
-    const bytes = 'single' in frame ? frame.single : Buffer.concat([frame.header, frame.body]);
+    const bytes = frameBytes(frame);
     assert.equal(server.onRequest(asConn, bytes.subarray(4)), true);
     return id;
   };
@@ -260,7 +265,7 @@ describe('RpcServer', () => {
     });
     const ids = [call('M', 'throwSync', []), call('M', 'reject', []), call('M', 'ok', [])];
     const cast = encodeRequest(0, 0, 'M', 1, 'throwSync', 9, encodeValue([]));
-    server.onRequest(asConn, 'single' in cast ? cast.single.subarray(4) : Buffer.alloc(0));
+    server.onRequest(asConn, frameBytes(cast).subarray(4));
     for (const id of ids) await conn.reply(id);
     assert.equal(server.inFlight, 0);
     assert.equal(conn.replies.length, 3, 'a cast is never answered');

@@ -7,6 +7,7 @@ import {
   encodeCancel,
   encodeReply,
   encodeRequest,
+  frameBytes,
   frameId,
   MAX_NAME_BYTES,
   type OutgoingFrame,
@@ -15,7 +16,7 @@ import { MessageType } from '../../../src/transport/message-types.js';
 
 /** The bytes an outgoing frame puts on the wire. */
 function bytesOf(frame: OutgoingFrame): Buffer {
-  return 'single' in frame ? frame.single : Buffer.concat([frame.header, frame.body]);
+  return frameBytes(frame);
 }
 
 /** What the receiving decoder hands up: the payload after the length prefix (checked here). */
