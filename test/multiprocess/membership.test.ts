@@ -8,11 +8,17 @@ import { Cluster, type RequestFailed, type Worker } from '../helpers/cluster.js'
 import { groupEvents, nodeEvents, settleViews, spawnSeeded } from '../helpers/membership.js';
 
 const names = (workers: readonly Worker[]) => workers.map((w) => w.name).sort();
-/** The group changes `worker` saw for `group` about `node`, since `since`, as "join x" strings. */
-const changes = (worker: Worker, group: string, node: string, since = 0) =>
-  groupEvents(worker, group, node)
-    .filter((e) => e.at >= since)
+/**
+ * The group changes `worker` saw for `group` about `node`, as "join x" strings; with `fromEvent`,
+ * only those among its events from that index on (an index, not a time: events are stamped when
+ * the test process receives them, at millisecond resolution).
+ */
+const changes = (worker: Worker, group: string, node: string, fromEvent = 0) => {
+  const later = new Set(worker.events.slice(fromEvent));
+  return groupEvents(worker, group, node)
+    .filter((e) => later.has(e))
     .map((e) => `${e.change} ${(e.nodes as string[]).join(',')}`);
+};
 
 /**
  * Has `marker` join the group `mark` and waits until every worker's monitor reported it: the
@@ -69,6 +75,7 @@ test('SIGKILL of a member: every survivor drops it within 1500 ms and each monit
   await victim.request('join', 'h');
   await settleViews(workers, { g: names(workers), h: [victim.name] }, 5_000);
 
+  const eventsAtKill = new Map(survivors.map((w) => [w, w.events.length]));
   const killedAt = Date.now();
   victim.kill('SIGKILL');
   const downs = await Promise.all(
@@ -96,7 +103,7 @@ test('SIGKILL of a member: every survivor drops it within 1500 ms and each monit
   await settleViews(survivors, { g: names(survivors), h: [] }, 2_000);
   await flushEvents(survivors, survivors[0] as Worker, 'mark');
   for (const w of survivors) {
-    const after = (group: string) => changes(w, group, victim.name, killedAt);
+    const after = (group: string) => changes(w, group, victim.name, eventsAtKill.get(w));
     assert.deepEqual(after('g'), [`leave ${victim.name}`], `${w.name} on g`);
     assert.deepEqual(after('h'), [`leave ${victim.name}`], `${w.name} on h`);
     assert.equal(nodeEvents(w, victim.name, 'nodedown').length, 1);
