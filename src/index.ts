@@ -17,6 +17,13 @@ export type {
 export { type BalancedCallOptions, type Lease, LoadBalancer } from './balancer/load-balancer.js';
 export type { LoadBalancerOptions, NodeMatchList } from './balancer/options.js';
 export {
+  type ConnectionDroppedMessage,
+  DIAGNOSTICS_CHANNELS,
+  type GroupChangeMessage,
+  type NodeDownMessage,
+  type NodeUpMessage,
+} from './diagnostics.js';
+export {
   ERROR_CODES,
   type RemoteErrorInfo,
   RpcError,

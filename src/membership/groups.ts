@@ -7,6 +7,7 @@
  * Messages are applied only from a peer's current connection, so nothing from a replaced or
  * closed connection can resurrect a membership.
  */
+import { publishGroupChange } from '../diagnostics.js';
 import type { Logger } from '../logger.js';
 import { decodeValue, encodeValue } from '../rpc/codec.js';
 import type { Connection } from '../transport/connection.js';
@@ -151,7 +152,10 @@ export class GroupReplicator implements Groups {
    */
   #publish(changes: GroupChange[]): void {
     if (changes.length === 0) return;
-    for (const change of changes) for (const observer of this.#observers) observer(change);
+    for (const change of changes) {
+      for (const observer of this.#observers) observer(change);
+      publishGroupChange(() => ({ node: this.#table.selfName, ...change }));
+    }
     const deliveries: { group: string; event: GroupEvent; listeners: GroupListener[] }[] = [];
     for (const change of changes) {
       const listeners = this.#monitors.get(change.group);

@@ -12,6 +12,7 @@
  * after it is ready (always a peer list) tells the other side that both are ready.
  */
 import type { Socket } from 'node:net';
+import { publishConnectionDropped } from '../diagnostics.js';
 import type { Logger } from '../logger.js';
 import { FrameDecoder, FrameError } from './frame-decoder.js';
 import { FrameWriter } from './frame-writer.js';
@@ -270,6 +271,7 @@ export class Connection {
       this.#host.logger.warn(
         `connection ${this.#describe()} refused: wrong cookie (the cookies of the two nodes differ)`,
       );
+      this.#publishDropped('wrong cookie');
       return this.#refuse('wrong cookie');
     }
     this.#proofVerified = true;
@@ -339,12 +341,23 @@ export class Connection {
     if (this.initiator)
       this.#host.logger.debug(`connection ${this.#describe()} dropped: ${detail}`);
     else this.#host.logger.warn(`connection ${this.#describe()} dropped: ${detail}`);
+    this.#publishDropped(detail);
     this.#close('timeout', detail, false);
   }
 
   #protocolError(detail: string): void {
     this.#host.logger.warn(`connection ${this.#describe()} dropped: ${detail}`);
+    this.#publishDropped(detail);
     this.#close('closed', detail, false);
+  }
+
+  #publishDropped(reason: string): void {
+    publishConnectionDropped(() => ({
+      node: this.#host.selfName,
+      remote: `${this.socket.remoteAddress}:${this.socket.remotePort}`,
+      claimedName: this.peer?.name,
+      reason,
+    }));
   }
 
   #fail(reason: DownReason, detail: string): void {

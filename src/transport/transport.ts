@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import tls from 'node:tls';
+import { publishNodeDown, publishNodeUp } from '../diagnostics.js';
 import { RpcError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import {
@@ -212,6 +213,7 @@ export class Transport implements ConnectionHost {
     if (this.#admitted.get(name) === conn) this.#admitted.delete(name);
     this.#ready.set(name, conn);
     this.logger.info(`node up: ${name} (${conn.peer?.address})`);
+    publishNodeUp(() => ({ node: this.selfName, peer: name, address: conn.peer?.address ?? '' }));
     this.#sendPeerList(conn);
     this.#handlers.onUp(name, conn);
   }
@@ -259,6 +261,7 @@ export class Transport implements ConnectionHost {
     if (name === undefined || this.#ready.get(name) !== conn) return;
     this.#ready.delete(name);
     this.logger.info(`node down: ${name} (${reason}: ${detail})`);
+    publishNodeDown(() => ({ node: this.selfName, peer: name, reason, detail }));
     this.#handlers.onDown(name, conn, reason, detail);
     if (this.#closing) return;
     if (!this.#redialer.peerLost(name) && reason !== 'goodbye' && conn.peer) {
