@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import { FrameDecoder, FrameError } from '../../src/transport/frame-decoder.js';
+import { splitAt } from '../helpers/frames.js';
 
 const HEADER = 4;
 
@@ -64,18 +65,6 @@ function header(length: number): Buffer {
   return b;
 }
 
-function cut(bytes: Buffer, cuts: number[]): Buffer[] {
-  const points = [...new Set(cuts.map((c) => c % (bytes.length + 1)))].sort((a, b) => a - b);
-  const chunks: Buffer[] = [];
-  let start = 0;
-  for (const p of points) {
-    chunks.push(bytes.subarray(start, p));
-    start = p;
-  }
-  chunks.push(bytes.subarray(start));
-  return chunks;
-}
-
 /** One piece of a stream: a valid frame, a corrupt header, or raw noise. */
 const segment = (max: number) =>
   fc.oneof(
@@ -112,7 +101,7 @@ describe('FrameDecoder fuzz', () => {
         fc.array(fc.nat(), { maxLength: 50 }),
         (max, raw, cuts) => {
           const bytes = Buffer.from(raw);
-          assert.deepEqual(streamParse(cut(bytes, cuts), max), referenceParse(bytes, max));
+          assert.deepEqual(streamParse(splitAt(bytes, cuts), max), referenceParse(bytes, max));
         },
       ),
       { seed: 0x5eed, numRuns: 1500 },
@@ -122,7 +111,7 @@ describe('FrameDecoder fuzz', () => {
   test('valid frames mixed with corrupt headers and noise, randomly chunked', () => {
     fc.assert(
       fc.property(scenario, ({ max, bytes, cuts }) => {
-        assert.deepEqual(streamParse(cut(bytes, cuts), max), referenceParse(bytes, max));
+        assert.deepEqual(streamParse(splitAt(bytes, cuts), max), referenceParse(bytes, max));
       }),
       { seed: 0xf4a3, numRuns: 1500 },
     );

@@ -14,7 +14,7 @@ import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { parseAddress } from '../../src/options.js';
 import { decodeValue, encodeValue } from '../../src/rpc/codec.js';
-import { encodeRequest, frameBytes } from '../../src/rpc/wire.js';
+import { frameBytes } from '../../src/rpc/wire.js';
 import { FrameDecoder } from '../../src/transport/frame-decoder.js';
 import { buildFrame } from '../../src/transport/frames.js';
 import {
@@ -26,6 +26,7 @@ import {
   proofMatches,
 } from '../../src/transport/handshake.js';
 import { MessageType } from '../../src/transport/message-types.js';
+import { requestFrame } from './frames.js';
 
 export interface HandshakeOptions {
   name: string;
@@ -166,15 +167,7 @@ export class RawPeer {
     timeoutMs = 5_000,
   ): { id: number; bytes: Buffer } {
     const id = this.#nextId++;
-    const frame = encodeRequest(
-      id,
-      timeoutMs,
-      module,
-      Buffer.byteLength(module),
-      fn,
-      Buffer.byteLength(fn),
-      Buffer.isBuffer(args) ? args : encodeValue(args),
-    );
+    const frame = requestFrame(id, timeoutMs, module, fn, args);
     return {
       id,
       bytes: frameBytes(frame),

@@ -18,6 +18,7 @@ import {
 } from '../../../src/rpc/wire.js';
 import type { Connection } from '../../../src/transport/connection.js';
 import { MessageType } from '../../../src/transport/message-types.js';
+import { requestFrame } from '../../helpers/frames.js';
 
 const SELF = 'server@127.0.0.1';
 const CALLER = 'caller@127.0.0.1';
@@ -64,15 +65,7 @@ function setup(logger?: Logger) {
   let nextId = 1;
   /** Delivers a CALL frame as the connection would; returns its id. */
   const call = (module: string, fn: string, args: unknown, timeoutMs = 5_000, id = nextId++) => {
-    const frame = encodeRequest(
-      id,
-      timeoutMs,
-      module,
-      Buffer.byteLength(module),
-      fn,
-      Buffer.byteLength(fn),
-      encodeValue(args),
-    );
+    const frame = requestFrame(id, timeoutMs, module, fn, args as unknown[]);
     const bytes = frameBytes(frame);
     assert.equal(server.onRequest(asConn, bytes.subarray(4)), true);
     return id;

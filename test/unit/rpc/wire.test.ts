@@ -13,6 +13,7 @@ import {
   type OutgoingFrame,
 } from '../../../src/rpc/wire.js';
 import { MessageType } from '../../../src/transport/message-types.js';
+import { requestFrame } from '../../helpers/frames.js';
 
 /** The bytes an outgoing frame puts on the wire. */
 function bytesOf(frame: OutgoingFrame): Buffer {
@@ -27,15 +28,7 @@ function payloadOf(frame: OutgoingFrame): Buffer {
 }
 
 function request(id: number, timeoutMs: number, module: string, fn: string, args: unknown[]) {
-  return encodeRequest(
-    id,
-    timeoutMs,
-    module,
-    Buffer.byteLength(module),
-    fn,
-    Buffer.byteLength(fn),
-    encodeValue(args),
-  );
+  return requestFrame(id, timeoutMs, module, fn, args);
 }
 
 describe('wire: requests', () => {

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import { FrameDecoder, FrameError } from '../../../src/transport/frame-decoder.js';
+import { splitAt } from '../../helpers/frames.js';
 import { seededRandom } from '../../helpers/random.js';
 
 /** `[u32 length][payload]` for each payload, concatenated. */
@@ -27,19 +28,6 @@ function decodeChunks(chunks: Buffer[], maxFrameBytes = 1 << 20): Buffer[] {
   }
   assert.equal(decoder.bufferedBytes, 0, 'a complete stream leaves nothing buffered');
   return out;
-}
-
-/** Splits `bytes` at the given cut points. */
-function split(bytes: Buffer, cuts: number[]): Buffer[] {
-  const points = [...new Set(cuts.map((c) => c % (bytes.length + 1)))].sort((a, b) => a - b);
-  const chunks: Buffer[] = [];
-  let start = 0;
-  for (const p of points) {
-    chunks.push(bytes.subarray(start, p));
-    start = p;
-  }
-  chunks.push(bytes.subarray(start));
-  return chunks;
 }
 
 function samplePayloads(random: () => number, count: number): Buffer[] {
@@ -70,7 +58,7 @@ describe('FrameDecoder', () => {
     const whole = decodeChunks([stream]);
     fc.assert(
       fc.property(fc.array(fc.nat({ max: stream.length }), { maxLength: 60 }), (cuts) => {
-        assert.deepEqual(decodeChunks(split(stream, cuts)), whole);
+        assert.deepEqual(decodeChunks(splitAt(stream, cuts)), whole);
       }),
       { seed: 20240601, numRuns: 200 },
     );
@@ -83,7 +71,7 @@ describe('FrameDecoder', () => {
         fc.array(fc.nat(), { maxLength: 30 }),
         (frames, cuts) => {
           const bytes = encodeFrames(frames);
-          const decoded = decodeChunks(split(bytes, cuts));
+          const decoded = decodeChunks(splitAt(bytes, cuts));
           assert.deepEqual(
             decoded.map((b) => [...b]),
             frames.map((f) => [...f]),
