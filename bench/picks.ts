@@ -5,14 +5,23 @@
  *
  * One operation is what a balancer does per call: `chooseFromNodes` and, for algorithms that
  * count in-flight selections, the matching `releaseNode`. `HashRing` is given a rotating set of
- * string keys generated before timing starts. Each figure is the median of several samples of
- * many iterations, after a warm-up, so the JIT has settled and one slow sample (GC, a context
- * switch) cannot move it.
+ * string keys generated before timing starts. Each algorithm, and the floor, runs in its own
+ * worker thread (its own JIT state, as in an application with one algorithm), and they take
+ * turns sample by sample; each figure is the median of several samples of many iterations,
+ * after a warm-up, so the JIT has settled and one slow sample (GC, a context switch, a busy
+ * neighbour) cannot move it.
  *
  * Run directly: `npm run build && node dist/bench/picks.js [--quick]`.
  */
 
 import { pathToFileURL } from 'node:url';
+import {
+  isMainThread,
+  type MessagePort,
+  parentPort,
+  Worker,
+  workerData,
+} from 'node:worker_threads';
 import { algorithms } from '../src/algorithms/index.js';
 import type {
   AlgorithmContext,
@@ -122,12 +131,6 @@ function median(values: number[]): number {
   return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
-function measure(sample: () => number, samples: number): { nsPerOp: number; samples: number[] } {
-  sample(); // warm-up: JIT tiers up, caches (rings, schedules) are built
-  const values = Array.from({ length: samples }, sample);
-  return { nsPerOp: median(values), samples: values.map((v) => Math.round(v * 100) / 100) };
-}
-
 function construct(Algo: SelectionAlgorithmClass, options: Record<string, unknown>) {
   const context: AlgorithmContext = {
     balancerName: 'bench',
@@ -138,8 +141,88 @@ function construct(Algo: SelectionAlgorithmClass, options: Record<string, unknow
   return new Algo(context);
 }
 
+/** What one worker measures: an algorithm's name, or {@link FLOOR}. */
+interface WorkerData {
+  picksWorker: true;
+  subject: string;
+  iterations: number;
+}
+
+/**
+ * Inside a worker: builds the subject at every member count, warms each up, then answers
+ * "one sample at N members" requests with ns per operation.
+ */
+function serveSamples(data: WorkerData, port: MessagePort): void {
+  const samplers = new Map<number, () => number>();
+  for (const members of MEMBER_COUNTS) {
+    const nodes = memberNames(members);
+    if (data.subject === FLOOR) {
+      samplers.set(members, () => timeFloor(nodes, data.iterations));
+      continue;
+    }
+    const Algo = (algorithms as Record<string, SelectionAlgorithmClass>)[data.subject];
+    const algo = construct(Algo, algorithmOptions(data.subject, nodes));
+    const selectOpts = selectOptions(data.subject);
+    samplers.set(members, () => timeAlgorithm(algo, nodes, selectOpts, data.iterations));
+  }
+  // warm-up: the JIT tiers up and caches (rings, schedules) are built before any sample counts
+  for (const sample of samplers.values()) sample();
+  port.on('message', (members: number) => {
+    port.postMessage((samplers.get(members) as () => number)());
+  });
+  port.postMessage('ready');
+}
+
+/** One worker thread measuring one subject. */
+class SampleWorker {
+  readonly #worker: Worker;
+  readonly ready: Promise<void>;
+
+  constructor(
+    readonly subject: string,
+    iterations: number,
+  ) {
+    const workerData: WorkerData = { picksWorker: true, subject, iterations };
+    this.#worker = new Worker(new URL(import.meta.url), { workerData });
+    this.ready = this.#next().then(() => undefined);
+  }
+
+  /** One sample at `members` members, in ns per operation. */
+  sample(members: number): Promise<number> {
+    const reply = this.#next();
+    this.#worker.postMessage(members);
+    return reply as Promise<number>;
+  }
+
+  stop(): Promise<number> {
+    return this.#worker.terminate();
+  }
+
+  #next(): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      const onError = (err: Error) => {
+        this.#worker.off('message', onMessage);
+        reject(err);
+      };
+      const onMessage = (value: unknown) => {
+        this.#worker.off('error', onError);
+        resolve(value);
+      };
+      this.#worker.once('message', onMessage);
+      this.#worker.once('error', onError);
+    });
+  }
+}
+
 /**
  * Measures every built-in algorithm at 10, 100 and 1 000 members, plus the floor.
+ *
+ * Each subject (every algorithm, and the floor) runs in its own worker thread, so its code is
+ * compiled for it alone, as in an application whose balancer uses one algorithm: measured in one
+ * shared loop, the `chooseFromNodes` call site sees six classes, goes megamorphic and adds its
+ * own dispatch cost to every algorithm measured after the first. Only one worker measures at a
+ * time, and the subjects take turns sample by sample (A B C … A B C …), so a slow moment of the
+ * machine lands on all of them rather than on one.
  *
  * @example
  * ```ts
@@ -149,22 +232,42 @@ function construct(Algo: SelectionAlgorithmClass, options: Record<string, unknow
  */
 export async function runPickBench(opts: PickBenchOptions): Promise<PickRow[]> {
   const iterations = opts.quick ? 100_000 : 1_000_000;
-  const samples = opts.quick ? 5 : 7;
-  const rows: PickRow[] = [];
-  for (const members of MEMBER_COUNTS) {
-    const nodes = memberNames(members);
-    const floor = measure(() => timeFloor(nodes, iterations), samples);
-    rows.push({ algorithm: FLOOR, members, ...floor });
-    for (const [name, Algo] of Object.entries(algorithms)) {
-      if (!Object.hasOwn(pickTargetsNs, name)) continue;
-      const algo = construct(Algo as SelectionAlgorithmClass, algorithmOptions(name, nodes));
-      const selectOpts = selectOptions(name);
-      const result = measure(() => timeAlgorithm(algo, nodes, selectOpts, iterations), samples);
-      rows.push({ algorithm: name, members, ...result });
-      await new Promise((resolve) => setImmediate(resolve)); // let the caller's event loop breathe
+  const samples = opts.quick ? 5 : 9;
+  const subjects = [
+    FLOOR,
+    ...Object.keys(algorithms).filter((n) => Object.hasOwn(pickTargetsNs, n)),
+  ];
+  const workers = subjects.map((subject) => new SampleWorker(subject, iterations));
+  try {
+    await Promise.all(workers.map((w) => w.ready));
+    const values = new Map<string, number[]>();
+    for (let round = 0; round < samples; round++) {
+      for (const members of MEMBER_COUNTS) {
+        for (let k = 0; k < workers.length; k++) {
+          const worker = workers[(k + round) % workers.length] as SampleWorker;
+          const key = `${worker.subject}\n${members}`;
+          const list = values.get(key) ?? [];
+          list.push(await worker.sample(members));
+          values.set(key, list);
+        }
+      }
     }
+    const rows: PickRow[] = [];
+    for (const members of MEMBER_COUNTS) {
+      for (const subject of subjects) {
+        const list = values.get(`${subject}\n${members}`) ?? [];
+        rows.push({
+          algorithm: subject,
+          members,
+          nsPerOp: median(list),
+          samples: list.map((v) => Math.round(v * 100) / 100),
+        });
+      }
+    }
+    return rows;
+  } finally {
+    await Promise.all(workers.map((w) => w.stop()));
   }
-  return rows;
 }
 
 /** Renders rows as a Markdown table: one line per algorithm, one column per member count. */
@@ -182,10 +285,16 @@ export function formatPickTable(rows: readonly PickRow[]): string {
   return [header, rule, ...lines].join('\n');
 }
 
-if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+const data = workerData as Partial<WorkerData> | null;
+if (!isMainThread && data?.picksWorker === true && parentPort !== null) {
+  serveSamples(data as WorkerData, parentPort);
+} else if (
+  process.argv[1] !== undefined &&
+  import.meta.url === pathToFileURL(process.argv[1]).href
+) {
   const quick = process.argv.includes('--quick');
   const rows = await runPickBench({ quick });
-  console.log(`Per-pick cost, select + release, ns/op (median of ${quick ? 5 : 7} samples)`);
+  console.log(`Per-pick cost, select + release, ns/op (median of ${quick ? 5 : 9} samples)`);
   console.log(`node ${process.version}, ${process.platform}/${process.arch}`);
   console.log(formatPickTable(rows));
   if (sink.value === 0.5) console.log('unreachable'); // reads the sink: the work stays observable
