@@ -10,6 +10,8 @@
  *   npm run bench:quick      quick run (~1.5 min)       bench/results/latest.json
  *
  * Options (after `--`): --systems=floor,grpc,...  --passes=N  --duration=MS  --no-docs
+ *   --cases=c256-64B,...  only these call cases, no pick or membership benchmark and no docs
+ *                         (for trying a change quickly; ids in bench/lib/cases.ts)
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -44,6 +46,8 @@ const RESULTS_RESERVE_MS = 10_000;
 interface Options {
   quick: boolean;
   systems: SystemName[];
+  /** Only these cases, and nothing else (no picks, no membership, no docs). */
+  cases?: string[];
   passes?: number;
   durationMs?: number;
   writeDocs: boolean;
@@ -57,7 +61,13 @@ function parseArgs(argv: string[]): Options {
     else if (key === '--no-docs') opts.writeDocs = false;
     else if (key === '--passes') opts.passes = Number(value);
     else if (key === '--duration') opts.durationMs = Number(value);
-    else if (key === '--systems') {
+    else if (key === '--cases') {
+      const ids = value.split(',');
+      const unknown = ids.filter((id) => !CASES.some((c) => c.id === id));
+      if (unknown.length > 0) throw new Error(`unknown case(s): ${unknown.join(', ')}`);
+      opts.cases = ids;
+      opts.writeDocs = false;
+    } else if (key === '--systems') {
       const names = value.split(',') as SystemName[];
       const unknown = names.filter((n) => !SYSTEMS.includes(n));
       if (unknown.length > 0) throw new Error(`unknown system(s): ${unknown.join(', ')}`);
@@ -264,9 +274,15 @@ function specOf(def: CaseDef): Omit<RunSpec, 'durationMs'> {
 }
 
 /** One pass: every case on every system, the first system rotating with the pass number. */
-async function runPass(live: LiveSystem[], pass: number, mode: ModeConfig, log: Log) {
+async function runPass(
+  live: LiveSystem[],
+  cases: readonly CaseDef[],
+  pass: number,
+  mode: ModeConfig,
+  log: Log,
+) {
   const measurements: Measurement[] = [];
-  for (const def of CASES) {
+  for (const def of cases) {
     const order = live.map((_, i) => live[(i + pass) % live.length] as LiveSystem);
     const line: string[] = [];
     for (const sys of order) {
@@ -288,7 +304,13 @@ async function runPass(live: LiveSystem[], pass: number, mode: ModeConfig, log: 
 }
 
 /** Runs passes until done or until one more would overrun the time budget. */
-async function runPasses(live: LiveSystem[], mode: ModeConfig, t0: number, log: Log) {
+async function runPasses(
+  live: LiveSystem[],
+  cases: readonly CaseDef[],
+  mode: ModeConfig,
+  t0: number,
+  log: Log,
+) {
   const measurements: Measurement[] = [];
   let longest = 0;
   let passesDone = 0;
@@ -300,24 +322,30 @@ async function runPasses(live: LiveSystem[], mode: ModeConfig, t0: number, log: 
       log(stoppedEarly);
       break;
     }
-    measurements.push(...(await runPass(live, pass, mode, log)));
+    measurements.push(...(await runPass(live, cases, pass, mode, log)));
     longest = Math.max(longest, Date.now() - start);
     passesDone++;
   }
   return { measurements, passesDone, stoppedEarly };
 }
 
-/** Writes bench/results/latest.json and, unless told not to, the docs. */
-function writeResults(results: BenchResults, docs: boolean, log: Log): void {
+/**
+ * Writes bench/results/latest.json and, unless told not to, the docs. A `--cases` run is partial,
+ * so it goes to bench/results/cases.raw.json (not committed) and never over the full results.
+ */
+function writeResults(results: BenchResults, partial: boolean, docs: boolean, log: Log): void {
   mkdirSync(new URL('bench/results/', ROOT), { recursive: true });
-  const latest = new URL('bench/results/latest.json', ROOT);
-  writeFileSync(latest, `${JSON.stringify(results, null, 2)}\n`);
-  formatJson(latest);
-  if (docs) {
+  const name = partial ? 'cases.raw.json' : 'latest.json';
+  const file = new URL(`bench/results/${name}`, ROOT);
+  writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
+  if (!partial) formatJson(file);
+  if (docs && !partial) {
     mkdirSync(new URL('docs/', ROOT), { recursive: true });
     writeDocs(results);
   }
-  log(`wrote bench/results/latest.json${docs ? ', docs/benchmarks.md, docs/benchmarks.svg' : ''}`);
+  log(
+    `wrote bench/results/${name}${docs && !partial ? ', docs/benchmarks.md, docs/benchmarks.svg' : ''}`,
+  );
 }
 
 async function main(): Promise<void> {
@@ -326,13 +354,15 @@ async function main(): Promise<void> {
   if (opts.passes) mode.passes = opts.passes;
   if (opts.durationMs) mode.durationMs = opts.durationMs;
   installCleanup(mode.hardDeadlineMs);
+  const only = opts.cases;
+  const cases = only ? CASES.filter((c) => only.includes(c.id)) : CASES;
   const startedAt = new Date();
   const loadBefore = os.loadavg().map((l) => Math.round(l * 100) / 100);
   const t0 = Date.now();
   const log: Log = (line) =>
     console.log(`[${((Date.now() - t0) / 1000).toFixed(1).padStart(5)} s] ${line}`);
   log(
-    `bench: ${opts.quick ? 'quick' : 'full'} run, ${mode.passes} passes × ${CASES.length} cases, ` +
+    `bench: ${opts.quick ? 'quick' : 'full'} run, ${mode.passes} passes × ${cases.length} cases, ` +
       `${mode.durationMs} ms per measurement (+${mode.warmupMs} ms warm-up)`,
   );
 
@@ -349,14 +379,18 @@ async function main(): Promise<void> {
   log(`started ${live.map((s) => s.name).join(', ')} (${liveChildren()} processes)`);
   live = await warmUp(live, mode, skipped, log);
   log('warmed up');
-  const { measurements, passesDone, stoppedEarly } = await runPasses(live, mode, t0, log);
+  const { measurements, passesDone, stoppedEarly } = await runPasses(live, cases, mode, t0, log);
   await Promise.all(live.map(stopSystem));
-  log('systems stopped; per-pick benchmark');
-  const picks = await runPicks(opts.quick);
-  if (picks.missing) log(picks.missing);
-  log('membership benchmark');
-  const membershipDeadline = t0 + mode.hardDeadlineMs - RESULTS_RESERVE_MS;
-  const membership = await runMembership(opts.quick, membershipDeadline, log);
+  let picks: PicksReport = { rows: [], floor: [], missing: 'not run (--cases given)' };
+  let membership: MembershipReport = { missing: 'not run (--cases given)' };
+  if (!only) {
+    log('systems stopped; per-pick benchmark');
+    picks = await runPicks(opts.quick);
+    if (picks.missing) log(picks.missing);
+    log('membership benchmark');
+    const membershipDeadline = t0 + mode.hardDeadlineMs - RESULTS_RESERVE_MS;
+    membership = await runMembership(opts.quick, membershipDeadline, log);
+  }
 
   const extra = process.argv.slice(2).filter((a) => a !== '--quick');
   const results: BenchResults = {
@@ -372,14 +406,14 @@ async function main(): Promise<void> {
       medium: encodedSize('medium'),
       large: encodedSize('large'),
     },
-    cases: [...CASES],
+    cases: [...cases],
     systems: opts.systems,
     skipped,
     measurements,
     picks,
     membership,
   };
-  writeResults(results, opts.writeDocs, log);
+  writeResults(results, only !== undefined, opts.writeDocs, log);
   console.log(renderMarkdown(results, { summaryOnly: true }));
 }
 
