@@ -13,9 +13,11 @@ import { DeadlineQueue, type Expiring } from './deadlines.js';
 import type { RpcServer } from './server.js';
 import {
   encodeCancel,
-  encodeRequest,
+  encodeNames,
+  encodeRequestValue,
   frameId,
-  MAX_NAME_BYTES,
+  NamesCache,
+  nameBytes,
   type OutgoingFrame,
 } from './wire.js';
 
@@ -26,14 +28,6 @@ export interface CallOptions {
   /** Aborts the call: it rejects with the signal's reason and the callee's handler sees its signal abort. */
   signal?: AbortSignal;
 }
-
-/**
- * Bytes of a CALL / CAST frame besides names and arguments, counted as the receiving decoder
- * counts against its limit: type, id and timeout (CALL only), the two name lengths; not the
- * length prefix.
- */
-const CALL_HEADER_BYTES = 1 + 4 + 4 + 2;
-const CAST_HEADER_BYTES = 1 + 2;
 
 /** What the client needs from the node. */
 export interface ClientHost {
@@ -78,6 +72,7 @@ export class RpcClient {
   readonly #pending = new Map<number, Pending>();
   readonly #aborts = new AbortWatch<Pending>();
   readonly #deadlines = new DeadlineQueue<Pending>((pending) => this.#onTimeout(pending));
+  readonly #names = new NamesCache();
   #nextId = 1;
 
   constructor(host: ClientHost) {
@@ -100,10 +95,9 @@ export class RpcClient {
     if (this.#host.captureCallSites) Error.captureStackTrace((site = {}), this.call);
     const local = target === this.#host.selfName;
     const conn = local ? null : this.#host.connection(target);
-    const moduleBytes = nameBytes(module);
-    const fnBytes = nameBytes(fn);
+    const names = this.#names.get(module, fn);
     // The usual case is checked cheaply: a connected (hence valid) target, sane names and args.
-    if (moduleBytes < 0 || fnBytes < 0 || !Array.isArray(args) || conn === undefined) {
+    if (names === null || !Array.isArray(args) || conn === undefined) {
       const invalid = checkRequest(target, module, fn, args, {
         node: target,
         module,
@@ -120,18 +114,25 @@ export class RpcClient {
       ({ timeout, signal } = opts);
       if (signal?.aborted) return Promise.reject(signal.reason);
     }
-    let body: Buffer;
+    const id = this.#allocateId();
+    let frame: OutgoingFrame | undefined;
+    let localArgs: Buffer | undefined;
     try {
-      body = encodeValue(args);
+      if (conn) frame = encodeRequestValue(id, timeout, names, args);
+      else localArgs = encodeValue(args);
     } catch (err) {
       return Promise.reject(unencodable(err, { node: target, module, function: fn }));
     }
-    if (conn && CALL_HEADER_BYTES + moduleBytes + fnBytes + body.length > conn.sendLimit) {
+    if (conn && frameLength(frame as OutgoingFrame) - 4 > conn.sendLimit) {
       return Promise.reject(
-        tooLarge(body.length, conn.sendLimit, { node: target, module, function: fn }),
+        tooLarge(frameLength(frame as OutgoingFrame) - 4, conn.sendLimit, {
+          node: target,
+          module,
+          function: fn,
+        }),
       );
     }
-    const pending = new Pending(this.#allocateId(), conn, target, module, fn, signal, site);
+    const pending = new Pending(id, conn, target, module, fn, signal, site);
     const promise = new Promise<unknown>((resolve, reject) => {
       pending.resolve = resolve;
       pending.reject = reject;
@@ -143,14 +144,8 @@ export class RpcClient {
       pending.onAbort = () => this.#settle(pending, signal.reason, true);
       this.#aborts.watch(signal, pending);
     }
-    if (conn) {
-      this.#host.send(
-        conn,
-        encodeRequest(pending.id, timeout, module, moduleBytes, fn, fnBytes, body),
-      );
-    } else {
-      this.#callLocal(pending, module, fn, body, Date.now() + timeout);
-    }
+    if (conn) this.#host.send(conn, frame as OutgoingFrame);
+    else this.#callLocal(pending, module, fn, localArgs as Buffer, Date.now() + timeout);
     return promise;
   }
 
@@ -162,24 +157,23 @@ export class RpcClient {
     const local = target === this.#host.selfName;
     const conn = local ? null : (this.#host.connection(target) ?? null);
     if (!local && !conn) return Promise.reject(notConnected(details));
-    let body: Buffer;
-    try {
-      body = encodeValue(args);
-    } catch (err) {
-      return Promise.reject(unencodable(err, details));
-    }
     if (conn) {
-      if (
-        CAST_HEADER_BYTES + checked.moduleBytes + checked.fnBytes + body.length >
-        conn.sendLimit
-      ) {
-        return Promise.reject(tooLarge(body.length, conn.sendLimit, details));
+      let frame: OutgoingFrame;
+      try {
+        frame = encodeRequestValue(0, 0, checked, args);
+      } catch (err) {
+        return Promise.reject(unencodable(err, details));
       }
-      this.#host.send(
-        conn,
-        encodeRequest(0, 0, module, checked.moduleBytes, fn, checked.fnBytes, body),
-      );
+      const bytes = frameLength(frame) - 4;
+      if (bytes > conn.sendLimit) return Promise.reject(tooLarge(bytes, conn.sendLimit, details));
+      this.#host.send(conn, frame);
     } else {
+      let body: Buffer;
+      try {
+        body = encodeValue(args);
+      } catch (err) {
+        return Promise.reject(unencodable(err, details));
+      }
       const record = new CallRecord(this.#host.selfName, module, fn, Number.POSITIVE_INFINITY);
       this.#host.server.invokeLocal(module, fn, decodeValue(body) as unknown[], record, {
         resolve() {},
@@ -285,23 +279,23 @@ export class RpcClient {
   }
 }
 
+/** Checks a request's target, names and arguments; returns the encoded names when all are valid. */
 function checkRequest(
   target: unknown,
   module: unknown,
   fn: unknown,
   args: unknown,
   details: RpcErrorDetails,
-): RpcError | { moduleBytes: number; fnBytes: number } {
+): RpcError | Buffer {
   if (!isValidNodeName(target))
     return badRequest(`invalid node name ${describe(target)}`, details, 'node');
-  const moduleBytes = nameBytes(module);
-  if (moduleBytes < 0)
+  if (nameBytes(module) < 0)
     return badRequest(`invalid module name ${describe(module)}`, details, 'module');
-  const fnBytes = nameBytes(fn);
-  if (fnBytes < 0) return badRequest(`invalid function name ${describe(fn)}`, details, 'function');
+  if (nameBytes(fn) < 0)
+    return badRequest(`invalid function name ${describe(fn)}`, details, 'function');
   if (!Array.isArray(args))
     return badRequest(`args must be an array, received ${describe(args)}`, details, 'args');
-  return { moduleBytes, fnBytes };
+  return encodeNames(module, fn) as Buffer;
 }
 
 function checkCallOptions(
@@ -335,10 +329,9 @@ function checkCallOptions(
   return { timeout: Math.ceil(timeout), signal };
 }
 
-function nameBytes(name: unknown): number {
-  if (typeof name !== 'string' || name.length === 0) return -1;
-  const bytes = Buffer.byteLength(name);
-  return bytes > MAX_NAME_BYTES ? -1 : bytes;
+/** Bytes an outgoing frame puts on the wire, length prefix included. */
+function frameLength(frame: OutgoingFrame): number {
+  return frame instanceof Uint8Array ? frame.length : frame.header.length + frame.body.length;
 }
 
 function badRequest(message: string, details: RpcErrorDetails, field: string): RpcError {

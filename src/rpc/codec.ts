@@ -12,7 +12,7 @@
  *   plain numbers are never encoded as int64 by msgpackr, so they stay numbers.
  * - `moreTypes: true`: `Set` and typed arrays.
  */
-import { Packr } from 'msgpackr';
+import { Packr, RESERVE_START_SPACE } from 'msgpackr';
 
 class UnencodableValueError extends TypeError {}
 
@@ -27,10 +27,19 @@ const packr = new Packr({
   },
 });
 
-/** Encodes a value. Throws a `TypeError` for values with no faithful encoding. */
-export function encodeValue(value: unknown): Buffer {
+/** The most room {@link encodeValue} can leave in front of a value (msgpackr's limit). */
+export const MAX_HEADROOM = 255;
+
+/**
+ * Encodes a value. Throws a `TypeError` for values with no faithful encoding.
+ *
+ * With `headroom` (at most {@link MAX_HEADROOM}), the returned buffer starts with that many
+ * bytes left for the caller to fill, followed by the value: a frame header can be written in
+ * front of the value without allocating or copying anything (msgpackr's `RESERVE_START_SPACE`).
+ */
+export function encodeValue(value: unknown, headroom = 0): Buffer {
   try {
-    return packr.pack(value);
+    return headroom === 0 ? packr.pack(value) : packr.pack(value, RESERVE_START_SPACE | headroom);
   } catch (err) {
     if (err instanceof TypeError) throw err;
     // msgpackr reports some unencodable values (a symbol) with a plain Error.

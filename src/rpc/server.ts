@@ -12,7 +12,14 @@ import type { Connection } from '../transport/connection.js';
 import { MessageType } from '../transport/message-types.js';
 import { decodeValue, decodeValueAt, encodeValue } from './codec.js';
 import { CallRecord, callStorage } from './context.js';
-import { decodeRequest, encodeReply, frameId, MAX_NAME_BYTES, type OutgoingFrame } from './wire.js';
+import {
+  decodeRequest,
+  encodeReplyValue,
+  frameId,
+  MAX_NAME_BYTES,
+  NamesTable,
+  type OutgoingFrame,
+} from './wire.js';
 
 /**
  * An exposed function: receives the call's arguments, may be sync or async. Typed loosely on
@@ -42,6 +49,7 @@ export class RpcServer {
   readonly #host: ServerHost;
   readonly #modules = new Map<string, Map<string, AnyHandler>>();
   readonly #active = new Map<Connection, Map<number, CallRecord>>();
+  readonly #names = new NamesTable();
   #inFlight = 0;
   #draining = false;
   #idleWaiters: (() => void)[] = [];
@@ -104,7 +112,7 @@ export class RpcServer {
 
   /** Handles a CALL or CAST frame from `conn`. Returns `false` for a malformed frame. */
   onRequest(conn: Connection, frame: Buffer): boolean {
-    const req = decodeRequest(frame);
+    const req = decodeRequest(frame, this.#names);
     if (!req) {
       this.#host.logger.warn(
         `malformed ${frame[0] === MessageType.Call ? 'CALL' : 'CAST'} frame from ${conn.peerName}; closing the connection`,
@@ -304,20 +312,20 @@ export class RpcServer {
   }
 
   #replyOk(conn: Connection, id: number, value: unknown, record: CallRecord): void {
-    let body: Buffer;
+    let frame: Buffer;
     try {
-      body = encodeValue(value);
+      frame = encodeReplyValue(MessageType.ReplyOk, id, value);
     } catch (err) {
       this.#replyError(conn, id, resultError(err, this.#details(record)));
       return;
     }
-    if (body.length + 5 > conn.sendLimit) {
+    if (frame.length - 4 > conn.sendLimit) {
       this.#replyError(
         conn,
         id,
         new RpcError(
           'internal_server_error',
-          `result of ${body.length} bytes exceeds the frame limit`,
+          `result of ${frame.length - 9} bytes exceeds the frame limit`,
           {
             details: { ...this.#details(record), reason: 'frame_too_large' },
           },
@@ -325,12 +333,12 @@ export class RpcServer {
       );
       return;
     }
-    this.#host.send(conn, encodeReply(MessageType.ReplyOk, id, body));
+    this.#host.send(conn, frame);
   }
 
   #replyError(conn: Connection, id: number, err: RpcError): true {
     if (id !== 0)
-      this.#host.send(conn, encodeReply(MessageType.ReplyError, id, encodeValue(toWireError(err))));
+      this.#host.send(conn, encodeReplyValue(MessageType.ReplyError, id, toWireError(err)));
     return true;
   }
 }

@@ -1,8 +1,15 @@
 /** Building and cutting frames in tests. */
-import { encodeValue } from '../../src/rpc/codec.js';
-import { encodeRequest, type OutgoingFrame } from '../../src/rpc/wire.js';
+import {
+  encodeNames,
+  encodeRequest,
+  encodeRequestValue,
+  type OutgoingFrame,
+} from '../../src/rpc/wire.js';
 
-/** A CALL (`id` > 0) or CAST (`id` 0) frame; `args` are encoded unless already bytes. */
+/**
+ * A CALL (`id` > 0) or CAST (`id` 0) frame; `args` are encoded as the client encodes them
+ * (straight behind the header), or framed as they are when already bytes.
+ */
 export function requestFrame(
   id: number,
   timeoutMs: number,
@@ -10,16 +17,11 @@ export function requestFrame(
   fn: string,
   args: unknown[] | Buffer,
 ): OutgoingFrame {
-  const body = Buffer.isBuffer(args) ? args : encodeValue(args);
-  return encodeRequest(
-    id,
-    timeoutMs,
-    module,
-    Buffer.byteLength(module),
-    fn,
-    Buffer.byteLength(fn),
-    body,
-  );
+  const names = encodeNames(module, fn);
+  if (names === null) throw new TypeError(`invalid names ${module}.${fn}`);
+  return Buffer.isBuffer(args)
+    ? encodeRequest(id, timeoutMs, names, args)
+    : encodeRequestValue(id, timeoutMs, names, args);
 }
 
 /** Splits `bytes` at the given cut points (taken modulo the length, deduplicated, sorted). */

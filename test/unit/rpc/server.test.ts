@@ -7,15 +7,10 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { RpcError, type WireError } from '../../../src/errors.js';
 import type { Logger } from '../../../src/logger.js';
-import { decodeValue, encodeValue } from '../../../src/rpc/codec.js';
+import { decodeValue } from '../../../src/rpc/codec.js';
 import { type CallContext, CallRecord, currentCall } from '../../../src/rpc/context.js';
 import { RpcServer } from '../../../src/rpc/server.js';
-import {
-  encodeCancel,
-  encodeRequest,
-  frameBytes,
-  type OutgoingFrame,
-} from '../../../src/rpc/wire.js';
+import { encodeCancel, frameBytes, type OutgoingFrame } from '../../../src/rpc/wire.js';
 import type { Connection } from '../../../src/transport/connection.js';
 import { MessageType } from '../../../src/transport/message-types.js';
 import { requestFrame } from '../../helpers/frames.js';
@@ -257,7 +252,7 @@ describe('RpcServer', () => {
       ok: () => 1,
     });
     const ids = [call('M', 'throwSync', []), call('M', 'reject', []), call('M', 'ok', [])];
-    const cast = encodeRequest(0, 0, 'M', 1, 'throwSync', 9, encodeValue([]));
+    const cast = requestFrame(0, 0, 'M', 'throwSync', []);
     server.onRequest(asConn, frameBytes(cast).subarray(4));
     for (const id of ids) await conn.reply(id);
     assert.equal(server.inFlight, 0);
