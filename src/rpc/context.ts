@@ -66,7 +66,7 @@ export class CallRecord implements CallContext {
   /** The handler finished: no more aborts. */
   finish(): void {
     this.#done = true;
-    clearTimeout(this.#deadlineTimer);
+    if (this.#deadlineTimer !== undefined) clearTimeout(this.#deadlineTimer);
   }
 
   #armDeadline(): void {

@@ -155,14 +155,26 @@ export class RpcServer {
       );
       return true;
     }
+    const id = req.id;
+    const outcome = this.#start(record, handler, args);
+    // Settled synchronously (the usual case for a quick handler): reply now. No CANCEL can
+    // arrive while a handler runs synchronously, so such a call is never tracked as active.
+    if (outcome instanceof HandlerFailure) {
+      this.#finish(record);
+      this.#replyError(conn, id, outcome.error);
+      return true;
+    }
+    if (!isThenable(outcome)) {
+      this.#finish(record);
+      this.#replyOk(conn, id, outcome, record);
+      return true;
+    }
     let active = this.#active.get(conn);
     if (!active) this.#active.set(conn, (active = new Map()));
-    active.set(req.id, record);
-    const id = req.id;
-    this.#run(
+    active.set(id, record);
+    this.#settleLater(
+      outcome,
       record,
-      handler,
-      args,
       (value) => {
         if (active.get(id) === record) active.delete(id);
         this.#replyOk(conn, id, value, record);
@@ -251,33 +263,57 @@ export class RpcServer {
     ok: ((value: unknown) => void) | undefined,
     fail: (err: RpcError) => void,
   ): void {
-    this.#inFlight++;
-    const done = () => {
-      record.finish();
-      if (--this.#inFlight === 0 && this.#idleWaiters.length > 0) {
-        const waiters = this.#idleWaiters;
-        this.#idleWaiters = [];
-        for (const wake of waiters) wake();
-      }
-    };
-    const onError = (err: unknown) => {
-      done();
-      fail(this.#handlerError(err, record));
-    };
-    let result: unknown;
-    try {
-      result = callStorage.run(record, Reflect.apply, handler, undefined, args) as unknown;
-    } catch (err) {
-      return onError(err);
-    }
-    if (isThenable(result)) {
-      result.then((value) => {
-        done();
-        ok?.(value);
-      }, onError);
+    const outcome = this.#start(record, handler, args);
+    if (outcome instanceof HandlerFailure) {
+      this.#finish(record);
+      fail(outcome.error);
+    } else if (isThenable(outcome)) {
+      this.#settleLater(outcome, record, ok, fail);
     } else {
-      done();
-      ok?.(result);
+      this.#finish(record);
+      ok?.(outcome);
+    }
+  }
+
+  /**
+   * Starts a handler inside its call context and counts it in flight. Returns its result: a
+   * value, a thenable still running, or a {@link HandlerFailure} when it threw synchronously.
+   * Whoever gets a settled outcome calls {@link #finish}; {@link #settleLater} does for a thenable.
+   */
+  #start(record: CallRecord, handler: AnyHandler, args: unknown[]): unknown {
+    this.#inFlight++;
+    try {
+      return callStorage.run(record, Reflect.apply, handler, undefined, args) as unknown;
+    } catch (err) {
+      return new HandlerFailure(this.#handlerError(err, record));
+    }
+  }
+
+  #settleLater(
+    pending: PromiseLike<unknown>,
+    record: CallRecord,
+    ok: ((value: unknown) => void) | undefined,
+    fail: (err: RpcError) => void,
+  ): void {
+    pending.then(
+      (value) => {
+        this.#finish(record);
+        ok?.(value);
+      },
+      (err: unknown) => {
+        this.#finish(record);
+        fail(this.#handlerError(err, record));
+      },
+    );
+  }
+
+  /** A handler finished: its record stops aborting, and idle waiters wake when it was the last. */
+  #finish(record: CallRecord): void {
+    record.finish();
+    if (--this.#inFlight === 0 && this.#idleWaiters.length > 0) {
+      const waiters = this.#idleWaiters;
+      this.#idleWaiters = [];
+      for (const wake of waiters) wake();
     }
   }
 
@@ -341,6 +377,11 @@ export class RpcServer {
       this.#host.send(conn, encodeReplyValue(MessageType.ReplyError, id, toWireError(err)));
     return true;
   }
+}
+
+/** What a handler threw synchronously, already turned into the error its caller gets. */
+class HandlerFailure {
+  constructor(readonly error: RpcError) {}
 }
 
 function resultError(err: unknown, details: RpcErrorDetails): RpcError {
