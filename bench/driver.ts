@@ -51,7 +51,10 @@ function main(): void {
         if (!client) throw new Error('run before init');
         const spec = msg.spec;
         const call = spec.balanced ? client.callBalanced : client.call;
-        return { type: 'result', result: await closedLoop(call, payload(spec.payload), spec) };
+        const cpu = process.cpuUsage();
+        const result = await closedLoop(call, payload(spec.payload), spec);
+        const used = process.cpuUsage(cpu);
+        return { type: 'result', result: { ...result, cpuUs: used.user + used.system } };
       }
       throw new Error(`driver cannot handle '${msg.type}'`);
     },

@@ -136,6 +136,22 @@ function picksSection(results: BenchResults): string {
   return [table(head, body), ...notes].join('\n\n');
 }
 
+/**
+ * CPU µs per call, client process and server processes, per case and system: the cost of each
+ * system's own work, which a busy machine moves less than it moves calls/s.
+ */
+function cpuTable(results: BenchResults, analysis: Analysis): string {
+  const us = (s: Summary | undefined) => (s && s.n > 0 ? fmt(s.median) : '–');
+  const rows = results.cases.map((c) => [
+    c.title,
+    ...results.systems.map((system) => {
+      const cell = analysis.get(c.id)?.get(system);
+      return cell?.clientCpu ? `${us(cell.clientCpu)} + ${us(cell.serverCpu)}` : '–';
+    }),
+  ]);
+  return table(['case', ...results.systems.map((s) => SYSTEM_LABELS[s])], rows);
+}
+
 /** Median with the fastest and slowest sample in small print (just the figure for one sample). */
 function msSpread(median: number, samples: number[]): string {
   if (samples.length <= 1) return fmt(median);
@@ -215,7 +231,7 @@ export function renderMarkdown(results: BenchResults, opts: { summaryOnly?: bool
     ]),
   );
   if (opts.summaryOnly) {
-    return `\nCalls/s, median of passes (ratio to the floor):\n\n${overview}\n\n${targets}\n`;
+    return `\nCalls/s, median of passes (ratio to the floor):\n\n${overview}\n\nCPU µs per call, client + servers:\n\n${cpuTable(results, analysis)}\n\n${targets}\n`;
   }
   const m = results.machine;
   const cfg = results.config;
@@ -266,6 +282,16 @@ each system's own per-call overhead most clearly.
 ## Overview
 
 ${overview}
+
+## CPU per call
+
+Microseconds of CPU per call, client process + server processes (user + system time, from
+\`process.cpuUsage()\` around each measurement, divided by the calls it made; median of the
+passes). Unlike calls/s, this does not depend on how the two processes happen to share the
+cores, so it shows each system's own cost per call most directly. It includes the kernel's
+share of the socket writes and reads.
+
+${cpuTable(results, analysis)}
 
 ## Results by case
 

@@ -119,24 +119,32 @@ async function run(sys: LiveSystem, spec: RunSpec): Promise<RunResult> {
   return msg.result;
 }
 
-async function counts(sys: LiveSystem): Promise<number[]> {
+/** Each server's count of calls handled and its CPU time so far (µs). */
+async function counts(sys: LiveSystem): Promise<{ calls: number; cpuUs: number }[]> {
   return Promise.all(
     sys.servers.map(async (server) => {
       const msg = await server.request({ type: 'count' }, 5_000);
-      return msg.type === 'count' ? msg.calls : 0;
+      return msg.type === 'count'
+        ? { calls: msg.calls, cpuUs: msg.cpuUs ?? 0 }
+        : { calls: 0, cpuUs: 0 };
     }),
   );
 }
 
-/** Warm-up of the same case, then the measurement (with per-server counts when balanced). */
+/**
+ * Warm-up of the same case, then the measurement, with the servers' CPU time over it (and their
+ * shares of the calls when balanced).
+ */
 async function measure(sys: LiveSystem, def: CaseDef, mode: ModeConfig): Promise<Measurement> {
   const spec: RunSpec = { ...specOf(def), durationMs: mode.durationMs };
   await run(sys, { ...spec, durationMs: mode.warmupMs, recordLatency: false });
-  const before = def.balanced ? await counts(sys) : undefined;
+  const before = await counts(sys);
   const result = await run(sys, spec);
+  const after = await counts(sys);
   const m: Measurement = { caseId: def.id, system: sys.name, pass: 0, result };
-  if (before) {
-    const delta = (await counts(sys)).map((n, i) => n - (before[i] ?? 0));
+  m.serverCpuUs = after.reduce((sum, s, i) => sum + s.cpuUs - (before[i]?.cpuUs ?? 0), 0);
+  if (def.balanced) {
+    const delta = after.map((s, i) => s.calls - (before[i]?.calls ?? 0));
     const total = delta.reduce((a, b) => a + b, 0);
     m.shares = delta.map((n) => (total > 0 ? n / total : 0));
   }

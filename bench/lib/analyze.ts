@@ -16,6 +16,8 @@ export interface Measurement {
   error?: string;
   /** Fraction of the measured calls each server handled (balanced cases). */
   shares?: number[];
+  /** CPU time (user + system) the servers used during the measurement, in µs. */
+  serverCpuUs?: number;
 }
 
 /** Everything a run produced (written to bench/results/latest.json). */
@@ -55,6 +57,9 @@ export interface Cell {
   ratio?: Summary;
   /** p50 ÷ the floor's p50, paired pass by pass (lower is better). */
   p50Ratio?: Summary;
+  /** CPU µs per call in the client (driver) process and in the server processes. */
+  clientCpu?: Summary;
+  serverCpu?: Summary;
   errors: string[];
 }
 
@@ -85,6 +90,12 @@ export function analyze(results: BenchResults): Analysis {
         cell.p99 = summarize(lat.map((l) => l.p99));
         cell.mean = summarize(lat.map((l) => l.mean));
       }
+      const perCall = (us: number | undefined, m: { result: RunResult }) =>
+        us === undefined || m.result.calls === 0 ? [] : [us / m.result.calls];
+      const clientCpu = ok.flatMap((m) => perCall(m.result.cpuUs, m));
+      const serverCpu = ok.flatMap((m) => perCall(m.serverCpuUs, m));
+      if (clientCpu.length > 0) cell.clientCpu = summarize(clientCpu);
+      if (serverCpu.length > 0) cell.serverCpu = summarize(serverCpu);
       const shares = ok.flatMap((m) => (m.shares ? [m.shares] : []));
       if (shares.length > 0) {
         cell.shares = (shares[0] as number[]).map(

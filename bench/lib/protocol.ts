@@ -43,6 +43,8 @@ export interface RunResult {
   calls: number;
   elapsedMs: number;
   latency?: LatencyDigest;
+  /** CPU time (user + system) the driver process used during the run, in µs. */
+  cpuUs?: number;
 }
 
 export type ToChild =
@@ -54,7 +56,7 @@ export type ToChild =
 export type FromChild =
   | { type: 'ready'; seq: number; info?: ServerInfo }
   | { type: 'result'; seq: number; result: RunResult }
-  | { type: 'count'; seq: number; calls: number }
+  | { type: 'count'; seq: number; calls: number; cpuUs?: number }
   | { type: 'closed'; seq: number }
   | { type: 'picks'; seq: number; report: PicksReport }
   | { type: 'error'; seq: number; message: string };

@@ -25,7 +25,10 @@ async function main(): Promise<void> {
   const handle = await (await loaders[system]())(index, counter);
   serveParent(
     async (msg) => {
-      if (msg.type === 'count') return { type: 'count', calls: counter.calls };
+      if (msg.type === 'count') {
+        const cpu = process.cpuUsage();
+        return { type: 'count', calls: counter.calls, cpuUs: cpu.user + cpu.system };
+      }
       throw new Error(`server cannot handle '${msg.type}'`);
     },
     () => handle.close(),
