@@ -49,12 +49,13 @@ export interface BalancerHost {
   members(group: string): readonly string[];
   /** Synchronous observer of group changes; returns the unsubscribe function. */
   observe(observer: (change: BalancerGroupChange) => void): () => void;
+  /** Calls `target`; without `options`, with the node's default timeout (`callTimeoutMs`). */
   call(
     target: string,
     module: string,
     fn: string,
     args: unknown[],
-    options: CallOptions,
+    options?: CallOptions,
   ): Promise<unknown>;
   cast(target: string, module: string, fn: string, args: unknown[]): Promise<void>;
 }
@@ -245,13 +246,28 @@ export class LoadBalancer {
     this.#inFlight++;
     try {
       for (let attempt = 1; ; attempt++) {
-        const lease = await this.#acquireWaiting(selectOpts, deadline, signal, tried);
+        // The usual first attempt, with members at hand, selects synchronously: the waiting
+        // path's checks all pass and its extra promise would only cost microtask turns.
+        const lease =
+          attempt === 1 &&
+          this.#stopping === undefined &&
+          (this.#members.length > 0 || this.#direct) &&
+          signal?.aborted !== true
+            ? this.acquire(selectOpts)
+            : await this.#acquireWaiting(selectOpts, deadline, signal, tried);
         const started = this.#options.now();
+        const attemptMs = attemptTimeout(callTimeout, deadline);
         try {
-          const value = await this.#host.call(lease.node, module, fn, args, {
-            timeout: attemptTimeout(callTimeout, deadline),
-            signal,
-          });
+          const value = await this.#host.call(
+            lease.node,
+            module,
+            fn,
+            args,
+            // the host's own default timeout is the node's callTimeoutMs: no options to check
+            signal === undefined && attemptMs === this.#host.callTimeoutMs
+              ? undefined
+              : { timeout: attemptMs, signal },
+          );
           lease.release({ ok: true, latencyMs: this.#options.now() - started });
           return value as T;
         } catch (err) {
