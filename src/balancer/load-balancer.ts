@@ -246,15 +246,8 @@ export class LoadBalancer {
     this.#inFlight++;
     try {
       for (let attempt = 1; ; attempt++) {
-        // The usual first attempt, with members at hand, selects synchronously: the waiting
-        // path's checks all pass and its extra promise would only cost microtask turns.
-        const lease =
-          attempt === 1 &&
-          this.#stopping === undefined &&
-          (this.#members.length > 0 || this.#direct) &&
-          signal?.aborted !== true
-            ? this.acquire(selectOpts)
-            : await this.#acquireWaiting(selectOpts, deadline, signal, tried);
+        const acquired = this.#acquireWaiting(selectOpts, deadline, signal, tried);
+        const lease = acquired instanceof Promise ? await acquired : acquired;
         const started = this.#options.now();
         const attemptMs = attemptTimeout(callTimeout, deadline);
         try {
@@ -360,20 +353,41 @@ export class LoadBalancer {
     return node;
   }
 
-  /** Acquires a lease, waiting for a member when allowed; prefers a node not yet tried. */
-  async #acquireWaiting(
+  /**
+   * Acquires a lease, waiting for a member when allowed; prefers a node not yet tried.
+   * Synchronous (a lease, or a thrown error) unless it has to wait: with members at hand, as
+   * on almost every call, no promise is made and no microtask turn is spent.
+   */
+  #acquireWaiting(
+    opts: SelectOptions,
+    deadline: number,
+    signal: AbortSignal | undefined,
+    tried: string[],
+  ): Lease | Promise<Lease> {
+    if (this.#stopping) throw this.#unavailable('balancer_stopped');
+    if (this.#members.length === 0 && !this.#direct) {
+      return this.#acquireAfterWaiting(opts, deadline, signal, tried);
+    }
+    signal?.throwIfAborted();
+    return this.#acquireUntried(opts, tried);
+  }
+
+  async #acquireAfterWaiting(
     opts: SelectOptions,
     deadline: number,
     signal: AbortSignal | undefined,
     tried: string[],
   ): Promise<Lease> {
-    if (this.#stopping) throw this.#unavailable('balancer_stopped');
     while (this.#members.length === 0 && !this.#direct) {
       if (!this.#options.waitForMembers || remaining(deadline) <= 0) throw this.#unavailable();
       await this.#waitForMembers(deadline, signal);
       if (this.#stopping) throw this.#unavailable('balancer_stopped');
     }
     signal?.throwIfAborted();
+    return this.#acquireUntried(opts, tried);
+  }
+
+  #acquireUntried(opts: SelectOptions, tried: string[]): Lease {
     let lease = this.acquire(opts);
     // On a retry, re-select (releasing the rejected pick) a few times to avoid a node that
     // already refused; usually it has left the group by now and is not offered at all.

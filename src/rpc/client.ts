@@ -13,7 +13,6 @@ import { DeadlineQueue, type Expiring } from './deadlines.js';
 import type { RpcServer } from './server.js';
 import {
   encodeCancel,
-  encodeNames,
   encodeRequestValue,
   frameId,
   NamesCache,
@@ -98,13 +97,10 @@ export class RpcClient {
     const names = this.#names.get(module, fn);
     // The usual case is checked cheaply: a connected (hence valid) target, sane names and args.
     if (names === null || !Array.isArray(args) || conn === undefined) {
-      const invalid = checkRequest(target, module, fn, args, {
-        node: target,
-        module,
-        function: fn,
-      });
-      if (invalid instanceof RpcError) return Promise.reject(invalid);
-      return Promise.reject(notConnected({ node: target, module, function: fn }));
+      const details = { node: target, module, function: fn };
+      return Promise.reject(
+        checkRequest(target, module, fn, args, details) ?? notConnected(details),
+      );
     }
     let timeout = this.#host.defaultTimeoutMs;
     let signal: AbortSignal | undefined;
@@ -115,23 +111,17 @@ export class RpcClient {
       if (signal?.aborted) return Promise.reject(signal.reason);
     }
     const id = this.#allocateId();
-    let frame: OutgoingFrame | undefined;
-    let localArgs: Buffer | undefined;
-    try {
-      if (conn) frame = encodeRequestValue(id, timeout, names, args);
-      else localArgs = encodeValue(args);
-    } catch (err) {
-      return Promise.reject(unencodable(err, { node: target, module, function: fn }));
+    let encoded: OutgoingFrame | RpcError;
+    if (conn) {
+      encoded = encodeFor(conn, id, timeout, names, args, target, module, fn);
+    } else {
+      try {
+        encoded = encodeValue(args);
+      } catch (err) {
+        encoded = unencodable(err, { node: target, module, function: fn });
+      }
     }
-    if (conn && frameLength(frame as OutgoingFrame) - 4 > conn.sendLimit) {
-      return Promise.reject(
-        tooLarge(frameLength(frame as OutgoingFrame) - 4, conn.sendLimit, {
-          node: target,
-          module,
-          function: fn,
-        }),
-      );
-    }
+    if (encoded instanceof RpcError) return Promise.reject(encoded);
     const pending = new Pending(id, conn, target, module, fn, signal, site);
     const promise = new Promise<unknown>((resolve, reject) => {
       pending.resolve = resolve;
@@ -144,42 +134,40 @@ export class RpcClient {
       pending.onAbort = () => this.#settle(pending, signal.reason, true);
       this.#aborts.watch(signal, pending);
     }
-    if (conn) this.#host.send(conn, frame as OutgoingFrame);
-    else this.#callLocal(pending, module, fn, localArgs as Buffer, Date.now() + timeout);
+    if (conn) this.#host.send(conn, encoded);
+    else this.#callLocal(pending, module, fn, encoded as Buffer, Date.now() + timeout);
     return promise;
   }
 
   /** Sends a cast; resolves once it is handed to the transport (or run, for the local node). */
   cast(target: string, module: string, fn: string, args: unknown[]): Promise<void> {
-    const details: RpcErrorDetails = { node: target, module, function: fn };
-    const checked = checkRequest(target, module, fn, args, details);
-    if (checked instanceof RpcError) return Promise.reject(checked);
     const local = target === this.#host.selfName;
-    const conn = local ? null : (this.#host.connection(target) ?? null);
-    if (!local && !conn) return Promise.reject(notConnected(details));
-    if (conn) {
-      let frame: OutgoingFrame;
-      try {
-        frame = encodeRequestValue(0, 0, checked, args);
-      } catch (err) {
-        return Promise.reject(unencodable(err, details));
-      }
-      const bytes = frameLength(frame) - 4;
-      if (bytes > conn.sendLimit) return Promise.reject(tooLarge(bytes, conn.sendLimit, details));
-      this.#host.send(conn, frame);
-    } else {
-      let body: Buffer;
-      try {
-        body = encodeValue(args);
-      } catch (err) {
-        return Promise.reject(unencodable(err, details));
-      }
-      const record = new CallRecord(this.#host.selfName, module, fn, Number.POSITIVE_INFINITY);
-      this.#host.server.invokeLocal(module, fn, decodeValue(body) as unknown[], record, {
-        resolve() {},
-        reject() {},
-      });
+    const conn = local ? null : this.#host.connection(target);
+    const names = this.#names.get(module, fn);
+    // As in `call`: the usual case is checked cheaply, the errors are told apart only when needed.
+    if (names === null || !Array.isArray(args) || conn === undefined) {
+      const details = { node: target, module, function: fn };
+      return Promise.reject(
+        checkRequest(target, module, fn, args, details) ?? notConnected(details),
+      );
     }
+    if (conn) {
+      const frame = encodeFor(conn, 0, 0, names, args, target, module, fn);
+      if (frame instanceof RpcError) return Promise.reject(frame);
+      this.#host.send(conn, frame);
+      return Promise.resolve();
+    }
+    let body: Buffer;
+    try {
+      body = encodeValue(args);
+    } catch (err) {
+      return Promise.reject(unencodable(err, { node: target, module, function: fn }));
+    }
+    const record = new CallRecord(this.#host.selfName, module, fn, Number.POSITIVE_INFINITY);
+    this.#host.server.invokeLocal(module, fn, decodeValue(body) as unknown[], record, {
+      resolve() {},
+      reject() {},
+    });
     return Promise.resolve();
   }
 
@@ -279,14 +267,14 @@ export class RpcClient {
   }
 }
 
-/** Checks a request's target, names and arguments; returns the encoded names when all are valid. */
+/** What is wrong with a request's target, names or arguments, if anything. */
 function checkRequest(
   target: unknown,
   module: unknown,
   fn: unknown,
   args: unknown,
   details: RpcErrorDetails,
-): RpcError | Buffer {
+): RpcError | undefined {
   if (!isValidNodeName(target))
     return badRequest(`invalid node name ${describe(target)}`, details, 'node');
   if (nameBytes(module) < 0)
@@ -295,7 +283,32 @@ function checkRequest(
     return badRequest(`invalid function name ${describe(fn)}`, details, 'function');
   if (!Array.isArray(args))
     return badRequest(`args must be an array, received ${describe(args)}`, details, 'args');
-  return encodeNames(module, fn) as Buffer;
+  return undefined;
+}
+
+/**
+ * The CALL (`id` > 0) or CAST frame for `conn`, or the error that stops the request: arguments
+ * that cannot be encoded, or a frame over the peer's limit.
+ */
+function encodeFor(
+  conn: Connection,
+  id: number,
+  timeoutMs: number,
+  names: Buffer,
+  args: unknown[],
+  target: string,
+  module: string,
+  fn: string,
+): OutgoingFrame | RpcError {
+  let frame: OutgoingFrame;
+  try {
+    frame = encodeRequestValue(id, timeoutMs, names, args);
+  } catch (err) {
+    return unencodable(err, { node: target, module, function: fn });
+  }
+  const bytes = frameLength(frame) - 4;
+  if (bytes <= conn.sendLimit) return frame;
+  return tooLarge(bytes, conn.sendLimit, { node: target, module, function: fn });
 }
 
 function checkCallOptions(

@@ -235,7 +235,10 @@ export function decodeRequest(frame: Buffer, names?: NamesTable): RequestHeader 
 /** Bytes of a reply header: length prefix, type, id. */
 const REPLY_HEADER_BYTES = 9;
 
-/** Encodes an OK or ERROR reply around a body that is already encoded. */
+/**
+ * Encodes an OK or ERROR reply around a body that is already encoded (tests and tools; the
+ * server uses {@link encodeReplyValue}, which needs no copy).
+ */
 export function encodeReply(type: number, id: number, body: Buffer): OutgoingFrame {
   return assemble(REPLY_HEADER_BYTES, body, (buf) => {
     buf[4] = type;
