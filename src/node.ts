@@ -4,7 +4,7 @@
  * interfaces defined in its own folder.
  */
 import { EventEmitter } from 'node:events';
-import { Random } from './algorithms/random.js';
+import { LeastConnections } from './algorithms/least-connections.js';
 import { LoadBalancer } from './balancer/load-balancer.js';
 import type { LoadBalancerOptions } from './balancer/options.js';
 import { RpcError } from './errors.js';
@@ -15,9 +15,10 @@ import {
   type ResolvedNodeOptions,
   resolveNodeOptions,
 } from './options.js';
-import { type CallOptions, RpcClient } from './rpc/client.js';
+import { type CallOptions, type CastOptions, RpcClient } from './rpc/client.js';
+import { RpcLink } from './rpc/link.js';
 import { type HandlerTable, RpcServer } from './rpc/server.js';
-import type { OutgoingFrame } from './rpc/wire.js';
+import { baseType, isRpcFrame } from './rpc/wire.js';
 import type { Connection, DownReason } from './transport/connection.js';
 import { MessageType } from './transport/message-types.js';
 import { Transport } from './transport/transport.js';
@@ -69,27 +70,27 @@ export class RpcNode extends EventEmitter<NodeEvents> {
     super();
     this.options = options;
     this.name = options.name;
-    const send = (conn: Connection, frame: OutgoingFrame) =>
-      frame instanceof Uint8Array ? conn.send(frame) : conn.send2(frame.header, frame.body);
     this.#transport = new Transport(options, {
       onUp: (peer, conn) => this.#onUp(peer, conn),
       onDown: (peer, conn, reason) => this.#onDown(peer, conn, reason),
-      onClosed: (conn, reason) => this.#client.onConnectionClosed(conn, reason),
+      onClosed: (conn, reason) => {
+        const link = linkOf(conn);
+        if (link) this.#client.onConnectionClosed(link, reason);
+      },
       onMessage: (conn, type, frame) => this.#onMessage(conn, type, frame),
     });
     this.#server = new RpcServer({
       selfName: options.name,
       logger: options.logger,
       exposeErrorStacks: options.exposeErrorStacks,
-      send,
     });
     this.#client = new RpcClient({
       selfName: options.name,
       defaultTimeoutMs: options.callTimeoutMs,
       captureCallSites: options.captureCallSites,
+      logger: options.logger,
       server: this.#server,
-      connection: (peer) => this.#transport.connection(peer),
-      send,
+      link: (peer) => linkOf(this.#transport.connection(peer)),
     });
     this.replicator = new GroupReplicator(options.name, {
       logger: options.logger,
@@ -112,6 +113,7 @@ export class RpcNode extends EventEmitter<NodeEvents> {
   /** @internal */
   async listen(): Promise<void> {
     await this.#transport.listen();
+    this.#server.startLoadSampling();
   }
 
   /**
@@ -157,9 +159,18 @@ export class RpcNode extends EventEmitter<NodeEvents> {
     return this.#client.call(target, module, fn, args, options) as Promise<T>;
   }
 
-  /** Sends `module.fn(...args)` to `target` without waiting for a result; resolves once handed to the transport. */
-  cast(target: string, module: string, fn: string, args: unknown[] = []): Promise<void> {
-    return this.#client.cast(target, module, fn, args);
+  /**
+   * Sends `module.fn(...args)` to `target` without waiting for a result; resolves once handed to
+   * the transport. `options.meta` travels with it as with a call.
+   */
+  cast(
+    target: string,
+    module: string,
+    fn: string,
+    args: unknown[] = [],
+    options?: CastOptions,
+  ): Promise<void> {
+    return this.#client.cast(target, module, fn, args, options);
   }
 
   /** @internal Registers something that must stop when the node closes. */
@@ -191,7 +202,7 @@ export class RpcNode extends EventEmitter<NodeEvents> {
     if (typeof name === 'string' && this.#balancers.has(name)) {
       throw new TypeError(`a load balancer named "${name}" is already running on ${this.name}`);
     }
-    const algorithm = options?.selectionAlgorithm ?? Random;
+    const algorithm = options?.selectionAlgorithm ?? LeastConnections;
     if (typeof algorithm !== 'function') {
       throw optionError('selectionAlgorithm', 'a class implementing SelectionAlgorithm', algorithm);
     }
@@ -200,12 +211,14 @@ export class RpcNode extends EventEmitter<NodeEvents> {
       {
         name: this.name,
         callTimeoutMs: this.options.callTimeoutMs,
+        logger: this.options.logger,
         join: (group) => replicator.join(group),
         leave: (group) => replicator.leave(group),
         members: (group) => replicator.members(group),
         observe: (observer) => replicator.observe(observer),
-        call: (target, module, fn, args, opts) => this.#client.call(target, module, fn, args, opts),
-        cast: (target, module, fn, args) => this.#client.cast(target, module, fn, args),
+        send: (attempt) => this.#client.start(attempt),
+        cast: (target, module, fn, args, opts) => this.#client.cast(target, module, fn, args, opts),
+        probe: (target, timeoutMs) => this.#client.probe(target, timeoutMs),
       },
       options as LoadBalancerOptions<unknown>,
       algorithm as NonNullable<LoadBalancerOptions['selectionAlgorithm']>,
@@ -243,6 +256,7 @@ export class RpcNode extends EventEmitter<NodeEvents> {
   destroy(): Promise<void> {
     if (this.#closing) return this.#closing;
     this.#server.startDraining();
+    this.#server.stopLoadSampling();
     this.#client.rejectAll(`node ${this.name} was destroyed`);
     this.#closing = this.#transport.destroy().then(() => {
       this.emit('close');
@@ -263,34 +277,27 @@ export class RpcNode extends EventEmitter<NodeEvents> {
       );
     }
     this.#client.rejectAll(`node ${this.name} closed`);
+    this.#server.stopLoadSampling();
     await this.#transport.close();
     this.emit('close');
   }
 
   #onUp(peer: string, conn: Connection): void {
+    conn.session = new RpcLink(conn);
     this.replicator.onPeerUp(conn);
     this.emit('nodeup', peer);
   }
 
   #onDown(peer: string, conn: Connection, reason: DownReason): void {
-    this.#server.onConnectionClosed(conn);
+    const link = linkOf(conn);
+    if (link) this.#server.onConnectionClosed(link);
     this.replicator.onPeerDown(peer);
     this.emit('nodedown', peer, reason);
   }
 
   #onMessage(conn: Connection, type: number, frame: Buffer): void {
+    if (isRpcFrame(type)) return this.#onRpcMessage(conn, baseType(type), frame);
     switch (type) {
-      case MessageType.Call:
-      case MessageType.Cast:
-        if (!this.#server.onRequest(conn, frame)) conn.destroy('malformed request frame');
-        return;
-      case MessageType.ReplyOk:
-      case MessageType.ReplyError:
-        this.#client.onReply(conn, frame);
-        return;
-      case MessageType.Cancel:
-        this.#server.onCancel(conn, frame);
-        return;
       case MessageType.GroupSync:
       case MessageType.GroupDelta:
         this.replicator.onMessage(conn, type, frame);
@@ -302,6 +309,38 @@ export class RpcNode extends EventEmitter<NodeEvents> {
         conn.destroy('unknown message type');
     }
   }
+
+  #onRpcMessage(conn: Connection, type: number, frame: Buffer): void {
+    const link = linkOf(conn);
+    if (link === undefined) return conn.destroy('RPC message before the connection was ready');
+    switch (type) {
+      case MessageType.Call:
+      case MessageType.Cast:
+        if (!this.#server.onRequest(link, frame)) conn.destroy('malformed or undecodable request');
+        return;
+      case MessageType.ReplyOk:
+      case MessageType.ReplyError:
+        if (!this.#client.onReply(link, frame)) conn.destroy('undecodable reply');
+        return;
+      case MessageType.Cancel:
+        return this.#server.onCancel(link, frame);
+      case MessageType.Probe:
+        if (link.v2) return this.#server.onProbe(link, frame);
+        break;
+      case MessageType.ProbeReply:
+        if (link.v2) return this.#client.onProbeReply(link, frame);
+        break;
+    }
+    this.options.logger.warn(
+      `unknown RPC message type 0x${frame[0]?.toString(16)} from ${conn.peerName}; closing`,
+    );
+    conn.destroy('unknown message type');
+  }
+}
+
+/** The RPC state of a ready connection. */
+function linkOf(conn: Connection | undefined): RpcLink | undefined {
+  return conn?.session as RpcLink | undefined;
 }
 
 /**

@@ -9,6 +9,7 @@
  * non-empty, and the *same array object* until membership changes, so an algorithm may cache
  * what it derives from it (a ring, a schedule) keyed by identity.
  */
+import type { RpcErrorCode } from '../errors.js';
 
 /** Options passed through from `selectNode`, `acquire`, `lb.call`, ... to the algorithm. */
 export interface SelectOptions {
@@ -18,12 +19,33 @@ export interface SelectOptions {
   [option: string]: unknown;
 }
 
+/**
+ * A server's load as it reported it: in a reply (at most once per sample period per
+ * connection) or in answer to a probe.
+ */
+export interface ServerLoad {
+  /** Calls the server was serving. */
+  readonly inFlight: number;
+  /** The server's event-loop utilisation over its last sample period (100 ms), 0..1. */
+  readonly elu: number;
+  /** When the caller received it, on the balancer's clock (`now()`, ms). */
+  readonly at: number;
+}
+
 /** How a call through the balancer ended, reported to {@link SelectionAlgorithm.releaseNode}. */
 export interface CallOutcome {
   /** `true` when the call succeeded. */
   ok: boolean;
   /** Wall time of the call in milliseconds. */
   latencyMs: number;
+  /**
+   * For a failed call, its error code: `service_unavailable` and `request_timeout` say the node
+   * may be unhealthy; `bad_request`, `not_found` and `internal_server_error` (the handler's own
+   * exception) say nothing about the node. Absent when the call succeeded, or was aborted.
+   */
+  code?: RpcErrorCode;
+  /** The server's load, when its reply carried it (see {@link ServerLoad}). */
+  load?: ServerLoad;
 }
 
 /** A membership change, as reported to {@link SelectionAlgorithm.onNodeChange}. */
@@ -46,6 +68,13 @@ export interface AlgorithmContext<Options = Record<string, unknown>> {
   random: () => number;
   /** Milliseconds clock. Defaults to `performance.now`; inject a fake one for exact tests. */
   now: () => number;
+  /**
+   * Asks `node` for its current load with a tiny message answered by the node's RPC layer (no
+   * user handler); the answer arrives later through {@link SelectionAlgorithm.onProbeResult}.
+   * Fire and forget: a probe that fails or times out is simply never answered. Absent where
+   * probing is impossible (e.g. `CallDirect`).
+   */
+  probe?: (node: string) => void;
 }
 
 /**
@@ -74,6 +103,8 @@ export interface SelectionAlgorithm {
    * call (`lb.call`); a manual `lb.releaseNode(node)` omits it.
    */
   releaseNode?(node: string, outcome?: CallOutcome): void;
+  /** Told the answer to a probe sent with {@link AlgorithmContext.probe}. */
+  onProbeResult?(node: string, load: ServerLoad): void;
 }
 
 /** The class of a selection algorithm: what `startLoadBalancer({ selectionAlgorithm })` takes. */

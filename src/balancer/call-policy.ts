@@ -11,17 +11,21 @@ export const NO_OPTIONS: SelectOptions = Object.freeze({});
 
 /**
  * What the algorithm sees of a call's options: the caller's own object when it carries no
- * call-only field (no copy on the hot path), else a copy without `timeout`, `signal` and
- * `idempotent`.
+ * call-only field (no copy on the hot path), else a copy without `timeout`, `signal`,
+ * `idempotent`, `meta` and `onTrailer`.
  */
 export function selectionOptions(opts: BalancedCallOptions): SelectOptions {
   if (
     opts === NO_OPTIONS ||
-    (opts.timeout === undefined && opts.signal === undefined && opts.idempotent === undefined)
+    (opts.timeout === undefined &&
+      opts.signal === undefined &&
+      opts.idempotent === undefined &&
+      opts.meta === undefined &&
+      opts.onTrailer === undefined)
   ) {
     return opts;
   }
-  const { timeout: _t, signal: _s, idempotent: _i, ...rest } = opts;
+  const { timeout: _t, signal: _s, idempotent: _i, meta: _m, onTrailer: _o, ...rest } = opts;
   return rest;
 }
 

@@ -3,26 +3,32 @@
  *
  * The member list is a frozen, sorted snapshot replaced only when the group changes, so a pick
  * is one algorithm call on an array the algorithm may cache by identity. Connection tracking is
- * done with leases: each selection remembers the node's membership generation, so a release that
+ * done with selections that remember the node's membership generation, so a release that
  * arrives after its node left (and maybe rejoined) is ignored instead of eating a newer count.
+ *
+ * Everything the algorithm (user code) does is contained: an exception fails the selection it
+ * belongs to with an `RpcError` and is logged, and never escapes into the node.
  */
 import type {
   CallOutcome,
   NodeChange,
   SelectionAlgorithm,
   SelectOptions,
+  ServerLoad,
 } from '../algorithms/types.js';
 import { RpcError, type RpcErrorDetails } from '../errors.js';
+import type { Logger } from '../logger.js';
 import { describe } from '../options.js';
-import type { CallOptions } from '../rpc/client.js';
+import { checkCallOptions, type OutgoingCall } from '../rpc/call.js';
+import type { CastOptions } from '../rpc/client.js';
 import {
-  attemptTimeout,
-  NO_OPTIONS,
-  randomDistinct,
-  remaining,
-  retryable,
-  selectionOptions,
-} from './call-policy.js';
+  type Attempt,
+  BalancedCall,
+  type BalancedCallSpec,
+  type CallRunner,
+  type Selection,
+} from './balanced-call.js';
+import { NO_OPTIONS, randomDistinct, remaining, selectionOptions } from './call-policy.js';
 import {
   type BalancedCallOptions,
   type LoadBalancerOptions,
@@ -44,21 +50,27 @@ export interface BalancerGroupChange {
 export interface BalancerHost {
   readonly name: string;
   readonly callTimeoutMs: number;
+  readonly logger: Logger;
   join(group: string): void;
   leave(group: string): void;
   members(group: string): readonly string[];
   /** Synchronous observer of group changes; returns the unsubscribe function. */
   observe(observer: (change: BalancerGroupChange) => void): () => void;
-  /** Calls `target`; without `options`, with the node's default timeout (`callTimeoutMs`). */
-  call(
+  /** Hands an attempt to the RPC client (it ends through `attempt.end`). */
+  send(attempt: OutgoingCall): void;
+  cast(
     target: string,
     module: string,
     fn: string,
     args: unknown[],
-    options?: CallOptions,
-  ): Promise<unknown>;
-  cast(target: string, module: string, fn: string, args: unknown[]): Promise<void>;
+    options?: CastOptions,
+  ): Promise<void>;
+  /** Asks `target` for its load (see `RpcClient.probe`). */
+  probe(target: string, timeoutMs: number): Promise<ServerLoad>;
 }
+
+/** How long a probe an algorithm sent may take before it is dropped. */
+export const PROBE_TIMEOUT_MS = 1_000;
 
 /** One selection, released exactly once. */
 export interface Lease {
@@ -67,6 +79,15 @@ export interface Lease {
   /** Ends the selection (idempotent; ignored once the node has left the group). */
   release(outcome?: CallOutcome): void;
 }
+
+/** Selections made with `selectNode` and not yet released, for one membership generation. */
+interface ManualSelections {
+  generation: number;
+  count: number;
+}
+
+/** At most one log line per this many ms for a misbehaving algorithm. */
+const ALGORITHM_LOG_INTERVAL_MS = 10_000;
 
 export class LoadBalancer {
   /** The balancer's name (and its group's). */
@@ -77,6 +98,10 @@ export class LoadBalancer {
   readonly #direct: boolean;
   readonly #joined: boolean;
   readonly #generations = new Map<string, number>();
+  readonly #manual = new Map<string, ManualSelections>();
+  readonly #runner: CallRunner;
+  /** What a call with no options runs with (no allocation for it). */
+  readonly #defaultSpec: BalancedCallSpec;
   #lastGeneration = 0;
   #members: readonly string[];
   #unobserve: () => void;
@@ -85,6 +110,7 @@ export class LoadBalancer {
   #idleWaiters = new Set<() => void>();
   #stopping: Promise<void> | undefined;
   #onStopped: (() => void) | undefined;
+  #lastAlgorithmLog = Number.NEGATIVE_INFINITY;
 
   /** @internal Use `node.startLoadBalancer()`. */
   constructor(
@@ -103,23 +129,29 @@ export class LoadBalancer {
         : this.#options.algorithmOpts,
       random: this.#options.random,
       now: this.#options.now,
+      probe: this.#direct ? undefined : (node: string) => this.#probe(node),
     });
     if (typeof this.#algorithm?.chooseFromNodes !== 'function') {
       throw new TypeError(
         `option "selectionAlgorithm" must construct an object with chooseFromNodes(), received ${describe(this.#algorithm)}`,
       );
     }
+    this.#runner = this.#makeRunner();
+    this.#defaultSpec = Object.freeze({
+      selectOpts: NO_OPTIONS,
+      timeout: host.callTimeoutMs,
+      signal: undefined,
+      idempotent: false,
+      meta: undefined,
+      onTrailer: undefined,
+    });
     this.#unobserve = host.observe((change) => this.#onGroupChange(change));
     this.#joined = !this.#direct && matchesNode(this.#options.nodeMatchList, host.name);
     if (this.#joined) host.join(this.name);
     this.#members = host.members(this.name);
     for (const node of this.#members) this.#generations.set(node, ++this.#lastGeneration);
     if (this.#members.length > 0) {
-      this.#algorithm.onNodeChange?.({
-        type: 'join',
-        nodes: this.#members,
-        members: this.#members,
-      });
+      this.#tellAlgorithm({ type: 'join', nodes: this.#members, members: this.#members });
     }
   }
 
@@ -156,15 +188,7 @@ export class LoadBalancer {
     count = 1,
     opts: { timeout?: number; signal?: AbortSignal } = {},
   ): Promise<readonly string[]> {
-    if (!Number.isInteger(count) || count < 0) {
-      throw new RpcError(
-        'bad_request',
-        `count must be an integer >= 0, received ${describe(count)}`,
-        {
-          details: { balancer: this.name, field: 'count' },
-        },
-      );
-    }
+    if (!Number.isInteger(count) || count < 0) throw this.#badCount(count);
     const deadline = Date.now() + (opts.timeout ?? this.#host.callTimeoutMs);
     while (this.#members.length < count) {
       if (this.#stopping) throw this.#unavailable('balancer_stopped');
@@ -178,53 +202,64 @@ export class LoadBalancer {
   /**
    * Selects a node for one request. Synchronous. Whoever calls it must call
    * {@link releaseNode} when the request ends (ideally in `finally`); prefer {@link acquire}.
-   * @throws RpcError `service_unavailable` when there are no members.
+   * @throws RpcError `service_unavailable` when there are no members or the balancer is stopped.
    */
   selectNode(opts: SelectOptions = NO_OPTIONS): string {
-    if (this.#direct) return this.#host.name;
-    const members = this.#members;
-    if (members.length === 0 || this.#stopping) throw this.#unavailable();
-    return this.#choose(members, opts);
+    const selection = this.#select(opts);
+    if (!this.#direct) {
+      const manual = this.#manual.get(selection.node);
+      if (manual !== undefined && manual.generation === selection.generation) manual.count++;
+      else this.#manual.set(selection.node, { generation: selection.generation, count: 1 });
+    }
+    return selection.node;
   }
 
-  /** Ends a selection made with {@link selectNode}. A release with nothing to release is ignored. */
+  /**
+   * Ends a selection made with {@link selectNode}. Like a lease, it counts only while the node
+   * is still the member it was when selected: a release with nothing to release, or for a node
+   * that left (and maybe rejoined) since, is ignored.
+   */
   releaseNode(node: string, outcome?: CallOutcome): void {
-    if (typeof node === 'string') this.#algorithm.releaseNode?.(node, outcome);
+    if (typeof node !== 'string') return;
+    if (this.#direct) return this.#tellRelease(node, outcome);
+    const manual = this.#manual.get(node);
+    if (manual === undefined || manual.generation !== this.#generations.get(node)) return;
+    if (--manual.count === 0) this.#manual.delete(node);
+    this.#tellRelease(node, outcome);
   }
 
   /** Selects a node and returns a lease whose `release()` counts once and only while the node is still a member. */
   acquire(opts: SelectOptions = NO_OPTIONS): Lease {
-    const node = this.selectNode(opts);
-    const generation = this.#generations.get(node);
+    const selection = this.#select(opts);
     let released = false;
     return {
-      node,
+      node: selection.node,
       release: (outcome?: CallOutcome) => {
         if (released) return;
         released = true;
-        if (this.#direct || this.#generations.get(node) === generation)
-          this.#algorithm.releaseNode?.(node, outcome);
+        this.#release(selection, outcome);
       },
     };
   }
 
   /** Up to `count` distinct members, chosen by the algorithm (or at random). Not tracked: nothing to release. */
   selectNodes(count: number, opts: SelectOptions = NO_OPTIONS): string[] {
-    if (!Number.isInteger(count) || count < 0) {
-      throw new RpcError(
-        'bad_request',
-        `count must be an integer >= 0, received ${describe(count)}`,
-        {
-          details: { balancer: this.name, field: 'count' },
-        },
-      );
-    }
+    if (!Number.isInteger(count) || count < 0) throw this.#badCount(count);
     if (this.#direct) return count > 0 ? [this.#host.name] : [];
+    if (this.#stopping) throw this.#unavailable('balancer_stopped');
     const members = this.#members;
     if (members.length === 0) throw this.#unavailable();
-    if (this.#algorithm.chooseNodes)
-      return this.#algorithm.chooseNodes(members, Math.min(count, members.length), opts);
-    return randomDistinct(members, count, this.#options.random);
+    if (!this.#algorithm.chooseNodes) return randomDistinct(members, count, this.#options.random);
+    let nodes: unknown;
+    try {
+      nodes = this.#algorithm.chooseNodes(members, Math.min(count, members.length), opts);
+    } catch (err) {
+      throw this.#algorithmFailed('chooseNodes', err);
+    }
+    if (!Array.isArray(nodes) || nodes.some((n) => typeof n !== 'string')) {
+      throw this.#algorithmFailed('chooseNodes', new TypeError(`returned ${describe(nodes)}`));
+    }
+    return nodes as string[];
   }
 
   /**
@@ -232,53 +267,33 @@ export class LoadBalancer {
    * Waits for a member when there is none (within the timeout), and retries on another member
    * when a node refuses a call it did not run (draining, gone).
    */
-  async call<T = unknown>(
+  call<T = unknown>(
     module: string,
     fn: string,
     args: unknown[] = [],
     opts: BalancedCallOptions = NO_OPTIONS,
   ): Promise<T> {
-    const { timeout, signal, idempotent } = opts;
-    const selectOpts = selectionOptions(opts);
-    const callTimeout = timeout ?? this.#host.callTimeoutMs;
-    const deadline = Date.now() + callTimeout;
-    const tried: string[] = [];
-    this.#inFlight++;
-    try {
-      for (let attempt = 1; ; attempt++) {
-        const acquired = this.#acquireWaiting(selectOpts, deadline, signal, tried);
-        const lease = acquired instanceof Promise ? await acquired : acquired;
-        const started = this.#options.now();
-        const attemptMs = attemptTimeout(callTimeout, deadline);
-        try {
-          const value = await this.#host.call(
-            lease.node,
-            module,
-            fn,
-            args,
-            // the host's own default timeout is the node's callTimeoutMs: no options to check
-            signal === undefined && attemptMs === this.#host.callTimeoutMs
-              ? undefined
-              : { timeout: attemptMs, signal },
-          );
-          lease.release({ ok: true, latencyMs: this.#options.now() - started });
-          return value as T;
-        } catch (err) {
-          lease.release({ ok: false, latencyMs: this.#options.now() - started });
-          if (!(err instanceof RpcError)) throw err;
-          err.details.balancer = this.name;
-          if (
-            attempt >= this.#options.maxAttempts ||
-            remaining(deadline) <= 1 ||
-            !retryable(err, idempotent === true)
-          )
-            throw err;
-          tried.push(lease.node);
-        }
-      }
-    } finally {
-      this.#callEnded();
+    let spec = this.#defaultSpec;
+    if (opts !== NO_OPTIONS) {
+      const checked = checkCallOptions(opts, this.#host.callTimeoutMs, {
+        balancer: this.name,
+        module,
+        function: fn,
+      });
+      if (checked instanceof RpcError) return Promise.reject(checked);
+      spec = {
+        selectOpts: selectionOptions(opts),
+        timeout: checked.timeout,
+        signal: checked.signal,
+        idempotent: opts.idempotent === true,
+        meta: checked.meta,
+        onTrailer: checked.onTrailer,
+      };
     }
+    const call = new BalancedCall(this.#runner, module, fn, args, spec);
+    this.#inFlight++;
+    call.next();
+    return call.promise as Promise<T>;
   }
 
   /** Selects a node and casts to it; the node is released once the cast is dispatched. */
@@ -288,19 +303,28 @@ export class LoadBalancer {
     args: unknown[] = [],
     opts: BalancedCallOptions = NO_OPTIONS,
   ): Promise<void> {
-    const { timeout, signal } = opts;
-    const selectOpts = selectionOptions(opts);
+    const { timeout, signal, meta } = opts;
     const deadline = Date.now() + (timeout ?? this.#host.callTimeoutMs);
     this.#inFlight++;
     try {
-      const lease = await this.#acquireWaiting(selectOpts, deadline, signal, []);
+      const selected = this.#selectWaiting(selectionOptions(opts), deadline, signal, undefined);
+      const selection = selected instanceof Promise ? await selected : selected;
+      const started = this.#options.now();
       try {
-        await this.#host.cast(lease.node, module, fn, args);
+        await this.#host.cast(
+          selection.node,
+          module,
+          fn,
+          args,
+          meta === undefined ? undefined : { meta },
+        );
+        this.#release(selection, { ok: true, latencyMs: this.#options.now() - started });
       } catch (err) {
+        const outcome: CallOutcome = { ok: false, latencyMs: this.#options.now() - started };
+        if (err instanceof RpcError) outcome.code = err.code;
+        this.#release(selection, outcome);
         if (err instanceof RpcError) err.details.balancer = this.name;
         throw err;
-      } finally {
-        lease.release();
       }
     } finally {
       this.#callEnded();
@@ -330,76 +354,137 @@ export class LoadBalancer {
     this.#onStopped?.();
   }
 
-  #choose(members: readonly string[], opts: SelectOptions): string {
+  #makeRunner(): CallRunner {
+    const host = this.#host;
+    const options = this.#options;
+    return {
+      name: this.name,
+      maxAttempts: options.maxAttempts,
+      now: options.now,
+      select: (call) =>
+        this.#selectWaiting(call.spec.selectOpts, call.deadline, call.spec.signal, call.tried),
+      send: (attempt: Attempt) => host.send(attempt),
+      release: (selection, outcome) => this.#release(selection, outcome),
+      settled: () => this.#callEnded(),
+    };
+  }
+
+  /** Sends a probe for the algorithm; the answer (if any) goes to its `onProbeResult`. */
+  #probe(node: string): void {
+    if (typeof node !== 'string' || this.#stopping) return;
+    this.#host.probe(node, PROBE_TIMEOUT_MS).then(
+      (load) => {
+        const algorithm = this.#algorithm;
+        if (algorithm.onProbeResult === undefined || !this.#generations.has(node)) return;
+        try {
+          algorithm.onProbeResult(node, {
+            inFlight: load.inFlight,
+            elu: load.elu,
+            at: this.#options.now(),
+          });
+        } catch (err) {
+          this.#logAlgorithmError('onProbeResult', err);
+        }
+      },
+      () => {},
+    );
+  }
+
+  /** One selection from the current members (no waiting). */
+  #select(opts: SelectOptions): Selection {
+    if (this.#direct) return { node: this.#host.name, generation: 0 };
+    if (this.#stopping) throw this.#unavailable('balancer_stopped');
+    const members = this.#members;
+    if (members.length === 0) throw this.#unavailable();
     let node: string;
     try {
       node = this.#algorithm.chooseFromNodes(members, opts);
     } catch (err) {
-      if (err instanceof RpcError) throw err;
-      throw new RpcError('bad_request', `selection failed: ${(err as Error).message}`, {
-        details: { balancer: this.name },
-        cause: err,
-      });
+      throw this.#algorithmFailed('chooseFromNodes', err);
     }
-    if (typeof node !== 'string') {
-      throw new RpcError(
-        'internal_server_error',
-        `algorithm returned ${describe(node)} instead of a node name`,
-        {
-          details: { balancer: this.name },
-        },
+    const generation = this.#generations.get(node);
+    if (generation === undefined) {
+      throw this.#algorithmFailed(
+        'chooseFromNodes',
+        new Error(`it returned ${describe(node)}, which is not a member`),
       );
     }
-    return node;
+    return { node, generation };
   }
 
   /**
-   * Acquires a lease, waiting for a member when allowed; prefers a node not yet tried.
-   * Synchronous (a lease, or a thrown error) unless it has to wait: with members at hand, as
-   * on almost every call, no promise is made and no microtask turn is spent.
+   * A selection for a call, waiting for a member when allowed; prefers a node not yet tried.
+   * Synchronous (a selection, or a thrown error) unless it has to wait: with members at hand,
+   * as on almost every call, no promise is made and no microtask turn is spent.
    */
-  #acquireWaiting(
+  #selectWaiting(
     opts: SelectOptions,
     deadline: number,
     signal: AbortSignal | undefined,
-    tried: string[],
-  ): Lease | Promise<Lease> {
+    tried: string[] | undefined,
+  ): Selection | Promise<Selection> {
     if (this.#stopping) throw this.#unavailable('balancer_stopped');
     if (this.#members.length === 0 && !this.#direct) {
-      return this.#acquireAfterWaiting(opts, deadline, signal, tried);
+      return this.#selectAfterWaiting(opts, deadline, signal, tried);
     }
     signal?.throwIfAborted();
-    return this.#acquireUntried(opts, tried);
+    return this.#selectUntried(opts, tried);
   }
 
-  async #acquireAfterWaiting(
+  async #selectAfterWaiting(
     opts: SelectOptions,
     deadline: number,
     signal: AbortSignal | undefined,
-    tried: string[],
-  ): Promise<Lease> {
+    tried: string[] | undefined,
+  ): Promise<Selection> {
     while (this.#members.length === 0 && !this.#direct) {
       if (!this.#options.waitForMembers || remaining(deadline) <= 0) throw this.#unavailable();
       await this.#waitForMembers(deadline, signal);
       if (this.#stopping) throw this.#unavailable('balancer_stopped');
     }
     signal?.throwIfAborted();
-    return this.#acquireUntried(opts, tried);
+    return this.#selectUntried(opts, tried);
   }
 
-  #acquireUntried(opts: SelectOptions, tried: string[]): Lease {
-    let lease = this.acquire(opts);
+  #selectUntried(opts: SelectOptions, tried: string[] | undefined): Selection {
+    let selection = this.#select(opts);
+    if (tried === undefined) return selection;
     // On a retry, re-select (releasing the rejected pick) a few times to avoid a node that
     // already refused; usually it has left the group by now and is not offered at all.
     for (
       let n = 0;
-      n < 3 && tried.includes(lease.node) && this.#members.some((m) => !tried.includes(m));
+      n < 3 && tried.includes(selection.node) && this.#members.some((m) => !tried.includes(m));
       n++
     ) {
-      lease.release();
-      lease = this.acquire(opts);
+      this.#release(selection, undefined);
+      selection = this.#select(opts);
     }
-    return lease;
+    return selection;
+  }
+
+  /** Ends a selection, if its node is still the member it was. */
+  #release(selection: Selection, outcome: CallOutcome | undefined): void {
+    if (this.#direct || this.#generations.get(selection.node) === selection.generation) {
+      this.#tellRelease(selection.node, outcome);
+    }
+  }
+
+  #tellRelease(node: string, outcome: CallOutcome | undefined): void {
+    const algorithm = this.#algorithm;
+    if (algorithm.releaseNode === undefined) return;
+    try {
+      algorithm.releaseNode(node, outcome);
+    } catch (err) {
+      this.#logAlgorithmError('releaseNode', err);
+    }
+  }
+
+  #tellAlgorithm(change: NodeChange): void {
+    try {
+      this.#algorithm.onNodeChange?.(change);
+    } catch (err) {
+      this.#logAlgorithmError('onNodeChange', err);
+    }
   }
 
   #waitForMembers(
@@ -425,20 +510,66 @@ export class LoadBalancer {
 
   #onGroupChange(change: BalancerGroupChange): void {
     if (change.group !== this.name || this.#direct) return;
-    // Generations are unique across the balancer's life, so a lease from before a leave can
-    // never match the node's generation after it rejoins.
+    // Generations are unique across the balancer's life, so a selection from before a leave
+    // can never match the node's generation after it rejoins.
     for (const node of change.nodes) {
       if (change.type === 'join') this.#generations.set(node, ++this.#lastGeneration);
-      else this.#generations.delete(node);
+      else {
+        this.#generations.delete(node);
+        this.#manual.delete(node);
+      }
     }
     this.#members = this.#host.members(this.name);
-    const event: NodeChange = { type: change.type, nodes: change.nodes, members: this.#members };
-    this.#algorithm.onNodeChange?.(event);
+    this.#tellAlgorithm({ type: change.type, nodes: change.nodes, members: this.#members });
     if (change.type === 'join') for (const wake of [...this.#memberWaiters]) wake();
   }
 
   #callEnded(): void {
     if (--this.#inFlight === 0) for (const wake of [...this.#idleWaiters]) wake();
+  }
+
+  /**
+   * The error for a selection the algorithm could not make. A `TypeError` or `RangeError` says
+   * the selection options were unusable (e.g. a bad `key`): `bad_request`. Anything else is a
+   * bug in the algorithm: `internal_server_error`. Either way it is logged (rate-limited).
+   */
+  #algorithmFailed(method: string, err: unknown): RpcError {
+    if (err instanceof RpcError) {
+      err.details.balancer ??= this.name;
+      return err;
+    }
+    this.#logAlgorithmError(method, err);
+    const message = err instanceof Error ? err.message : describe(err);
+    const badInput = err instanceof TypeError || err instanceof RangeError;
+    return new RpcError(
+      badInput ? 'bad_request' : 'internal_server_error',
+      `selection failed: ${method}() of balancer ${this.name} threw: ${message}`,
+      {
+        details: { balancer: this.name, reason: badInput ? 'selection_failed' : 'algorithm_error' },
+        cause: err,
+        notExecuted: true,
+      },
+    );
+  }
+
+  #logAlgorithmError(method: string, err: unknown): void {
+    const now = Date.now();
+    if (now - this.#lastAlgorithmLog < ALGORITHM_LOG_INTERVAL_MS) return;
+    this.#lastAlgorithmLog = now;
+    const text = err instanceof Error ? (err.stack ?? err.message) : describe(err);
+    this.#host.logger.error(
+      `algorithm of load balancer ${this.name}: ${method}() threw (further errors within ${ALGORITHM_LOG_INTERVAL_MS / 1000} s are not logged): ${text}`,
+    );
+  }
+
+  #badCount(count: unknown): RpcError {
+    return new RpcError(
+      'bad_request',
+      `count must be an integer >= 0, received ${describe(count)}`,
+      {
+        details: { balancer: this.name, field: 'count' },
+      },
+    );
   }
 
   #unavailable(reason = 'no_members'): RpcError {

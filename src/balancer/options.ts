@@ -1,6 +1,7 @@
 /** Load balancer options: types with defaults, validated once into a frozen copy. */
 import type { SelectionAlgorithmClass, SelectOptions } from '../algorithms/types.js';
 import { describe, optionError } from '../options.js';
+import type { CallMetadata } from '../rpc/envelope.js';
 
 /** Which nodes join a balancer's group: `'all'`, or entries matched against the node name. */
 export type NodeMatchList = 'all' | readonly (string | RegExp)[];
@@ -9,7 +10,7 @@ export type NodeMatchList = 'all' | readonly (string | RegExp)[];
 export interface LoadBalancerOptions<AlgorithmOptions = Record<string, unknown>> {
   /** The balancer's name, and the name of the process group it balances over. */
   name: string;
-  /** The algorithm class. @default algorithms.Random */
+  /** The algorithm class. @default algorithms.LeastConnections */
   selectionAlgorithm?: SelectionAlgorithmClass<AlgorithmOptions>;
   /** Handed to the algorithm's constructor as `options`. @default {} */
   algorithmOpts?: AlgorithmOptions;
@@ -95,12 +96,20 @@ export function resolveBalancerOptions(
   });
 }
 
-/** Options of `lb.call` / `lb.cast`: selection options (e.g. `key`) plus the call's own. */
+/**
+ * Options of `lb.call` / `lb.cast`: selection options (e.g. `key`), which reach the algorithm
+ * unchanged, plus the call's own (`timeout`, `signal`, `idempotent`, `meta`, `onTrailer`),
+ * which do not.
+ */
 export interface BalancedCallOptions extends SelectOptions {
   /** Milliseconds for the whole call, waiting for members and retries included. @default the node's callTimeoutMs */
   timeout?: number;
   /** Aborts the call (rejects with the signal's reason). */
   signal?: AbortSignal;
+  /** Metadata sent with the call (see `CallOptions.meta`); `lb.cast` sends it too. */
+  meta?: CallMetadata;
+  /** Called with the reply's trailer, when it carries one (see `CallOptions.onTrailer`). */
+  onTrailer?: (trailer: CallMetadata) => void;
   /** The function is safe to run twice: also retry on another node after a lost connection or timeout. @default false */
   idempotent?: boolean;
 }

@@ -1,31 +1,42 @@
 /**
- * Making calls and casts: validation, the pending-request table, timeouts, aborts and
- * cancellation, and failing every pending call at once when its connection drops.
+ * Making calls, casts and load probes: validation, the pending-request table, timeouts, aborts
+ * and cancellation, reading replies (result, trailer, the server's load), and failing every
+ * pending call at once when its connection drops.
  */
 import { fromWireError, RpcError, type RpcErrorDetails } from '../errors.js';
-import { describe, isValidNodeName, MAX_TIMEOUT_MS } from '../options.js';
-import type { Connection } from '../transport/connection.js';
+import type { Logger } from '../logger.js';
+import { describe, isValidNodeName } from '../options.js';
 import { MessageType } from '../transport/message-types.js';
 import { AbortWatch } from './abort-watch.js';
-import { decodeValue, decodeValueAt, encodeValue } from './codec.js';
-import { CallRecord } from './context.js';
-import { DeadlineQueue, type Expiring } from './deadlines.js';
+import { type CallOptions, checkCallOptions, DirectCall, type OutgoingCall } from './call.js';
+import { decodeValue, encodeValue } from './codec.js';
+import { IncomingCall, type LocalReply } from './context.js';
+import { DeadlineQueue } from './deadlines.js';
+import { type CallMetadata, envelopeTooLarge, MAX_ENVELOPE_BYTES } from './envelope.js';
+import type { RpcLink } from './link.js';
+import type { ServerLoad } from './load.js';
 import type { RpcServer } from './server.js';
 import {
+  baseType,
   encodeCancel,
-  encodeRequestValue,
+  encodeProbe,
+  encodeRequest,
+  FrameFlag,
   frameId,
+  frameLength,
   NamesCache,
   nameBytes,
   type OutgoingFrame,
+  readLoad,
+  replyLayout,
 } from './wire.js';
 
-/** Options of a call. */
-export interface CallOptions {
-  /** Milliseconds to wait for the reply. @default the node's `callTimeoutMs` (10 000) */
-  timeout?: number;
-  /** Aborts the call: it rejects with the signal's reason and the callee's handler sees its signal abort. */
-  signal?: AbortSignal;
+export type { CallOptions } from './call.js';
+
+/** Options of a cast. */
+export interface CastOptions {
+  /** Metadata sent with the cast (see {@link CallOptions.meta}). */
+  meta?: CallMetadata;
 }
 
 /** What the client needs from the node. */
@@ -34,45 +45,31 @@ export interface ClientHost {
   readonly defaultTimeoutMs: number;
   /** Capture the caller's stack at every call, for errors raised later (costs a few µs per call). */
   readonly captureCallSites: boolean;
+  readonly logger: Logger;
   readonly server: RpcServer;
-  connection(peer: string): Connection | undefined;
-  send(conn: Connection, frame: OutgoingFrame): void;
+  /** The ready connection to `peer`, if any. */
+  link(peer: string): RpcLink | undefined;
 }
 
-/** A call waiting for its reply. `conn` is `null` for a local call. */
-class Pending implements Expiring {
-  deadline = 0;
-  settled = false;
-  timeoutMs = 0;
-  onAbort: (() => void) | undefined;
-  resolve: (value: unknown) => void = noop;
-  reject: (err: unknown) => void = noop;
-  constructor(
-    readonly id: number,
-    readonly conn: Connection | null,
-    readonly target: string,
-    readonly module: string,
-    readonly fn: string,
-    readonly signal: AbortSignal | undefined,
-    /** The caller's stack, captured when the call started, for errors raised later. */
-    readonly site: { stack?: string } | undefined,
-  ) {}
-
-  /** Built only when an error needs it: most calls never fail. */
-  get details(): RpcErrorDetails {
-    return { node: this.target, module: this.module, function: this.fn };
-  }
+interface PendingProbe {
+  readonly link: RpcLink;
+  readonly resolve: (load: ServerLoad) => void;
+  readonly reject: (err: RpcError) => void;
+  readonly timer: NodeJS.Timeout;
 }
 
-function noop(): void {}
+const LOAD_OR_ENVELOPE = FrameFlag.Load | FrameFlag.Envelope;
 
 export class RpcClient {
   readonly #host: ClientHost;
-  readonly #pending = new Map<number, Pending>();
-  readonly #aborts = new AbortWatch<Pending>();
-  readonly #deadlines = new DeadlineQueue<Pending>((pending) => this.#onTimeout(pending));
+  readonly #pending = new Map<number, OutgoingCall>();
+  readonly #probes = new Map<number, PendingProbe>();
+  readonly #aborts = new AbortWatch<OutgoingCall>();
+  readonly #deadlines = new DeadlineQueue<OutgoingCall>((call) => this.#onTimeout(call));
   readonly #names = new NamesCache();
   #nextId = 1;
+  #nextProbeId = 1;
+  #closed = false;
 
   constructor(host: ClientHost) {
     this.#host = host;
@@ -83,6 +80,12 @@ export class RpcClient {
     return this.#pending.size;
   }
 
+  /** The latest load `peer` reported (in a reply or a probe answer), if any. */
+  peerLoad(peer: string): ServerLoad | undefined {
+    return this.#host.link(peer)?.load;
+  }
+
+  /** `node.call`: one attempt, settling the returned promise. */
   call(
     target: string,
     module: string,
@@ -90,170 +93,322 @@ export class RpcClient {
     args: unknown[],
     options?: CallOptions,
   ): Promise<unknown> {
-    let site: { stack?: string } | undefined;
-    if (this.#host.captureCallSites) Error.captureStackTrace((site = {}), this.call);
+    const opts = checkCallOptions(options, this.#host.defaultTimeoutMs, {
+      node: target,
+      module,
+      function: fn,
+    });
+    if (opts instanceof RpcError) return Promise.reject(opts);
+    const call = new DirectCall(target, module, fn, args, opts);
+    if (this.#host.captureCallSites) Error.captureStackTrace((call.site = {}), this.call);
+    this.start(call);
+    return call.promise;
+  }
+
+  /**
+   * Starts one attempt: checks it, sends it (or runs it, for the local node) and tracks it
+   * until it ends through `call.end` — at once when it cannot be sent.
+   */
+  start(call: OutgoingCall): void {
+    const target = call.target;
     const local = target === this.#host.selfName;
-    const conn = local ? null : this.#host.connection(target);
-    const names = this.#names.get(module, fn);
+    const link = local ? null : this.#host.link(target);
+    const names = this.#names.get(call.module, call.fn);
     // The usual case is checked cheaply: a connected (hence valid) target, sane names and args.
-    if (names === null || !Array.isArray(args) || conn === undefined) {
-      const details = { node: target, module, function: fn };
-      return Promise.reject(
-        checkRequest(target, module, fn, args, details) ?? notConnected(details),
-      );
+    if (names === null || !Array.isArray(call.args) || link === undefined) {
+      return this.#fail(call, checkRequest(call) ?? this.#notConnected(call.details));
     }
-    let timeout = this.#host.defaultTimeoutMs;
-    let signal: AbortSignal | undefined;
-    if (options !== undefined) {
-      const opts = checkCallOptions(options, timeout, { node: target, module, function: fn });
-      if (opts instanceof RpcError) return Promise.reject(opts);
-      ({ timeout, signal } = opts);
-      if (signal?.aborted) return Promise.reject(signal.reason);
+    const signal = call.signal;
+    if (signal?.aborted) return call.end(false, signal.reason);
+    if (link !== null && link.wire.sendQueueFull === true) {
+      return this.#fail(call, sendQueueFull(call.details));
     }
     const id = this.#allocateId();
-    let encoded: OutgoingFrame | RpcError;
-    if (conn) {
-      encoded = encodeFor(conn, id, timeout, names, args, target, module, fn);
-    } else {
-      try {
-        encoded = encodeValue(args);
-      } catch (err) {
-        encoded = unencodable(err, { node: target, module, function: fn });
-      }
+    let frame: OutgoingFrame | RpcError | undefined;
+    if (link !== null) {
+      frame = encodeFor(link, id, call, names);
+      if (frame instanceof RpcError) return this.#fail(call, frame);
     }
-    if (encoded instanceof RpcError) return Promise.reject(encoded);
-    const pending = new Pending(id, conn, target, module, fn, signal, site);
-    const promise = new Promise<unknown>((resolve, reject) => {
-      pending.resolve = resolve;
-      pending.reject = reject;
-    });
-    this.#pending.set(pending.id, pending);
-    pending.timeoutMs = timeout;
-    this.#deadlines.add(pending, timeout);
+    call.id = id;
+    call.link = link;
+    call.settled = false;
+    call.code = undefined;
+    call.load = undefined;
+    this.#pending.set(id, call);
+    this.#deadlines.add(call, call.timeoutMs);
     if (signal) {
-      pending.onAbort = () => this.#settle(pending, signal.reason, true);
-      this.#aborts.watch(signal, pending);
+      call.onAbort = () => this.#settle(call, false, signal.reason, true);
+      this.#aborts.watch(signal, call);
     }
-    if (conn) this.#host.send(conn, encoded);
-    else this.#callLocal(pending, module, fn, encoded as Buffer, Date.now() + timeout);
-    return promise;
+    if (link !== null) link.send(frame as OutgoingFrame);
+    else this.#callLocal(call);
   }
 
   /** Sends a cast; resolves once it is handed to the transport (or run, for the local node). */
-  cast(target: string, module: string, fn: string, args: unknown[]): Promise<void> {
+  cast(
+    target: string,
+    module: string,
+    fn: string,
+    args: unknown[],
+    options?: CastOptions,
+  ): Promise<void> {
     const local = target === this.#host.selfName;
-    const conn = local ? null : this.#host.connection(target);
+    const link = local ? null : this.#host.link(target);
     const names = this.#names.get(module, fn);
-    // As in `call`: the usual case is checked cheaply, the errors are told apart only when needed.
-    if (names === null || !Array.isArray(args) || conn === undefined) {
-      const details = { node: target, module, function: fn };
+    const details = { node: target, module, function: fn };
+    if (names === null || !Array.isArray(args) || link === undefined) {
       return Promise.reject(
-        checkRequest(target, module, fn, args, details) ?? notConnected(details),
+        checkRequest({ target, module, fn, args, details }) ?? this.#notConnected(details),
       );
     }
-    if (conn) {
-      const frame = encodeFor(conn, 0, 0, names, args, target, module, fn);
+    let meta: CallMetadata | undefined;
+    if (options !== undefined) {
+      const opts = checkCallOptions({ meta: options.meta }, 1, details);
+      if (opts instanceof RpcError) return Promise.reject(opts);
+      meta = opts.meta;
+    }
+    if (link !== null) {
+      if (link.wire.sendQueueFull === true) return Promise.reject(sendQueueFull(details));
+      const frame = encodeRequestFor(link, 0, 0, names, args, meta, details);
       if (frame instanceof RpcError) return Promise.reject(frame);
-      this.#host.send(conn, frame);
+      link.send(frame);
       return Promise.resolve();
     }
-    let body: Buffer;
+    let copy: unknown[];
+    let metaCopy: CallMetadata | undefined;
     try {
-      body = encodeValue(args);
+      copy = decodeValue(encodeValue(args)) as unknown[];
+      if (meta !== undefined)
+        metaCopy = Object.freeze(decodeValue(encodeValue(meta)) as CallMetadata);
     } catch (err) {
-      return Promise.reject(unencodable(err, { node: target, module, function: fn }));
+      return Promise.reject(unencodable(err, details));
     }
-    const record = new CallRecord(this.#host.selfName, module, fn, Number.POSITIVE_INFINITY);
-    this.#host.server.invokeLocal(module, fn, decodeValue(body) as unknown[], record, {
-      resolve() {},
-      reject() {},
-    });
+    const call = new IncomingCall(
+      this.#host.selfName,
+      module,
+      fn,
+      Number.POSITIVE_INFINITY,
+      metaCopy,
+    );
+    this.#host.server.serve(call, copy);
     return Promise.resolve();
   }
 
-  /** A reply frame arrived on `conn`. */
-  onReply(conn: Connection, frame: Buffer): void {
-    const pending = this.#pending.get(frameId(frame));
-    // A reply for an id we don't have (already timed out) or from the wrong peer is ignored.
-    if (!pending || pending.conn !== conn) return;
-    let value: unknown;
-    try {
-      value = decodeValueAt(frame, 5);
-    } catch {
-      this.#settle(
-        pending,
-        new RpcError('internal_server_error', 'malformed reply', { details: pending.details }),
-        false,
+  /**
+   * Asks `peer` for its load (a PROBE answered by its RPC layer, no handler). Rejects with
+   * `service_unavailable` when the peer is not connected, speaks protocol 1, does not answer
+   * within `timeoutMs`, or its connection drops.
+   */
+  probe(peer: string, timeoutMs: number): Promise<ServerLoad> {
+    const details = { node: peer };
+    const link = this.#host.link(peer);
+    if (link === undefined) return Promise.reject(this.#notConnected(details));
+    if (!link.v2) {
+      return Promise.reject(
+        new RpcError('service_unavailable', `node ${peer} speaks protocol 1, which has no probes`, {
+          details: { ...details, reason: 'probe_unsupported' },
+          notExecuted: true,
+        }),
       );
-      return;
     }
-    if (frame[0] === MessageType.ReplyOk) this.#settle(pending, value, false, true);
-    else this.#settle(pending, fromWireError(value, pending.details), false);
-  }
-
-  /** The connection dropped: every call pending on it fails now with `service_unavailable`. */
-  onConnectionClosed(conn: Connection, reason: string): void {
-    for (const pending of this.#pending.values()) {
-      if (pending.conn !== conn) continue;
-      const err = new RpcError(
-        'service_unavailable',
-        `connection to ${pending.details.node} lost (${reason})`,
-        {
-          details: { ...pending.details, reason: 'connection_lost' },
-        },
-      );
-      this.#settle(pending, withCallSite(err, pending.site), false);
-    }
-  }
-
-  /** Fails every pending call (the node is closing). */
-  rejectAll(message: string): void {
-    for (const pending of this.#pending.values()) {
-      const err = new RpcError('service_unavailable', message, {
-        details: { ...pending.details, reason: 'node_closed' },
-      });
-      this.#settle(pending, withCallSite(err, pending.site), false);
-    }
-    this.#deadlines.clear();
-  }
-
-  #callLocal(pending: Pending, module: string, fn: string, body: Buffer, deadline: number): void {
-    const record = new CallRecord(this.#host.selfName, module, fn, deadline);
-    const onAbort = pending.onAbort;
-    if (onAbort) {
-      pending.onAbort = () => {
-        record.abort(pending.signal?.reason);
-        onAbort();
-      };
-    }
-    this.#host.server.invokeLocal(module, fn, decodeValue(body) as unknown[], record, {
-      resolve: (value) => this.#settle(pending, value, false, true),
-      reject: (err) => this.#settle(pending, err, false),
+    const id = this.#nextProbeId;
+    this.#nextProbeId = id >= 0xffffffff ? 1 : id + 1;
+    return new Promise<ServerLoad>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#probes.delete(id);
+        reject(
+          new RpcError('request_timeout', `probe of ${peer} timed out after ${timeoutMs} ms`, {
+            details: { ...details, timeoutMs },
+          }),
+        );
+      }, timeoutMs);
+      this.#probes.set(id, { link, resolve, reject, timer });
+      link.send(encodeProbe(id));
     });
   }
 
-  readonly #onTimeout = (pending: Pending): void => {
-    const timeoutMs = pending.timeoutMs;
+  /**
+   * A reply frame arrived on `link`. Returns `false` when the connection must be closed: on
+   * protocol 2 a reply that does not decode leaves the codec out of step with the sender's.
+   */
+  onReply(link: RpcLink, frame: Buffer): boolean {
+    const type = frame[0] as number;
+    const call = this.#pending.get(frameId(frame));
+    let value: unknown;
+    let load: ServerLoad | undefined;
+    let trailer: unknown;
+    try {
+      if ((type & LOAD_OR_ENVELOPE) === 0) {
+        value = link.codec.decode(frame, 5, frame.length);
+      } else {
+        const layout = replyLayout(frame);
+        if (layout === null) throw new RangeError('malformed reply');
+        if (layout.loadAt >= 0) {
+          const wire = readLoad(frame, layout.loadAt);
+          load = link.load = { inFlight: wire.inFlight, elu: wire.elu, at: performance.now() };
+        }
+        if (layout.envelopeEnd > 0) {
+          trailer = link.codec.decode(frame, layout.envelopeStart, layout.envelopeEnd);
+        }
+        value = link.codec.decode(frame, layout.bodyAt, frame.length);
+      }
+    } catch {
+      if (link.codec.ordered) {
+        this.#host.logger.warn(`undecodable reply from ${link.peer}; closing the connection`);
+        return false;
+      }
+      if (call !== undefined && call.link === link) {
+        this.#settle(
+          call,
+          false,
+          new RpcError('internal_server_error', 'malformed reply', { details: call.details }),
+          false,
+        );
+      }
+      return true;
+    }
+    // A reply for an id we don't have (already timed out) or from the wrong peer is ignored.
+    if (call === undefined || call.link !== link) return true;
+    if (load !== undefined) call.load = load;
+    if (trailer !== undefined) this.#deliverTrailer(call, trailer);
+    if (baseType(type) === MessageType.ReplyOk) this.#settle(call, true, value, false);
+    else this.#settle(call, false, fromWireError(value, call.details), false);
+    return true;
+  }
+
+  /** A PROBE answer arrived on `link`. */
+  onProbeReply(link: RpcLink, frame: Buffer): void {
+    if (frame.length < 11) return;
+    const wire = readLoad(frame, 5);
+    const load = (link.load = { inFlight: wire.inFlight, elu: wire.elu, at: performance.now() });
+    const id = frameId(frame);
+    const probe = this.#probes.get(id);
+    if (probe === undefined || probe.link !== link) return;
+    this.#probes.delete(id);
+    clearTimeout(probe.timer);
+    probe.resolve(load);
+  }
+
+  /** The connection dropped: every call pending on it fails now with `service_unavailable`. */
+  onConnectionClosed(link: RpcLink, reason: string): void {
+    for (const call of this.#pending.values()) {
+      if (call.link !== link) continue;
+      const err = new RpcError(
+        'service_unavailable',
+        `connection to ${call.target} lost (${reason})`,
+        { details: { ...call.details, reason: 'connection_lost' } },
+      );
+      this.#settle(call, false, withCallSite(err, call.site), false);
+    }
+    for (const [id, probe] of this.#probes) {
+      if (probe.link !== link) continue;
+      this.#probes.delete(id);
+      clearTimeout(probe.timer);
+      probe.reject(
+        new RpcError('service_unavailable', `connection to ${link.peer} lost (${reason})`, {
+          details: { node: link.peer, reason: 'connection_lost' },
+        }),
+      );
+    }
+  }
+
+  /** Fails every pending call and probe, and every later one with `node_closed` (the node is closing). */
+  rejectAll(message: string): void {
+    this.#closed = true;
+    for (const call of this.#pending.values()) {
+      const err = new RpcError('service_unavailable', message, {
+        details: { ...call.details, reason: 'node_closed' },
+      });
+      this.#settle(call, false, withCallSite(err, call.site), false);
+    }
+    for (const probe of this.#probes.values()) {
+      clearTimeout(probe.timer);
+      probe.reject(
+        new RpcError('service_unavailable', message, {
+          details: { node: probe.link.peer, reason: 'node_closed' },
+        }),
+      );
+    }
+    this.#probes.clear();
+    this.#deadlines.clear();
+  }
+
+  #callLocal(call: OutgoingCall): void {
+    let args: unknown[];
+    let meta: CallMetadata | undefined;
+    try {
+      args = decodeValue(encodeValue(call.args)) as unknown[];
+      if (call.meta !== undefined)
+        meta = Object.freeze(decodeValue(encodeValue(call.meta)) as CallMetadata);
+    } catch (err) {
+      return this.#settle(call, false, unencodable(err, call.details), false);
+    }
+    const incoming = new IncomingCall(
+      this.#host.selfName,
+      call.module,
+      call.fn,
+      Date.now() + call.timeoutMs,
+      meta,
+    );
+    const reply: LocalReply = {
+      end: (ok, value, trailer) => {
+        if (this.#pending.get(call.id) !== call) return;
+        const load = this.#host.server.load;
+        call.load = { inFlight: load.inFlight, elu: load.elu, at: performance.now() };
+        if (trailer !== undefined) this.#deliverTrailer(call, decodeValue(encodeValue(trailer)));
+        this.#settle(call, ok, value, false);
+      },
+    };
+    incoming.local = reply;
+    const onAbort = call.onAbort;
+    if (onAbort) {
+      call.onAbort = () => {
+        incoming.abort(call.signal?.reason);
+        onAbort();
+      };
+    }
+    this.#host.server.serve(incoming, args);
+  }
+
+  #deliverTrailer(call: OutgoingCall, trailer: unknown): void {
+    if (call.onTrailer === undefined || typeof trailer !== 'object' || trailer === null) return;
+    try {
+      call.onTrailer(Object.freeze(trailer as Record<string, unknown>));
+    } catch (err) {
+      this.#host.logger.warn(
+        `onTrailer of a call to ${call.target} ${call.module}.${call.fn} threw: ${(err as Error)?.message ?? describe(err)}`,
+      );
+    }
+  }
+
+  readonly #onTimeout = (call: OutgoingCall): void => {
+    const timeoutMs = call.timeoutMs;
     const err = new RpcError(
       'request_timeout',
-      `call to ${pending.details.node} timed out after ${timeoutMs} ms`,
-      {
-        details: { ...pending.details, timeoutMs },
-      },
+      `call to ${call.target} timed out after ${timeoutMs} ms`,
+      { details: { ...call.details, timeoutMs } },
     );
-    this.#settle(pending, withCallSite(err, pending.site), true);
+    this.#settle(call, false, withCallSite(err, call.site), true);
   };
 
-  /** Settles a pending call once; `cancel` tells the callee to stop. */
-  #settle(pending: Pending, outcome: unknown, cancel: boolean, ok = false): void {
-    if (this.#pending.get(pending.id) !== pending) return;
-    this.#pending.delete(pending.id);
-    pending.settled = true;
-    this.#deadlines.settled(pending.timeoutMs);
-    if (pending.signal) this.#aborts.unwatch(pending.signal, pending);
-    if (cancel && pending.conn && !pending.conn.closed) pending.conn.send(encodeCancel(pending.id));
-    if (ok) pending.resolve(outcome);
-    else pending.reject(outcome);
+  /** An attempt that never started ends with `err`. */
+  #fail(call: OutgoingCall, err: RpcError): void {
+    call.code = err.code;
+    call.load = undefined;
+    call.end(false, withCallSite(err, call.site));
+  }
+
+  /** Settles a pending attempt once; `cancel` tells the callee to stop. */
+  #settle(call: OutgoingCall, ok: boolean, outcome: unknown, cancel: boolean): void {
+    if (this.#pending.get(call.id) !== call) return;
+    this.#pending.delete(call.id);
+    call.settled = true;
+    this.#deadlines.settled(call.timeoutMs);
+    if (call.signal) this.#aborts.unwatch(call.signal, call);
+    const link = call.link;
+    if (cancel && link !== null && !link.wire.closed) link.wire.send(encodeCancel(call.id));
+    if (!ok) call.code = outcome instanceof RpcError ? outcome.code : undefined;
+    call.end(ok, outcome);
   }
 
   #allocateId(): number {
@@ -265,86 +420,96 @@ export class RpcClient {
     this.#nextId = id;
     return id;
   }
+
+  #notConnected(details: RpcErrorDetails): RpcError {
+    if (this.#closed) {
+      return new RpcError('service_unavailable', `node ${this.#host.selfName} is closed`, {
+        details: { ...details, reason: 'node_closed' },
+        notExecuted: true,
+      });
+    }
+    return new RpcError('service_unavailable', `node ${details.node} is not connected`, {
+      details: { ...details, reason: 'not_connected' },
+      notExecuted: true,
+    });
+  }
+}
+
+/** What a request needs checked when the cheap test failed. */
+interface RequestParts {
+  readonly target: unknown;
+  readonly module: unknown;
+  readonly fn: unknown;
+  readonly args: unknown;
+  readonly details: RpcErrorDetails;
 }
 
 /** What is wrong with a request's target, names or arguments, if anything. */
-function checkRequest(
-  target: unknown,
-  module: unknown,
-  fn: unknown,
-  args: unknown,
-  details: RpcErrorDetails,
-): RpcError | undefined {
-  if (!isValidNodeName(target))
-    return badRequest(`invalid node name ${describe(target)}`, details, 'node');
-  if (nameBytes(module) < 0)
-    return badRequest(`invalid module name ${describe(module)}`, details, 'module');
-  if (nameBytes(fn) < 0)
-    return badRequest(`invalid function name ${describe(fn)}`, details, 'function');
-  if (!Array.isArray(args))
-    return badRequest(`args must be an array, received ${describe(args)}`, details, 'args');
+function checkRequest(req: RequestParts): RpcError | undefined {
+  const { details } = req;
+  if (!isValidNodeName(req.target))
+    return badRequest(`invalid node name ${describe(req.target)}`, details, 'node');
+  if (nameBytes(req.module) < 0)
+    return badRequest(`invalid module name ${describe(req.module)}`, details, 'module');
+  if (nameBytes(req.fn) < 0)
+    return badRequest(`invalid function name ${describe(req.fn)}`, details, 'function');
+  if (!Array.isArray(req.args))
+    return badRequest(`args must be an array, received ${describe(req.args)}`, details, 'args');
   return undefined;
 }
 
-/**
- * The CALL (`id` > 0) or CAST frame for `conn`, or the error that stops the request: arguments
- * that cannot be encoded, or a frame over the peer's limit.
- */
+/** The CALL frame of an attempt, or the error that stops it. */
 function encodeFor(
-  conn: Connection,
+  link: RpcLink,
+  id: number,
+  call: OutgoingCall,
+  names: Buffer,
+): OutgoingFrame | RpcError {
+  return encodeRequestFor(link, id, call.timeoutMs, names, call.args, call.meta, call.details);
+}
+
+/**
+ * A CALL (`id` > 0) or CAST frame for `link`, or the error that stops it: metadata or
+ * arguments that cannot be encoded, or a frame over the peer's limit. Metadata is not sent to a
+ * protocol-1 peer, which could not read it.
+ */
+function encodeRequestFor(
+  link: RpcLink,
   id: number,
   timeoutMs: number,
   names: Buffer,
   args: unknown[],
-  target: string,
-  module: string,
-  fn: string,
+  meta: CallMetadata | undefined,
+  details: RpcErrorDetails,
 ): OutgoingFrame | RpcError {
+  const codec = link.codec;
+  let envelope: Buffer | undefined;
+  if (meta !== undefined && link.v2) {
+    try {
+      envelope = codec.encode(meta, 0);
+    } catch (err) {
+      return new RpcError('bad_request', `meta cannot be encoded: ${(err as Error).message}`, {
+        details: { ...details, field: 'meta', reason: 'bad_meta' },
+        cause: err,
+        notExecuted: true,
+      });
+    }
+    if (envelope.length > MAX_ENVELOPE_BYTES) {
+      codec.discardEncoder();
+      return envelopeTooLarge('meta', envelope.length, details);
+    }
+  }
   let frame: OutgoingFrame;
   try {
-    frame = encodeRequestValue(id, timeoutMs, names, args);
+    frame = encodeRequest(codec, id, timeoutMs, names, args, envelope);
   } catch (err) {
-    return unencodable(err, { node: target, module, function: fn });
+    if (envelope !== undefined) codec.discardEncoder();
+    return unencodable(err, details);
   }
   const bytes = frameLength(frame) - 4;
-  if (bytes <= conn.sendLimit) return frame;
-  return tooLarge(bytes, conn.sendLimit, { node: target, module, function: fn });
-}
-
-function checkCallOptions(
-  options: CallOptions | undefined,
-  defaultTimeout: number,
-  details: RpcErrorDetails,
-): RpcError | { timeout: number; signal: AbortSignal | undefined } {
-  if (options === undefined) return { timeout: defaultTimeout, signal: undefined };
-  if (typeof options !== 'object' || options === null)
-    return badRequest(
-      `options must be an object, received ${describe(options)}`,
-      details,
-      'options',
-    );
-  const timeout = options.timeout ?? defaultTimeout;
-  if (typeof timeout !== 'number' || !(timeout > 0) || timeout > MAX_TIMEOUT_MS) {
-    return badRequest(
-      `timeout must be a number of ms from 1 to ${MAX_TIMEOUT_MS}, received ${describe(timeout)}`,
-      details,
-      'timeout',
-    );
-  }
-  const signal = options.signal;
-  if (signal !== undefined && !(signal instanceof AbortSignal)) {
-    return badRequest(
-      `signal must be an AbortSignal, received ${describe(signal)}`,
-      details,
-      'signal',
-    );
-  }
-  return { timeout: Math.ceil(timeout), signal };
-}
-
-/** Bytes an outgoing frame puts on the wire, length prefix included. */
-function frameLength(frame: OutgoingFrame): number {
-  return frame instanceof Uint8Array ? frame.length : frame.header.length + frame.body.length;
+  if (bytes <= link.wire.sendLimit) return frame;
+  codec.discardEncoder();
+  return tooLarge(bytes, link.wire.sendLimit, details);
 }
 
 function badRequest(message: string, details: RpcErrorDetails, field: string): RpcError {
@@ -354,11 +519,12 @@ function badRequest(message: string, details: RpcErrorDetails, field: string): R
   });
 }
 
-function notConnected(details: RpcErrorDetails): RpcError {
-  return new RpcError('service_unavailable', `node ${details.node} is not connected`, {
-    details: { ...details, reason: 'not_connected' },
-    notExecuted: true,
-  });
+function sendQueueFull(details: RpcErrorDetails): RpcError {
+  return new RpcError(
+    'service_unavailable',
+    `the connection to ${details.node} has too many bytes waiting to be sent`,
+    { details: { ...details, reason: 'send_queue_full' }, notExecuted: true },
+  );
 }
 
 function unencodable(err: unknown, details: RpcErrorDetails): RpcError {
@@ -373,10 +539,7 @@ function tooLarge(bytes: number, limit: number, details: RpcErrorDetails): RpcEr
   return new RpcError(
     'bad_request',
     `message of ${bytes} bytes exceeds the frame limit of ${limit} bytes`,
-    {
-      details: { ...details, reason: 'frame_too_large' },
-      notExecuted: true,
-    },
+    { details: { ...details, reason: 'frame_too_large' }, notExecuted: true },
   );
 }
 

@@ -1,6 +1,7 @@
 /**
- * The current call's context, for handlers: who called, until when, and a signal that aborts
- * when the caller gives up (abort, timeout) or its connection drops.
+ * The current call's context, for handlers: who called, until when, the caller's metadata, a
+ * signal that aborts when the caller gives up (abort, timeout) or its connection drops, and the
+ * trailer a handler may send back with its reply.
  *
  * Read it with {@link currentCall} anywhere inside a handler, including after `await`s
  * (it rides on `AsyncLocalStorage`). The `AbortSignal` is created only when a handler asks for
@@ -8,6 +9,15 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { RpcError } from '../errors.js';
+import { encodeValue } from './codec.js';
+import {
+  type CallMetadata,
+  envelopeProblem,
+  MAX_ENVELOPE_BYTES,
+  MAX_ENVELOPE_KEYS,
+  NO_METADATA,
+} from './envelope.js';
+import type { RpcLink } from './link.js';
 
 /** What a handler can know about the call it is serving. */
 export interface CallContext {
@@ -21,10 +31,39 @@ export interface CallContext {
   readonly deadline: number;
   /** Aborts when the caller aborts or times out, when the deadline passes, or when the caller's connection drops. */
   readonly signal: AbortSignal;
+  /** The metadata the caller sent with the call (`meta` in its call options); empty when none. */
+  readonly meta: CallMetadata;
+  /** `true` for a cast: nobody waits for the result, and a trailer goes nowhere. */
+  readonly isCast: boolean;
+  /**
+   * Adds an entry to the trailer sent back with the reply (success or error), which the caller
+   * reads through its `onTrailer` call option. Throws an `RpcError` `bad_request` when the
+   * trailer would break its limits (64 keys, keys up to 255 bytes, 16 KiB encoded) or the value
+   * cannot be encoded. Ignored for casts.
+   */
+  setTrailer(key: string, value: unknown): void;
 }
 
-/** The mutable record behind a {@link CallContext}. */
-export class CallRecord implements CallContext {
+/** How a call served for the local node reports back (the caller's pending attempt). */
+export interface LocalReply {
+  /** The handler finished: `ok` with its result, or not with an `RpcError`. */
+  end(ok: boolean, value: unknown, trailer: CallMetadata | undefined): void;
+}
+
+/**
+ * A call being served: the context handlers see, and where its reply goes (a connection and a
+ * request id, the local caller, or nowhere for a cast).
+ */
+export class IncomingCall implements CallContext {
+  /** The connection the reply goes to (`null` for a local call). */
+  link: RpcLink | null = null;
+  /** The request id to reply to (0 for a cast). */
+  id = 0;
+  /** For a local call: who gets the reply. */
+  local: LocalReply | undefined;
+  /** The trailer entries set so far, if any. */
+  trailer: Record<string, unknown> | undefined;
+  #trailerBytes = 0;
   #controller: AbortController | undefined;
   #abortReason: unknown;
   #deadlineTimer: NodeJS.Timeout | undefined;
@@ -35,10 +74,15 @@ export class CallRecord implements CallContext {
     readonly module: string,
     readonly fn: string,
     readonly deadline: number,
+    readonly meta: CallMetadata = NO_METADATA,
   ) {}
 
   get function(): string {
     return this.fn;
+  }
+
+  get isCast(): boolean {
+    return this.id === 0 && this.local === undefined;
   }
 
   get signal(): AbortSignal {
@@ -53,6 +97,36 @@ export class CallRecord implements CallContext {
   /** `true` once the call was aborted (cancelled, caller gone, or deadline passed). */
   get aborted(): boolean {
     return this.#abortReason !== undefined;
+  }
+
+  setTrailer(key: string, value: unknown): void {
+    if (this.isCast) return;
+    const next = { ...this.trailer, [key]: value };
+    let problem =
+      typeof key === 'string' ? envelopeProblem(next, 'trailer') : 'trailer keys must be strings';
+    let bytes = 0;
+    if (problem === undefined) {
+      try {
+        bytes = encodeValue(key).length + encodeValue(value).length;
+      } catch (err) {
+        problem = `trailer value for ${JSON.stringify(key)} cannot be encoded: ${(err as Error).message}`;
+      }
+    }
+    if (problem === undefined && this.#trailerBytes + bytes > MAX_ENVELOPE_BYTES - 8) {
+      problem = `the trailer would encode to more than ${MAX_ENVELOPE_BYTES} bytes`;
+    }
+    if (problem !== undefined) {
+      throw new RpcError('bad_request', problem, {
+        details: {
+          module: this.module,
+          function: this.fn,
+          reason: 'bad_trailer',
+          maxKeys: MAX_ENVELOPE_KEYS,
+        },
+      });
+    }
+    this.#trailerBytes += bytes;
+    this.trailer = next;
   }
 
   /** Aborts the handler's signal (idempotent). */
@@ -83,7 +157,7 @@ export class CallRecord implements CallContext {
 }
 
 /** @internal */
-export const callStorage = new AsyncLocalStorage<CallRecord>();
+export const callStorage = new AsyncLocalStorage<IncomingCall>();
 
 /**
  * The context of the call being served, or `undefined` outside a handler.
@@ -92,8 +166,9 @@ export const callStorage = new AsyncLocalStorage<CallRecord>();
  * ```ts
  * node.expose('Jobs', {
  *   async run(spec) {
- *     const { caller, signal } = currentCall()!;
- *     return await doWork(spec, { signal });
+ *     const { caller, signal, meta } = currentCall()!;
+ *     currentCall()!.setTrailer('worker', node.name);
+ *     return await doWork(spec, { signal, tenant: meta.tenant });
  *   },
  * });
  * ```

@@ -1,24 +1,34 @@
 /**
  * Serving calls: the table of exposed functions, dispatch of CALL/CAST frames (and of local
- * calls), cancellation, and the in-flight count that graceful shutdown waits on.
+ * calls), cancellation, load reports and probes, and the in-flight count that graceful
+ * shutdown waits on.
  *
  * Only functions passed to `expose` are reachable, looked up in a `Map` built at expose time:
  * no property of any object is ever resolved by a name that came from the network.
+ *
+ * Every call, remote or local, call or cast, takes one path: {@link RpcServer.serve} finds the
+ * handler, runs it inside its context, and {@link RpcServer#end} sends what came out.
  */
 import { RpcError, type RpcErrorDetails, toWireError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { describe } from '../options.js';
-import type { Connection } from '../transport/connection.js';
 import { MessageType } from '../transport/message-types.js';
-import { decodeValue, decodeValueAt, encodeValue } from './codec.js';
-import { CallRecord, callStorage } from './context.js';
+import { decodeValue, encodeValue } from './codec.js';
+import { callStorage, IncomingCall } from './context.js';
+import { type CallMetadata, envelopeProblem, MAX_ENVELOPE_BYTES, NO_METADATA } from './envelope.js';
+import type { RpcLink } from './link.js';
+import { LoadSampler } from './load.js';
+import { handlerError, resultError } from './remote-error.js';
 import {
+  baseType,
   decodeRequest,
-  encodeReplyValue,
+  encodeProbeReply,
+  encodeReply,
   frameId,
   MAX_NAME_BYTES,
   NamesTable,
   type OutgoingFrame,
+  type WireLoad,
 } from './wire.js';
 
 /**
@@ -36,20 +46,15 @@ export interface ServerHost {
   readonly selfName: string;
   readonly logger: Logger;
   readonly exposeErrorStacks: boolean;
-  send(conn: Connection, frame: OutgoingFrame): void;
 }
 
-/** How a local call reports back (the client's pending entry). */
-export interface LocalReply {
-  resolve(value: unknown): void;
-  reject(err: RpcError): void;
-}
+export { IncomingCall, type LocalReply } from './context.js';
 
 export class RpcServer {
   readonly #host: ServerHost;
   readonly #modules = new Map<string, Map<string, AnyHandler>>();
-  readonly #active = new Map<Connection, Map<number, CallRecord>>();
   readonly #names = new NamesTable();
+  readonly #sampler = new LoadSampler();
   #inFlight = 0;
   #draining = false;
   #idleWaiters: (() => void)[] = [];
@@ -61,6 +66,21 @@ export class RpcServer {
   /** Calls being served right now (remote and local). */
   get inFlight(): number {
     return this.#inFlight;
+  }
+
+  /** This node's load as peers are told it. */
+  get load(): WireLoad {
+    return { inFlight: this.#inFlight, elu: this.#sampler.elu };
+  }
+
+  /** Starts sampling the event loop (for load reports). */
+  startLoadSampling(intervalMs?: number): void {
+    this.#sampler.start(intervalMs);
+  }
+
+  /** Stops the sampler (the node is closing). */
+  stopLoadSampling(): void {
+    this.#sampler.stop();
   }
 
   /** Exposes (or replaces) `module`. Throws a `TypeError` for bad names or non-function values. */
@@ -89,7 +109,10 @@ export class RpcServer {
     return this.#modules.delete(module);
   }
 
-  /** Refuses new calls from now on (they fail with `service_unavailable`, marked not executed). */
+  /**
+   * Refuses new calls from now on (they fail with `service_unavailable`, marked not executed).
+   * Casts still run: nobody could be told they were refused, so refusing would lose them.
+   */
   startDraining(): void {
     this.#draining = true;
   }
@@ -110,288 +133,246 @@ export class RpcServer {
     });
   }
 
-  /** Handles a CALL or CAST frame from `conn`. Returns `false` for a malformed frame. */
-  onRequest(conn: Connection, frame: Buffer): boolean {
+  /**
+   * Handles a CALL or CAST frame from `link`. Returns `false` when the connection must be
+   * closed: a malformed frame, or (on protocol 2) a body that does not decode, which leaves
+   * the connection's codec out of step with the sender's.
+   */
+  onRequest(link: RpcLink, frame: Buffer): boolean {
     const req = decodeRequest(frame, this.#names);
     if (!req) {
-      this.#host.logger.warn(
-        `malformed ${frame[0] === MessageType.Call ? 'CALL' : 'CAST'} frame from ${conn.peerName}; closing the connection`,
-      );
+      const kind = baseType(frame[0] as number) === MessageType.Call ? 'CALL' : 'CAST';
+      this.#host.logger.warn(`malformed ${kind} frame from ${link.peer}; closing the connection`);
       return false;
     }
-    const caller = conn.peerName as string;
-    const handler = this.#lookup(req.module, req.fn);
-    if (handler instanceof RpcError) return this.#replyError(conn, req.id, handler);
+    const call = new IncomingCall(
+      link.peer,
+      req.module,
+      req.fn,
+      req.id === 0 ? Number.POSITIVE_INFINITY : Date.now() + req.timeoutMs,
+      NO_METADATA,
+    );
+    call.link = link;
+    call.id = req.id;
+    // Every part is decoded, in order, even for a call that is refused: a protocol-2 codec
+    // learns object shapes from each message it reads.
+    let meta: unknown = NO_METADATA;
     let args: unknown;
     try {
-      args = decodeValueAt(frame, req.argsOffset);
+      if (req.envelopeEnd > 0) meta = link.codec.decode(frame, req.envelopeStart, req.envelopeEnd);
+      args = link.codec.decode(frame, req.argsOffset, frame.length);
     } catch {
-      return this.#replyError(
-        conn,
-        req.id,
-        new RpcError('bad_request', 'arguments could not be decoded', {
-          details: this.#nameDetails(req.module, req.fn),
-          notExecuted: true,
-        }),
+      if (link.codec.ordered) {
+        this.#host.logger.warn(`undecodable request from ${link.peer}; closing the connection`);
+        return false;
+      }
+      this.#end(
+        call,
+        false,
+        this.#badRequest(call, 'arguments could not be decoded', 'undecodable_arguments'),
       );
+      return true;
+    }
+    if (meta !== NO_METADATA) {
+      const problem = envelopeProblem(meta, 'meta');
+      if (problem !== undefined) {
+        this.#end(call, false, this.#badRequest(call, problem, 'bad_meta'));
+        return true;
+      }
+      (call as { meta: CallMetadata }).meta = Object.freeze(meta as Record<string, unknown>);
     }
     if (!Array.isArray(args)) {
-      return this.#replyError(
-        conn,
-        req.id,
-        new RpcError('bad_request', 'arguments must be an array', {
-          details: this.#nameDetails(req.module, req.fn),
-          notExecuted: true,
-        }),
-      );
-    }
-    const deadline = req.id === 0 ? Number.POSITIVE_INFINITY : Date.now() + req.timeoutMs;
-    const record = new CallRecord(caller, req.module, req.fn, deadline);
-    if (req.id === 0) {
-      this.#run(record, handler, args, undefined, (err) =>
-        this.#host.logger.debug(
-          `cast ${req.module}.${req.fn} from ${caller} failed: ${err.message}`,
-        ),
-      );
+      this.#end(call, false, this.#badRequest(call, 'arguments must be an array', 'bad_arguments'));
       return true;
     }
-    const id = req.id;
-    const outcome = this.#start(record, handler, args);
-    // Settled synchronously (the usual case for a quick handler): reply now. No CANCEL can
-    // arrive while a handler runs synchronously, so such a call is never tracked as active.
-    if (outcome instanceof HandlerFailure) {
-      this.#finish(record);
-      this.#replyError(conn, id, outcome.error);
-      return true;
-    }
-    if (!isThenable(outcome)) {
-      this.#finish(record);
-      this.#replyOk(conn, id, outcome, record);
-      return true;
-    }
-    let active = this.#active.get(conn);
-    if (!active) this.#active.set(conn, (active = new Map()));
-    active.set(id, record);
-    this.#settleLater(
-      outcome,
-      record,
-      (value) => {
-        if (active.get(id) === record) active.delete(id);
-        this.#replyOk(conn, id, value, record);
-      },
-      (err) => {
-        if (active.get(id) === record) active.delete(id);
-        // Aborted (cancelled, caller gone, deadline passed): the caller is not waiting for this
-        // error, or is timing out by itself right now with its own, more precise error.
-        if (!record.aborted) this.#replyError(conn, id, err);
-      },
-    );
+    this.serve(call, args);
     return true;
   }
 
-  /** A local call (target is this node): same semantics as a remote one, no socket. */
-  invokeLocal(
-    module: string,
-    fn: string,
-    args: unknown[],
-    record: CallRecord,
-    reply: LocalReply,
-  ): void {
-    const details: RpcErrorDetails = { node: this.#host.selfName, module, function: fn };
-    const handler = this.#lookup(module, fn);
-    if (handler instanceof RpcError) return reply.reject(handler);
-    this.#run(
-      record,
-      handler,
-      args,
-      (value) => {
-        try {
-          reply.resolve(decodeValue(encodeValue(value)));
-        } catch (err) {
-          reply.reject(resultError(err, details));
-        }
-      },
-      (err) => {
-        if (!record.aborted) reply.reject(err);
-      },
+  /** A PROBE from `link`: answered at once with this node's load, no handler involved. */
+  onProbe(link: RpcLink, frame: Buffer): void {
+    link.send(encodeProbeReply(frameId(frame), this.load));
+  }
+
+  /**
+   * Serves `call`: finds its handler, runs it inside its context, and replies with what came
+   * out (a synchronous result at once, with no closure and no entry in the active table).
+   */
+  serve(call: IncomingCall, args: unknown[]): void {
+    const handler = this.#lookup(call);
+    if (handler instanceof RpcError) return this.#end(call, false, handler);
+    this.#inFlight++;
+    let result: unknown;
+    let ok = true;
+    try {
+      result = callStorage.run(call, Reflect.apply, handler, undefined, args);
+    } catch (err) {
+      ok = false;
+      result = err;
+    }
+    if (!ok || !isThenable(result)) return this.#finish(call, ok, result);
+    // No CANCEL can arrive while a handler runs synchronously: only a pending one is tracked.
+    if (call.id !== 0 && call.link !== null) call.link.active.set(call.id, call);
+    result.then(
+      (value) => this.#finish(call, true, value),
+      (err: unknown) => this.#finish(call, false, err),
     );
   }
 
   /** The caller gave up on request `id`: abort its handler's signal. */
-  onCancel(conn: Connection, frame: Buffer): void {
-    const record = this.#active.get(conn)?.get(frameId(frame));
-    record?.abort(
+  onCancel(link: RpcLink, frame: Buffer): void {
+    const call = link.active.get(frameId(frame));
+    call?.abort(
       new RpcError('request_timeout', 'the caller cancelled the call', {
-        details: { node: record.caller },
+        details: { node: call.caller },
       }),
     );
   }
 
   /** The connection to a caller dropped: abort every handler it was waiting on. */
-  onConnectionClosed(conn: Connection): void {
-    const active = this.#active.get(conn);
-    if (!active) return;
-    this.#active.delete(conn);
+  onConnectionClosed(link: RpcLink): void {
+    if (link.active.size === 0) return;
     const reason = new RpcError('service_unavailable', 'the caller disconnected', {
       details: { reason: 'connection_lost' },
     });
-    for (const record of active.values()) record.abort(reason);
+    const calls = [...link.active.values()];
+    link.active.clear();
+    for (const call of calls) call.abort(reason);
   }
 
-  #lookup(module: string, fn: string): AnyHandler | RpcError {
-    if (this.#draining) {
+  #lookup(call: IncomingCall): AnyHandler | RpcError {
+    if (this.#draining && !call.isCast) {
       return new RpcError('service_unavailable', `node ${this.#host.selfName} is shutting down`, {
-        details: { ...this.#nameDetails(module, fn), reason: 'draining' },
+        details: { ...this.#details(call), reason: 'draining' },
         notExecuted: true,
       });
     }
-    const table = this.#modules.get(module);
-    const handler = table?.get(fn);
+    const table = this.#modules.get(call.module);
+    const handler = table?.get(call.fn);
     if (handler) return handler;
-    const what = table ? `function ${module}.${fn}` : `module ${module}`;
+    const what = table ? `function ${call.module}.${call.fn}` : `module ${call.module}`;
     return new RpcError('not_found', `no ${what} is exposed on node ${this.#host.selfName}`, {
-      details: this.#nameDetails(module, fn),
+      details: this.#details(call),
       notExecuted: true,
     });
   }
 
-  /** Runs a handler inside its call context; settles through `ok` / `fail` exactly once. */
-  #run(
-    record: CallRecord,
-    handler: AnyHandler,
-    args: unknown[],
-    ok: ((value: unknown) => void) | undefined,
-    fail: (err: RpcError) => void,
-  ): void {
-    const outcome = this.#start(record, handler, args);
-    if (outcome instanceof HandlerFailure) {
-      this.#finish(record);
-      fail(outcome.error);
-    } else if (isThenable(outcome)) {
-      this.#settleLater(outcome, record, ok, fail);
-    } else {
-      this.#finish(record);
-      ok?.(outcome);
-    }
-  }
-
-  /**
-   * Starts a handler inside its call context and counts it in flight. Returns its result: a
-   * value, a thenable still running, or a {@link HandlerFailure} when it threw synchronously.
-   * Whoever gets a settled outcome calls {@link #finish}; {@link #settleLater} does for a thenable.
-   */
-  #start(record: CallRecord, handler: AnyHandler, args: unknown[]): unknown {
-    this.#inFlight++;
-    try {
-      return callStorage.run(record, Reflect.apply, handler, undefined, args) as unknown;
-    } catch (err) {
-      return new HandlerFailure(this.#handlerError(err, record));
-    }
-  }
-
-  #settleLater(
-    pending: PromiseLike<unknown>,
-    record: CallRecord,
-    ok: ((value: unknown) => void) | undefined,
-    fail: (err: RpcError) => void,
-  ): void {
-    pending.then(
-      (value) => {
-        this.#finish(record);
-        ok?.(value);
-      },
-      (err: unknown) => {
-        this.#finish(record);
-        fail(this.#handlerError(err, record));
-      },
-    );
-  }
-
-  /** A handler finished: its record stops aborting, and idle waiters wake when it was the last. */
-  #finish(record: CallRecord): void {
-    record.finish();
+  /** A handler finished: settle the bookkeeping, then reply. */
+  #finish(call: IncomingCall, ok: boolean, value: unknown): void {
+    call.finish();
+    if (call.link !== null && call.link.active.get(call.id) === call)
+      call.link.active.delete(call.id);
     if (--this.#inFlight === 0 && this.#idleWaiters.length > 0) {
       const waiters = this.#idleWaiters;
       this.#idleWaiters = [];
       for (const wake of waiters) wake();
     }
+    if (ok) return this.#end(call, true, value);
+    const err = handlerError(value, call, this.#host);
+    // Aborted (cancelled, caller gone, deadline passed): the caller is not waiting for this
+    // error, or is timing out by itself right now with its own, more precise error.
+    if (!call.aborted) this.#end(call, false, err);
   }
 
-  #handlerError(err: unknown, record: CallRecord): RpcError {
-    const details: RpcErrorDetails = {
-      node: this.#host.selfName,
-      module: record.module,
-      function: record.fn,
-    };
-    if (err instanceof RpcError)
-      return new RpcError(err.code, err.message, { details: { ...err.details, ...details } });
-    const e = err instanceof Error ? err : new Error(String(err));
-    const remote: RpcErrorDetails['remote'] = { name: e.name, message: e.message };
-    if (this.#host.exposeErrorStacks && e.stack) remote.stack = e.stack;
-    const code = (e as { code?: unknown }).code;
-    if (typeof code === 'string') remote.code = code;
-    return new RpcError(
-      'internal_server_error',
-      `${record.module}.${record.fn} threw: ${e.name}: ${e.message}`,
-      {
-        details: { ...details, remote },
-      },
+  /** Sends what a call came to: a reply on its connection, to its local caller, or (a cast) a log line. */
+  #end(call: IncomingCall, ok: boolean, value: unknown): void {
+    const link = call.link;
+    if (link !== null) {
+      if (call.id !== 0) this.#reply(link, call, ok, value);
+      else if (!ok) this.#castFailed(call, value as RpcError);
+      return;
+    }
+    if (call.local === undefined) {
+      if (!ok) this.#castFailed(call, value as RpcError);
+      return;
+    }
+    if (!ok) return call.local.end(false, value, call.trailer);
+    let copy: unknown;
+    try {
+      copy = decodeValue(encodeValue(value));
+    } catch (err) {
+      return call.local.end(false, resultError(err, this.#details(call)), call.trailer);
+    }
+    call.local.end(true, copy, call.trailer);
+  }
+
+  /** Replies on `link`; a reply that cannot be sent is replaced by an error reply (without trailer). */
+  #reply(link: RpcLink, call: IncomingCall, ok: boolean, value: unknown, fallback = false): void {
+    let load: WireLoad | undefined;
+    let trailer: Buffer | undefined;
+    if (link.v2) {
+      if (link.loadEpoch !== this.#sampler.epoch) {
+        link.loadEpoch = this.#sampler.epoch;
+        load = this.load;
+      }
+      if (call.trailer !== undefined && !fallback) trailer = this.#encodeTrailer(link, call);
+    }
+    const body = ok ? value : toWireError(value as RpcError);
+    let frame: OutgoingFrame;
+    try {
+      frame = encodeReply(
+        link.codec,
+        ok ? MessageType.ReplyOk : MessageType.ReplyError,
+        call.id,
+        body,
+        load,
+        trailer,
+      );
+    } catch (err) {
+      return this.#reply(link, call, false, resultError(err, this.#details(call)), true);
+    }
+    const bytes =
+      frame instanceof Uint8Array ? frame.length : frame.header.length + frame.body.length;
+    if (bytes - 4 > link.wire.sendLimit) {
+      link.codec.discardEncoder();
+      return this.#reply(
+        link,
+        call,
+        false,
+        new RpcError(
+          'internal_server_error',
+          `result of ${bytes - 9} bytes exceeds the frame limit`,
+          {
+            details: { ...this.#details(call), reason: 'frame_too_large' },
+          },
+        ),
+        true,
+      );
+    }
+    link.send(frame);
+  }
+
+  /** The trailer, encoded for `link`; dropped (with a log line) if it cannot be. */
+  #encodeTrailer(link: RpcLink, call: IncomingCall): Buffer | undefined {
+    try {
+      const bytes = link.codec.encode(call.trailer, 0);
+      if (bytes.length <= MAX_ENVELOPE_BYTES) return bytes;
+      link.codec.discardEncoder();
+    } catch {
+      // setTrailer checked every value; a value mutated since then may fail here
+    }
+    this.#host.logger.warn(
+      `trailer of ${call.module}.${call.fn} dropped: it cannot be encoded within the limits`,
+    );
+    return undefined;
+  }
+
+  #castFailed(call: IncomingCall, err: RpcError): void {
+    this.#host.logger.debug(
+      `cast ${call.module}.${call.fn} from ${call.caller} failed: ${err.message}`,
     );
   }
 
-  #nameDetails(module: string, fn: string): RpcErrorDetails {
-    return { node: this.#host.selfName, module, function: fn };
+  #badRequest(call: IncomingCall, message: string, reason: string): RpcError {
+    return new RpcError('bad_request', message, {
+      details: { ...this.#details(call), reason },
+      notExecuted: true,
+    });
   }
 
-  #details(record: CallRecord): RpcErrorDetails {
-    return { node: this.#host.selfName, module: record.module, function: record.fn };
+  #details(call: IncomingCall): RpcErrorDetails {
+    return { node: this.#host.selfName, module: call.module, function: call.fn };
   }
-
-  #replyOk(conn: Connection, id: number, value: unknown, record: CallRecord): void {
-    let frame: Buffer;
-    try {
-      frame = encodeReplyValue(MessageType.ReplyOk, id, value);
-    } catch (err) {
-      this.#replyError(conn, id, resultError(err, this.#details(record)));
-      return;
-    }
-    if (frame.length - 4 > conn.sendLimit) {
-      this.#replyError(
-        conn,
-        id,
-        new RpcError(
-          'internal_server_error',
-          `result of ${frame.length - 9} bytes exceeds the frame limit`,
-          {
-            details: { ...this.#details(record), reason: 'frame_too_large' },
-          },
-        ),
-      );
-      return;
-    }
-    this.#host.send(conn, frame);
-  }
-
-  #replyError(conn: Connection, id: number, err: RpcError): true {
-    if (id !== 0)
-      this.#host.send(conn, encodeReplyValue(MessageType.ReplyError, id, toWireError(err)));
-    return true;
-  }
-}
-
-/** What a handler threw synchronously, already turned into the error its caller gets. */
-class HandlerFailure {
-  constructor(readonly error: RpcError) {}
-}
-
-function resultError(err: unknown, details: RpcErrorDetails): RpcError {
-  return new RpcError(
-    'internal_server_error',
-    `the result cannot be encoded: ${(err as Error).message}`,
-    {
-      details: { ...details, reason: 'unencodable_result' },
-    },
-  );
 }
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {

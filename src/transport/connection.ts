@@ -21,11 +21,13 @@ import {
   cookieProof,
   decodeHello,
   encodeHello,
+  formatVersions,
   type Hello,
+  negotiateVersion,
   newNonce,
   proofMatches,
 } from './handshake.js';
-import { MessageType } from './message-types.js';
+import { MessageType, PROTOCOL_VERSIONS } from './message-types.js';
 
 /** Why a ready connection ended, as `nodedown` reports it. */
 export type DownReason = 'closed' | 'timeout' | 'goodbye';
@@ -73,6 +75,10 @@ export class Connection {
   peer: Hello | undefined;
   /** The largest frame the peer accepts (the smaller of both limits). */
   sendLimit = PREAUTH_MAX_FRAME_BYTES;
+  /** The protocol version this connection speaks (the highest both sides speak); 0 before HELLO. */
+  protocol = 0;
+  /** Per-connection state of the layers above (the node sets it when the connection is ready). */
+  session: object | undefined;
   /** The reason a handshake was refused, when it was (for `connect()` to report). */
   refusal: string | undefined;
   /** The socket error that ended the connection, if one did (e.g. `ECONNREFUSED`). */
@@ -247,6 +253,15 @@ export class Connection {
     const hello = decodeHello(body);
     if (typeof hello === 'string') return this.#protocolError(hello);
     if (hello.name === this.#host.selfName) return this.#refuse('a node cannot connect to itself');
+    const version = negotiateVersion(PROTOCOL_VERSIONS, hello.versions);
+    if (version === undefined) {
+      const reason = `no common protocol version (this node speaks ${formatVersions(PROTOCOL_VERSIONS)}, ${hello.name} speaks ${formatVersions(hello.versions)})`;
+      this.peer = hello;
+      this.#host.logger.warn(`connection ${this.#describe()} refused: ${reason}`);
+      this.#publishDropped(reason);
+      return this.#refuse(reason);
+    }
+    this.protocol = version;
     this.peer = hello;
     const proof = cookieProof(
       this.#host.cookie,

@@ -18,6 +18,9 @@ export const MessageType = {
   ReplyOk: 0x12,
   ReplyError: 0x13,
   Cancel: 0x14,
+  // Load probes (protocol 2): answered by the RPC layer itself, never by a user handler.
+  Probe: 0x15,
+  ProbeReply: 0x16,
   // Cluster control (msgpack bodies).
   PeerList: 0x30,
   GroupSync: 0x31,
@@ -26,7 +29,15 @@ export const MessageType = {
 
 export type MessageTypeCode = (typeof MessageType)[keyof typeof MessageType];
 
-/** Wire protocol version, checked in the handshake. */
-export const PROTOCOL_VERSION = 1;
+/**
+ * The protocol versions this build speaks, announced in HELLO. A connection speaks the highest
+ * version both sides speak; with none in common it is refused. Version 1 is the first release's
+ * protocol (no envelope, one codec for every message); version 2 adds the per-call envelope,
+ * server load in replies, load probes and per-connection record structures
+ * (docs/explanation/architecture.md, "Evolving the protocol").
+ */
+export const PROTOCOL_VERSIONS = Object.freeze({ min: 1, max: 2 });
+/** The newest protocol version this build speaks. */
+export const PROTOCOL_VERSION = PROTOCOL_VERSIONS.max;
 /** Protocol magic, checked in the handshake so a stray client is told apart from a peer. */
 export const PROTOCOL_MAGIC = 'RPCLB';

@@ -13,8 +13,8 @@
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { parseAddress } from '../../src/options.js';
-import { decodeValue, encodeValue } from '../../src/rpc/codec.js';
-import { frameBytes } from '../../src/rpc/wire.js';
+import { MESSAGE_CODEC, StreamCodec, type ValueCodec } from '../../src/rpc/codec.js';
+import { baseType, frameBytes, isRpcFrame, replyLayout } from '../../src/rpc/wire.js';
 import { FrameDecoder } from '../../src/transport/frame-decoder.js';
 import { buildFrame } from '../../src/transport/frames.js';
 import {
@@ -22,8 +22,10 @@ import {
   decodeHello,
   encodeHello,
   type Hello,
+  negotiateVersion,
   newNonce,
   proofMatches,
+  type VersionRange,
 } from '../../src/transport/handshake.js';
 import { MessageType } from '../../src/transport/message-types.js';
 import { requestFrame } from './frames.js';
@@ -33,12 +35,21 @@ export interface HandshakeOptions {
   cookie: string;
   /** The frame limit announced in HELLO. @default 32 MiB */
   maxFrameBytes?: number;
+  /**
+   * The protocol versions announced in HELLO. @default `{ min: 1, max: 1 }` (the first
+   * release's protocol: every message decodes on its own, which suits hand-made frames)
+   */
+  versions?: VersionRange;
 }
 
 /** A decoded reply to a call made with {@link RawPeer.call}. */
 export interface RawReply {
   ok: boolean;
   value: unknown;
+  /** The reply's trailer, if it carried one (protocol 2). */
+  trailer?: unknown;
+  /** `true` when the reply carried the server's load (protocol 2). */
+  load?: boolean;
 }
 
 export class RawPeer {
@@ -53,6 +64,12 @@ export class RawPeer {
   /** `true` when this side ended the socket (so a close does not count as the node's doing). */
   #selfClosed = false;
   readonly #consumed = new Set<number>();
+  /** Replies decoded on arrival, by request id (a protocol-2 codec must decode in order). */
+  readonly #replies = new Map<number, RawReply>();
+  /** The protocol version agreed in the handshake. */
+  protocol = 0;
+  /** The codec of the connection, once the handshake is done. */
+  codec: ValueCodec = MESSAGE_CODEC;
   #nextId = 1;
   readonly #socket: net.Socket;
   readonly #decoder = new FrameDecoder(2 ** 32 - 1);
@@ -64,7 +81,9 @@ export class RawPeer {
     socket.on('data', (chunk: Buffer) => {
       try {
         this.#decoder.push(chunk, (payload) => {
-          this.frames.push(Buffer.from(payload));
+          const frame = Buffer.from(payload);
+          this.frames.push(frame);
+          if (isRpcFrame(frame[0] as number)) this.#decodeReply(frame);
           return true;
         });
       } catch {
@@ -121,10 +140,13 @@ export class RawPeer {
         nonce,
         maxFrameBytes: options.maxFrameBytes ?? 32 * 2 ** 20,
         heartbeatTimeoutMs: 3_000,
+        versions: options.versions ?? { min: 1, max: 1 },
       }),
     );
     const hello = decodeHello((await this.nextFrame(MessageType.Hello, timeoutMs)).subarray(1));
     if (typeof hello === 'string') throw new Error(`bad hello from node: ${hello}`);
+    this.protocol = negotiateVersion(options.versions ?? { min: 1, max: 1 }, hello.versions) ?? 0;
+    this.codec = this.protocol >= 2 ? new StreamCodec() : MESSAGE_CODEC;
     this.sendFrame(
       MessageType.Auth,
       cookieProof(options.cookie, hello.nonce, nonce, options.name, hello.name),
@@ -167,7 +189,7 @@ export class RawPeer {
     timeoutMs = 5_000,
   ): { id: number; bytes: Buffer } {
     const id = this.#nextId++;
-    const frame = requestFrame(id, timeoutMs, module, fn, args);
+    const frame = requestFrame(id, timeoutMs, module, fn, args, this.codec);
     return {
       id,
       bytes: frameBytes(frame),
@@ -176,13 +198,15 @@ export class RawPeer {
 
   /** Resolves with the decoded reply to request `id`. */
   async reply(id: number, timeoutMs = 5_000): Promise<RawReply> {
-    const reply = await this.nextFrame(
+    await this.nextFrame(
       (f) =>
-        (f[0] === MessageType.ReplyOk || f[0] === MessageType.ReplyError) &&
+        isRpcFrame(f[0] as number) &&
+        (baseType(f[0] as number) === MessageType.ReplyOk ||
+          baseType(f[0] as number) === MessageType.ReplyError) &&
         f.readUInt32BE(1) === id,
       timeoutMs,
     );
-    return { ok: reply[0] === MessageType.ReplyOk, value: decodeValue(reply.subarray(5)) };
+    return this.#replies.get(id) as RawReply;
   }
 
   /** Sends a CALL (with `argsBytes` as its raw arguments, if given) and resolves with the reply. */
@@ -191,11 +215,30 @@ export class RawPeer {
     fn: string,
     args: unknown[],
     timeoutMs = 5_000,
-    argsBytes: Buffer = encodeValue(args),
+    argsBytes?: Buffer,
   ): Promise<RawReply> {
-    const { id, bytes } = this.callFrame(module, fn, argsBytes, timeoutMs);
+    const { id, bytes } = this.callFrame(module, fn, argsBytes ?? args, timeoutMs);
     this.send(bytes);
     return this.reply(id, timeoutMs);
+  }
+
+  /** Decodes a reply as it arrives (in order, as a protocol-2 codec needs). */
+  #decodeReply(frame: Buffer): void {
+    const type = baseType(frame[0] as number);
+    if (type !== MessageType.ReplyOk && type !== MessageType.ReplyError) return;
+    const layout = replyLayout(frame);
+    if (layout === null) return;
+    const reply: RawReply = { ok: type === MessageType.ReplyOk, value: undefined };
+    try {
+      if (layout.loadAt >= 0) reply.load = true;
+      if (layout.envelopeEnd > 0) {
+        reply.trailer = this.codec.decode(frame, layout.envelopeStart, layout.envelopeEnd);
+      }
+      reply.value = this.codec.decode(frame, layout.bodyAt, frame.length);
+    } catch (err) {
+      reply.value = err;
+    }
+    this.#replies.set(frame.readUInt32BE(1), reply);
   }
 
   /**

@@ -1,14 +1,19 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { LeastConnections } from '../../../src/algorithms/least-connections.js';
-import type { SelectionAlgorithm, SelectOptions } from '../../../src/algorithms/types.js';
+import type {
+  SelectionAlgorithm,
+  SelectOptions,
+  ServerLoad,
+} from '../../../src/algorithms/types.js';
 import {
   type BalancerGroupChange,
   type BalancerHost,
   LoadBalancer,
 } from '../../../src/balancer/load-balancer.js';
 import { RpcError } from '../../../src/errors.js';
-import type { CallOptions } from '../../../src/rpc/client.js';
+import type { Logger } from '../../../src/logger.js';
+import type { CallOptions, OutgoingCall } from '../../../src/rpc/call.js';
 import { seededRandom } from '../../helpers/random.js';
 
 type CallImpl = (target: string, args: unknown[], options: CallOptions) => Promise<unknown>;
@@ -19,6 +24,13 @@ class FakeHost implements BalancerHost {
   readonly callTimeoutMs = 1_000;
   readonly joined = new Map<string, number>();
   readonly calls: { target: string; options: CallOptions }[] = [];
+  readonly logged: string[] = [];
+  readonly logger: Logger = {
+    debug: () => {},
+    info: () => {},
+    warn: (m) => this.logged.push(m),
+    error: (m) => this.logged.push(m),
+  };
   #members = new Map<string, readonly string[]>();
   #observers = new Set<(c: BalancerGroupChange) => void>();
   callImpl: CallImpl = async (target) => target;
@@ -44,9 +56,20 @@ class FakeHost implements BalancerHost {
     this.#observers.add(observer);
     return () => this.#observers.delete(observer);
   }
-  call(target: string, _m: string, _f: string, args: unknown[], options: CallOptions) {
-    this.calls.push({ target, options });
-    return this.callImpl(target, args, options);
+  /** Runs an attempt through `callImpl` and ends it as the client would. */
+  send(attempt: OutgoingCall) {
+    const options = { timeout: attempt.timeoutMs, signal: attempt.signal };
+    this.calls.push({ target: attempt.target, options });
+    this.callImpl(attempt.target, attempt.args, options).then(
+      (value) => attempt.end(true, value),
+      (err: unknown) => {
+        attempt.code = err instanceof RpcError ? err.code : undefined;
+        attempt.end(false, err);
+      },
+    );
+  }
+  probe(_target: string, _timeoutMs: number): Promise<ServerLoad> {
+    return Promise.reject(new RpcError('service_unavailable', 'no probes here'));
   }
   cast(target: string) {
     this.calls.push({ target, options: {} });
@@ -211,7 +234,7 @@ describe('LoadBalancer', () => {
     await assert.rejects(lb.call('M', 'f'), (e: RpcError) => e.details.balancer === 'g');
     assert.deepEqual(Recorder.last.released, [
       ['w@h', { ok: true, latencyMs: 7 }],
-      ['w@h', { ok: false, latencyMs: 3 }],
+      ['w@h', { ok: false, latencyMs: 3, code: 'internal_server_error' }],
     ]);
   });
 
@@ -337,5 +360,170 @@ describe('LoadBalancer', () => {
     assert.equal(await inFlight, 'done');
     await stopping;
     await assert.rejects(lb.call('M', 'f'), { code: 'service_unavailable' });
+  });
+});
+
+/** An algorithm whose methods throw on demand. */
+class Faulty implements SelectionAlgorithm {
+  static last: Faulty;
+  failChoose: Error | undefined;
+  failChange = false;
+  failRelease = false;
+  returns: string | undefined;
+  constructor() {
+    Faulty.last = this;
+  }
+  chooseFromNodes(nodes: readonly string[]) {
+    if (this.failChoose) throw this.failChoose;
+    return this.returns ?? (nodes[0] as string);
+  }
+  onNodeChange() {
+    if (this.failChange) throw new Error('bug in onNodeChange');
+  }
+  releaseNode() {
+    if (this.failRelease) throw new Error('bug in releaseNode');
+  }
+}
+
+describe('LoadBalancer: containing the algorithm, outcomes, reasons', () => {
+  test('an algorithm that throws fails that selection with an RpcError and is logged; the balancer goes on', async () => {
+    const host = new FakeHost('w@h');
+    const lb = new LoadBalancer(host, { name: 'g' }, Faulty);
+    Faulty.last.failChoose = new Error('bug in chooseFromNodes');
+    const err = await lb.call('M', 'f').then(
+      () => assert.fail('expected a failure'),
+      (e: unknown) => e as RpcError,
+    );
+    assert.ok(err instanceof RpcError);
+    assert.equal(err.code, 'internal_server_error');
+    assert.equal(err.details.reason, 'algorithm_error');
+    assert.equal(err.details.balancer, 'g');
+    assert.throws(
+      () => lb.selectNode(),
+      (e: RpcError) => e.code === 'internal_server_error',
+    );
+    assert.match(host.logged.join('\n'), /chooseFromNodes\(\) threw.*bug in chooseFromNodes/s);
+    // a TypeError says the selection options were unusable
+    Faulty.last.failChoose = new TypeError('bad key');
+    assert.throws(
+      () => lb.selectNode(),
+      (e: RpcError) => e.code === 'bad_request',
+    );
+    Faulty.last.failChoose = undefined;
+    // a node that is not a member is refused
+    Faulty.last.returns = 'stranger@h';
+    assert.throws(() => lb.selectNode(), /not a member/);
+    Faulty.last.returns = undefined;
+    assert.equal(await lb.call('M', 'f'), 'w@h');
+  });
+
+  test('onNodeChange and releaseNode that throw are contained; membership still follows the group', async () => {
+    const host = new FakeHost('client@h');
+    const lb = new LoadBalancer(host, { name: 'g', nodeMatchList: [] }, Faulty);
+    Faulty.last.failChange = true;
+    Faulty.last.failRelease = true;
+    host.setMembers('g', ['a@h', 'b@h']);
+    assert.deepEqual(lb.members(), ['a@h', 'b@h']);
+    assert.equal(await lb.call('M', 'f'), 'a@h');
+    assert.ok(host.logged.some((l) => /onNodeChange\(\) threw/.test(l)));
+  });
+
+  test('the outcome carries the failure code, so an algorithm can tell a dead node from a bad call', async () => {
+    const host = new FakeHost('w@h');
+    const lb = new LoadBalancer(host, { name: 'g' }, Recorder);
+    for (const code of ['bad_request', 'service_unavailable', 'request_timeout'] as const) {
+      host.callImpl = async () => {
+        throw new RpcError(code, code);
+      };
+      await lb.call('M', 'f').catch(() => {});
+    }
+    assert.deepEqual(
+      Recorder.last.released.map(([, o]) => (o as { code?: string }).code),
+      ['bad_request', 'service_unavailable', 'request_timeout'],
+    );
+  });
+
+  test('the outcome carries the server’s load when the reply did, stamped on the balancer’s clock', async () => {
+    const host = new FakeHost('w@h');
+    const lb = new LoadBalancer(host, { name: 'g', now: () => 500 }, Recorder);
+    host.send = (attempt: OutgoingCall) => {
+      attempt.load = { inFlight: 4, elu: 0.25, at: 123 };
+      attempt.end(true, 'ok');
+    };
+    await lb.call('M', 'f');
+    assert.deepEqual(Recorder.last.released[0]?.[1], {
+      ok: true,
+      latencyMs: 0,
+      load: { inFlight: 4, elu: 0.25, at: 500 },
+    });
+  });
+
+  test('lb.cast reports an outcome too', async () => {
+    const host = new FakeHost('w@h');
+    const lb = new LoadBalancer(host, { name: 'g', now: () => 0 }, Recorder);
+    await lb.cast('M', 'f', []);
+    host.cast = () => Promise.reject(new RpcError('service_unavailable', 'gone'));
+    await assert.rejects(lb.cast('M', 'f', []), { code: 'service_unavailable' });
+    assert.deepEqual(Recorder.last.released, [
+      ['w@h', { ok: true, latencyMs: 0 }],
+      ['w@h', { ok: false, latencyMs: 0, code: 'service_unavailable' }],
+    ]);
+  });
+
+  test('a manual release after its node left and rejoined is ignored (like a lease)', () => {
+    const host = new FakeHost('client@h');
+    const lb = new LoadBalancer(host, { name: 'g', nodeMatchList: [] }, LeastConnections);
+    host.setMembers('g', ['w1@h']);
+    const old = lb.selectNode();
+    host.setMembers('g', []);
+    host.setMembers('g', ['w1@h']);
+    const fresh = lb.selectNode();
+    assert.deepEqual(lcCounts(lb), { 'w1@h': 1 });
+    lb.releaseNode(old); // the second release of 'w1@h' must not count: one was selected since
+    lb.releaseNode(old);
+    assert.deepEqual(lcCounts(lb), { 'w1@h': 0 });
+    lb.releaseNode(fresh);
+    assert.deepEqual(lcCounts(lb), { 'w1@h': 0 });
+  });
+
+  test('a stopped balancer says balancer_stopped whichever way it is asked', async () => {
+    const host = new FakeHost('w@h');
+    const lb = new LoadBalancer(host, { name: 'g' }, LeastConnections);
+    await lb.stop();
+    for (const attempt of [() => lb.selectNode(), () => lb.acquire(), () => lb.selectNodes(1)]) {
+      assert.throws(attempt, (e: RpcError) => e.details.reason === 'balancer_stopped');
+    }
+    await assert.rejects(
+      lb.call('M', 'f'),
+      (e: RpcError) => e.details.reason === 'balancer_stopped',
+    );
+    await assert.rejects(
+      lb.cast('M', 'f'),
+      (e: RpcError) => e.details.reason === 'balancer_stopped',
+    );
+  });
+
+  test('an algorithm can probe members; the answer reaches onProbeResult on the balancer’s clock', async () => {
+    const host = new FakeHost('client@h');
+    host.probe = (target: string) =>
+      target === 'a@h'
+        ? Promise.resolve({ inFlight: 2, elu: 0.5, at: 1 })
+        : Promise.reject(new RpcError('service_unavailable', 'no'));
+    const results: [string, unknown][] = [];
+    class Prober implements SelectionAlgorithm {
+      constructor(readonly ctx: { probe?: (node: string) => void }) {}
+      chooseFromNodes(nodes: readonly string[]) {
+        for (const n of nodes) this.ctx.probe?.(n);
+        return nodes[0] as string;
+      }
+      onProbeResult(node: string, load: unknown) {
+        results.push([node, load]);
+      }
+    }
+    const lb = new LoadBalancer(host, { name: 'g', nodeMatchList: [], now: () => 77 }, Prober);
+    host.setMembers('g', ['a@h', 'b@h']);
+    lb.selectNode();
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(results, [['a@h', { inFlight: 2, elu: 0.5, at: 77 }]]);
   });
 });

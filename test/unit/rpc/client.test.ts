@@ -9,30 +9,53 @@ import { describe, test } from 'node:test';
 import { RpcError, toWireError } from '../../../src/errors.js';
 import type { Logger } from '../../../src/logger.js';
 import { type ClientHost, RpcClient } from '../../../src/rpc/client.js';
-import { decodeValue, encodeValue } from '../../../src/rpc/codec.js';
+import {
+  decodeValue,
+  decodeValueAt,
+  MESSAGE_CODEC,
+  StreamCodec,
+  type ValueCodec,
+} from '../../../src/rpc/codec.js';
+import { RpcLink, type Wire } from '../../../src/rpc/link.js';
 import { RpcServer } from '../../../src/rpc/server.js';
 import {
   decodeRequest,
+  encodeProbeReply,
   encodeReply,
   frameBytes,
   frameId,
   type OutgoingFrame,
+  type WireLoad,
 } from '../../../src/rpc/wire.js';
-import type { Connection } from '../../../src/transport/connection.js';
 import { MessageType } from '../../../src/transport/message-types.js';
 
 const SELF = 'self@127.0.0.1';
 const PEER = 'peer@127.0.0.1';
 const OTHER = 'other@127.0.0.1';
 
-/** A connection stand-in: records what the client sends on it. */
-class FakeConn {
+/**
+ * A connection stand-in: records what the client sends on it. `remote` is the codec the other
+ * end uses (a per-connection one on protocol 2, as a real peer would).
+ */
+class FakeWire implements Wire {
   closed = false;
   sendLimit = 1 << 20;
+  sendQueueFull = false;
   readonly frames: Buffer[] = [];
-  constructor(readonly peerName: string) {}
+  readonly remote: ValueCodec;
+  readonly link: RpcLink;
+  constructor(
+    readonly peerName: string,
+    readonly protocol = 1,
+  ) {
+    this.remote = protocol >= 2 ? new StreamCodec() : MESSAGE_CODEC;
+    this.link = new RpcLink(this);
+  }
   send(frame: Buffer): void {
-    this.frames.push(frame.subarray(4));
+    this.push(frame);
+  }
+  send2(header: Buffer, body: Buffer): void {
+    this.push({ header, body });
   }
   push(frame: OutgoingFrame): void {
     const bytes = frameBytes(frame);
@@ -41,42 +64,55 @@ class FakeConn {
   }
   /** The payloads of type `type` sent so far. */
   sent(type: number): Buffer[] {
-    return this.frames.filter((f) => f[0] === type);
+    return this.frames.filter((f) => ((f[0] as number) & 0x1f) === type);
+  }
+  /** Decodes a request this side received, as the peer would (in order, on protocol 2). */
+  read(frame: Buffer): { meta: unknown; args: unknown } {
+    const header = decodeRequest(frame);
+    assert.ok(header);
+    const meta =
+      header.envelopeEnd > 0
+        ? this.remote.decode(frame, header.envelopeStart, header.envelopeEnd)
+        : undefined;
+    return { meta, args: this.remote.decode(frame, header.argsOffset, frame.length) };
   }
 }
 
 const quiet: Logger = { debug() {}, info() {}, warn() {}, error() {} };
 
-function setup(defaultTimeoutMs = 10_000) {
-  const conns = new Map<string, FakeConn>([
-    [PEER, new FakeConn(PEER)],
-    [OTHER, new FakeConn(OTHER)],
+function setup(defaultTimeoutMs = 10_000, protocol = 1) {
+  const wires = new Map<string, FakeWire>([
+    [PEER, new FakeWire(PEER, protocol)],
+    [OTHER, new FakeWire(OTHER, protocol)],
   ]);
-  const server = new RpcServer({
-    selfName: SELF,
-    logger: quiet,
-    exposeErrorStacks: true,
-    send: () => assert.fail('a local call never touches a connection'),
-  });
+  const server = new RpcServer({ selfName: SELF, logger: quiet, exposeErrorStacks: true });
   const host: ClientHost = {
     selfName: SELF,
     defaultTimeoutMs,
     captureCallSites: true,
+    logger: quiet,
     server,
-    connection: (peer) => conns.get(peer) as unknown as Connection | undefined,
-    send: (conn, frame) => (conn as unknown as FakeConn).push(frame),
+    link: (peer) => wires.get(peer)?.link,
   };
   const client = new RpcClient(host);
-  const peer = conns.get(PEER) as FakeConn;
-  const other = conns.get(OTHER) as FakeConn;
-  /** Answers the last CALL sent on `conn`. */
-  const reply = (conn: FakeConn, type: number, value: unknown, id?: number) => {
-    const call = conn.sent(MessageType.Call).at(-1) as Buffer;
-    const frame = encodeReply(type, id ?? frameId(call), encodeValue(value));
-    const bytes = frameBytes(frame);
-    client.onReply(conn as unknown as Connection, bytes.subarray(4));
+  const peer = wires.get(PEER) as FakeWire;
+  const other = wires.get(OTHER) as FakeWire;
+  /** Answers the last CALL sent on `wire` (reading it first, as the peer would). */
+  const reply = (
+    wire: FakeWire,
+    type: number,
+    value: unknown,
+    id?: number,
+    load?: WireLoad,
+    trailer?: unknown,
+  ) => {
+    const call = wire.sent(MessageType.Call).at(-1) as Buffer;
+    if (wire.protocol >= 2) wire.read(call);
+    const t = trailer === undefined ? undefined : wire.remote.encode(trailer, 0);
+    const frame = encodeReply(wire.remote, type, id ?? frameId(call), value, load, t);
+    return client.onReply(wire.link, frameBytes(frame).subarray(4));
   };
-  return { client, server, conns, peer, other, reply };
+  return { client, server, wires, peer, other, reply };
 }
 
 async function rejection(p: Promise<unknown>): Promise<unknown> {
@@ -121,10 +157,10 @@ describe('RpcClient', () => {
     const p = client.call(PEER, 'M', 'f', [], { timeout: 50 });
     const id = frameId(peer.sent(MessageType.Call)[0] as Buffer);
     // The same id on the wrong connection.
-    const frame = encodeReply(MessageType.ReplyOk, id, encodeValue('spoofed'));
-    client.onReply(other as unknown as Connection, frameBytes(frame).subarray(4));
+    const frame = encodeReply(MESSAGE_CODEC, MessageType.ReplyOk, id, 'spoofed');
+    client.onReply(other.link, frameBytes(frame).subarray(4));
     reply(peer, MessageType.ReplyOk, 'unknown', id + 1000);
-    client.onReply(peer as unknown as Connection, Buffer.from([MessageType.ReplyOk, 0]));
+    client.onReply(peer.link, Buffer.from([MessageType.ReplyOk, 0]));
     const err = (await rejection(p)) as RpcError;
     assert.equal(err.code, 'request_timeout');
   });
@@ -211,7 +247,7 @@ describe('RpcClient', () => {
     const { client, peer, other, reply } = setup();
     const onPeer = [client.call(PEER, 'M', 'f', []), client.call(PEER, 'M', 'g', [])];
     const onOther = client.call(OTHER, 'M', 'f', []);
-    client.onConnectionClosed(peer as unknown as Connection, 'closed');
+    client.onConnectionClosed(peer.link, 'closed');
     for (const p of onPeer) {
       const err = (await rejection(p)) as RpcError;
       assert.equal(err.code, 'service_unavailable');
@@ -314,5 +350,220 @@ describe('RpcClient', () => {
     const missing = (await rejection(client.call(SELF, 'Local', 'missing', []))) as RpcError;
     assert.equal(missing.code, 'not_found');
     assert.equal(missing.details.node, SELF);
+  });
+});
+
+describe('RpcClient: protocol 2 (envelope, load, probes)', () => {
+  const TRACEPARENT = `00-${'a'.repeat(32)}-${'b'.repeat(16)}-01`;
+
+  test('metadata travels before the arguments; a call without it has no envelope', async () => {
+    const { client, peer, reply } = setup(10_000, 2);
+    const p = client.call(PEER, 'M', 'f', [1], { meta: { traceparent: TRACEPARENT, tenant: 7n } });
+    const first = peer.read(peer.sent(MessageType.Call)[0] as Buffer);
+    assert.deepEqual(first, { meta: { traceparent: TRACEPARENT, tenant: 7n }, args: [1] });
+    reply(peer, MessageType.ReplyOk, 'ok');
+    assert.equal(await p, 'ok');
+    const q = client.call(PEER, 'M', 'f', [2]);
+    const second = peer.read(peer.sent(MessageType.Call)[1] as Buffer);
+    assert.deepEqual(second, { meta: undefined, args: [2] });
+    reply(peer, MessageType.ReplyOk, 'ok');
+    await q;
+  });
+
+  test('metadata is not sent to a protocol-1 peer, which could not read it', async () => {
+    const { client, peer, reply } = setup(10_000, 1);
+    const p = client.call(PEER, 'M', 'f', [1], { meta: { a: 1 } });
+    assert.equal(decodeRequest(peer.sent(MessageType.Call)[0] as Buffer)?.envelopeEnd, 0);
+    reply(peer, MessageType.ReplyOk, 'ok');
+    assert.equal(await p, 'ok');
+  });
+
+  test('the trailer reaches onTrailer before the call settles, on success and on error', async () => {
+    const { client, peer, reply } = setup(10_000, 2);
+    const seen: object[] = [];
+    const ok = client.call(PEER, 'M', 'f', [], { onTrailer: (t) => void seen.push(t) });
+    reply(peer, MessageType.ReplyOk, 'value', undefined, undefined, { servedBy: 'w1', n: [1] });
+    assert.deepEqual([...seen], [{ servedBy: 'w1', n: [1] }]);
+    assert.equal(await ok, 'value');
+    const failed = client.call(PEER, 'M', 'f', [], { onTrailer: (t) => void seen.push(t) });
+    reply(
+      peer,
+      MessageType.ReplyError,
+      toWireError(new RpcError('not_found', 'no')),
+      undefined,
+      undefined,
+      { why: 'x' },
+    );
+    assert.equal(((await rejection(failed)) as RpcError).code, 'not_found');
+    assert.deepEqual(seen[1], { why: 'x' });
+  });
+
+  test('an onTrailer that throws is contained: logged, and the call still settles', async () => {
+    const lines: string[] = [];
+    const wire = new FakeWire(PEER, 2);
+    const client = new RpcClient({
+      selfName: SELF,
+      defaultTimeoutMs: 1000,
+      captureCallSites: false,
+      logger: { ...quiet, warn: (m) => lines.push(m) },
+      server: new RpcServer({ selfName: SELF, logger: quiet, exposeErrorStacks: true }),
+      link: () => wire.link,
+    });
+    const p = client.call(PEER, 'M', 'f', [], {
+      onTrailer: () => {
+        throw new Error('bug in the caller');
+      },
+    });
+    const call = wire.sent(MessageType.Call)[0] as Buffer;
+    wire.read(call);
+    const frame = encodeReply(
+      wire.remote,
+      MessageType.ReplyOk,
+      frameId(call),
+      5,
+      undefined,
+      wire.remote.encode({ a: 1 }, 0),
+    );
+    client.onReply(wire.link, frameBytes(frame).subarray(4));
+    assert.equal(await p, 5);
+    assert.match(lines.join('\n'), /onTrailer .* threw: bug in the caller/);
+  });
+
+  test('the load a reply carries is kept per peer and given to the attempt', async () => {
+    const { client, peer, reply } = setup(10_000, 2);
+    assert.equal(client.peerLoad(PEER), undefined);
+    const p = client.call(PEER, 'M', 'f', []);
+    reply(peer, MessageType.ReplyOk, 1, undefined, { inFlight: 42, elu: 0.5 });
+    await p;
+    const load = client.peerLoad(PEER);
+    assert.equal(load?.inFlight, 42);
+    assert.equal(load?.elu, 0.5);
+    assert.ok(typeof load?.at === 'number');
+  });
+
+  test('a probe resolves with the load the peer answers; unanswered ones time out', async () => {
+    const { client, peer } = setup(10_000, 2);
+    const p = client.probe(PEER, 1_000);
+    const [probe] = peer.sent(MessageType.Probe);
+    assert.ok(probe);
+    client.onProbeReply(
+      peer.link,
+      encodeProbeReply(frameId(probe), { inFlight: 3, elu: 0.1 }).subarray(4),
+    );
+    const load = await p;
+    assert.deepEqual([load.inFlight, load.elu], [3, 0.1]);
+    const late = (await rejection(client.probe(PEER, 20))) as RpcError;
+    assert.equal(late.code, 'request_timeout');
+    const none = (await rejection(client.probe('ghost@127.0.0.1', 20))) as RpcError;
+    assert.equal(none.details.reason, 'not_connected');
+  });
+
+  test('a protocol-1 peer cannot be probed', async () => {
+    const { client } = setup(10_000, 1);
+    const err = (await rejection(client.probe(PEER, 100))) as RpcError;
+    assert.equal(err.code, 'service_unavailable');
+    assert.equal(err.details.reason, 'probe_unsupported');
+  });
+
+  test('a reply that does not decode on protocol 2 asks for the connection to close', () => {
+    const { client, peer } = setup(10_000, 2);
+    client.call(PEER, 'M', 'f', []).catch(() => {});
+    const id = frameId(peer.sent(MessageType.Call)[0] as Buffer);
+    const bad = Buffer.from([MessageType.ReplyOk, 0, 0, 0, id, 0x92, 0x01]);
+    assert.equal(client.onReply(peer.link, bad), false);
+    client.rejectAll('done');
+  });
+
+  test('replies for calls that timed out are still decoded, keeping the codec in step', async () => {
+    const { client, peer, reply } = setup(10_000, 2);
+    await rejection(client.call(PEER, 'M', 'f', [], { timeout: 5 }));
+    // the late reply introduces a shape the next reply refers to
+    assert.equal(reply(peer, MessageType.ReplyOk, { shape: 1, of: 2 }), true);
+    const p = client.call(PEER, 'M', 'f', []);
+    assert.equal(reply(peer, MessageType.ReplyOk, { shape: 3, of: 4 }), true);
+    assert.deepEqual(await p, { shape: 3, of: 4 });
+  });
+
+  test('metadata over the limits is refused with bad_request before anything is sent', async () => {
+    const { client, peer } = setup(10_000, 2);
+    const many = Object.fromEntries(Array.from({ length: 65 }, (_, i) => [`k${i}`, i]));
+    const cases: [unknown, RegExp][] = [
+      [many, /65 keys/],
+      [{ big: 'x'.repeat(20_000) }, /more than the limit/],
+      [{ traceparent: 'not-a-traceparent' }, /traceparent/],
+      [{ f: () => 1 }, /cannot be encoded/],
+      [['not', 'an object'], /plain object/],
+      [new Map([['a', 1]]), /plain object/],
+    ];
+    for (const [meta, message] of cases) {
+      const err = (await rejection(
+        client.call(PEER, 'M', 'f', [], { meta: meta as Record<string, unknown> }),
+      )) as RpcError;
+      assert.equal(err.code, 'bad_request');
+      assert.match(err.message, message);
+      assert.equal(err.notExecuted, true);
+    }
+    const cast = (await rejection(client.cast(PEER, 'M', 'f', [], { meta: many }))) as RpcError;
+    assert.equal(cast.code, 'bad_request');
+    assert.equal(peer.frames.length, 0);
+  });
+
+  test('after a refused oversized frame the codec stays in step with the peer', async () => {
+    const { client, peer, reply } = setup(10_000, 2);
+    peer.sendLimit = 2_000;
+    const err = (await rejection(
+      client.call(PEER, 'M', 'f', [{ fresh: 'x'.repeat(3_000) }]),
+    )) as RpcError;
+    assert.equal(err.details.reason, 'frame_too_large');
+    const p = client.call(PEER, 'M', 'f', [{ fresh: 'y' }]);
+    assert.deepEqual(peer.read(peer.sent(MessageType.Call)[0] as Buffer).args, [{ fresh: 'y' }]);
+    reply(peer, MessageType.ReplyOk, 'fine');
+    assert.equal(await p, 'fine');
+  });
+
+  test('a full send queue refuses new calls and casts with send_queue_full (not executed)', async () => {
+    const { client, peer } = setup(10_000, 2);
+    peer.sendQueueFull = true;
+    for (const p of [client.call(PEER, 'M', 'f', []), client.cast(PEER, 'M', 'f', [])]) {
+      const err = (await rejection(p)) as RpcError;
+      assert.equal(err.code, 'service_unavailable');
+      assert.equal(err.details.reason, 'send_queue_full');
+      assert.equal(err.notExecuted, true);
+    }
+    assert.equal(peer.frames.length, 0);
+  });
+
+  test('after rejectAll (the node closed), calls fail with node_closed, not not_connected', async () => {
+    const { client } = setup(10_000, 2);
+    client.rejectAll('closing');
+    const err = (await rejection(client.call('ghost@127.0.0.1', 'M', 'f', []))) as RpcError;
+    assert.equal(err.details.reason, 'node_closed');
+  });
+
+  test('a local call sees the metadata and returns its trailer and load', async () => {
+    const { client, server } = setup(10_000, 2);
+    const { currentCall } = await import('../../../src/rpc/context.js');
+    server.expose('Local', {
+      meta: () => {
+        const ctx = currentCall();
+        ctx?.setTrailer('seen', ctx.meta.tenant);
+        return Object.isFrozen(ctx?.meta);
+      },
+    });
+    const trailers: unknown[] = [];
+    const frozen = await client.call(SELF, 'Local', 'meta', [], {
+      meta: { tenant: 'acme' },
+      onTrailer: (t) => trailers.push(t),
+    });
+    assert.equal(frozen, true);
+    assert.deepEqual(trailers, [{ seen: 'acme' }]);
+  });
+});
+
+describe('wire helpers used here', () => {
+  test('decodeValueAt decodes a range', () => {
+    const bytes = Buffer.concat([Buffer.from([1, 2]), MESSAGE_CODEC.encode({ a: 1 }, 0)]);
+    assert.deepEqual(decodeValueAt(bytes, 2), { a: 1 });
+    assert.deepEqual(decodeValue(MESSAGE_CODEC.encode([1], 0)), [1]);
   });
 });

@@ -1,21 +1,32 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
-import { decodeValue, encodeValue } from '../../../src/rpc/codec.js';
 import {
+  decodeValue,
+  decodeValueAt,
+  encodeValue,
+  MESSAGE_CODEC,
+  StreamCodec,
+} from '../../../src/rpc/codec.js';
+import {
+  baseType,
   decodeRequest,
   encodeCancel,
   encodeNames,
+  encodeProbe,
+  encodeProbeReply,
   encodeReply,
-  encodeReplyValue,
   encodeRequest,
-  encodeRequestValue,
+  FrameFlag,
   frameBytes,
   frameId,
+  isRpcFrame,
   MAX_NAME_BYTES,
   NamesCache,
   NamesTable,
   type OutgoingFrame,
+  readLoad,
+  replyLayout,
 } from '../../../src/rpc/wire.js';
 import { MessageType } from '../../../src/transport/message-types.js';
 import { requestFrame } from '../../helpers/frames.js';
@@ -35,6 +46,10 @@ function payloadOf(frame: OutgoingFrame): Buffer {
 function request(id: number, timeoutMs: number, module: string, fn: string, args: unknown[]) {
   return requestFrame(id, timeoutMs, module, fn, args);
 }
+
+const anyName = fc
+  .string({ unit: 'grapheme', minLength: 1, maxLength: 130 })
+  .filter((s) => Buffer.byteLength(s) <= MAX_NAME_BYTES);
 
 describe('wire: requests', () => {
   test('a CALL round-trips its id, timeout, names and arguments', () => {
@@ -105,11 +120,12 @@ describe('wire: requests', () => {
     );
   });
 
-  test('large arguments are sent next to the header, not copied into it', () => {
-    const args = encodeValue([Buffer.alloc(100_000, 3)]);
-    const frame = encodeRequest(7, 100, encodeNames('M', 'f') as Buffer, args);
+  test('large arguments behind a long header are sent next to it, not copied into it', () => {
+    const args = [Buffer.alloc(100_000, 3)];
+    const names = encodeNames('M'.repeat(200), 'f'.repeat(200)) as Buffer;
+    const frame = encodeRequest(MESSAGE_CODEC, 7, 100, names, args);
     assert.ok('header' in frame);
-    assert.equal(frame.body, args);
+    assert.deepEqual(decodeValue(frame.body), args);
     const header = decodeRequest(payloadOf(frame));
     assert.equal(header?.id, 7);
   });
@@ -148,11 +164,11 @@ describe('wire: replies and cancel', () => {
       [MessageType.ReplyOk, { result: [1, 'two'] }],
       [MessageType.ReplyError, { code: 'not_found', message: 'nope' }],
     ] as const) {
-      for (const body of [encodeValue(value), encodeValue({ big: Buffer.alloc(20_000) })]) {
-        const payload = payloadOf(encodeReply(type, 0xfedcba98, body));
+      for (const body of [value, { big: Buffer.alloc(20_000) }]) {
+        const payload = payloadOf(encodeReply(MESSAGE_CODEC, type, 0xfedcba98, body));
         assert.equal(payload[0], type);
         assert.equal(frameId(payload), 0xfedcba98);
-        assert.deepEqual(decodeValue(payload.subarray(5)), decodeValue(body));
+        assert.deepEqual(decodeValue(payload.subarray(5)), body);
       }
     }
   });
@@ -170,12 +186,23 @@ describe('wire: replies and cancel', () => {
   });
 });
 
-const anyName = fc
-  .string({ unit: 'grapheme', minLength: 1, maxLength: 130 })
-  .filter((s) => Buffer.byteLength(s) <= MAX_NAME_BYTES);
+/** A request as protocol 1 assembles it: header, names, then the encoded arguments. */
+function assembledRequest(id: number, timeoutMs: number, names: Buffer, args: unknown): Buffer {
+  const body = encodeValue(args);
+  const fixed = id > 0 ? 13 : 5;
+  const head = Buffer.alloc(fixed + names.length);
+  head.writeUInt32BE(fixed + names.length + body.length - 4, 0);
+  head[4] = id > 0 ? MessageType.Call : MessageType.Cast;
+  if (id > 0) {
+    head.writeUInt32BE(id, 5);
+    head.writeUInt32BE(timeoutMs, 9);
+  }
+  names.copy(head, fixed);
+  return Buffer.concat([head, body]);
+}
 
 describe('wire: frames encoded in place (header room left in front of the value)', () => {
-  test('a request encoded in place is byte for byte the one assembled around its encoded args', () => {
+  test('a request is byte for byte the protocol-1 frame assembled around its encoded args', () => {
     fc.assert(
       fc.property(
         fc.nat({ max: 0xffffffff }),
@@ -185,26 +212,28 @@ describe('wire: frames encoded in place (header room left in front of the value)
         fc.array(fc.jsonValue(), { maxLength: 4 }),
         (id, timeoutMs, module, fn, args) => {
           const names = encodeNames(module, fn) as Buffer;
-          const inPlace = bytesOf(encodeRequestValue(id, timeoutMs, names, args));
-          const assembled = bytesOf(encodeRequest(id, timeoutMs, names, encodeValue(args)));
-          assert.deepEqual(inPlace, assembled);
+          const inPlace = bytesOf(encodeRequest(MESSAGE_CODEC, id, timeoutMs, names, args));
+          assert.deepEqual(inPlace, assembledRequest(id, timeoutMs, names, args));
         },
       ),
       { seed: 21, numRuns: 300 },
     );
   });
 
-  test('a reply encoded in place is byte for byte the one assembled around its encoded value', () => {
+  test('a reply without sections is byte for byte the protocol-1 reply', () => {
     fc.assert(
       fc.property(
         fc.constantFrom(MessageType.ReplyOk, MessageType.ReplyError),
         fc.nat({ max: 0xffffffff }),
         fc.jsonValue(),
         (type, id, value) => {
-          assert.deepEqual(
-            bytesOf(encodeReplyValue(type, id, value)),
-            bytesOf(encodeReply(type, id, encodeValue(value))),
-          );
+          const body = encodeValue(value);
+          const expected = Buffer.alloc(9 + body.length);
+          expected.writeUInt32BE(5 + body.length, 0);
+          expected[4] = type;
+          expected.writeUInt32BE(id, 5);
+          body.copy(expected, 9);
+          assert.deepEqual(bytesOf(encodeReply(MESSAGE_CODEC, type, id, value)), expected);
         },
       ),
       { seed: 22, numRuns: 300 },
@@ -218,14 +247,149 @@ describe('wire: frames encoded in place (header room left in front of the value)
       const size = sizes[round % sizes.length] as number;
       const args = [round, 'x'.repeat(size), Buffer.alloc(size % 1_000, round)];
       const names = encodeNames('Mod', `fn${round}`) as Buffer;
-      sent.push({ args, frame: bytesOf(encodeRequestValue(round + 1, 50, names, args)) });
-      sent.push({ args, frame: bytesOf(encodeReplyValue(MessageType.ReplyOk, round + 1, args)) });
+      const meta = round % 3 === 0 ? encodeValue({ round }) : undefined;
+      sent.push({
+        args,
+        frame: bytesOf(encodeRequest(MESSAGE_CODEC, round + 1, 50, names, args, meta)),
+      });
+      const trailer = round % 2 === 0 ? encodeValue({ t: round }) : undefined;
+      const load = round % 5 === 0 ? { inFlight: round, elu: 0.5 } : undefined;
+      sent.push({
+        args,
+        frame: bytesOf(
+          encodeReply(MESSAGE_CODEC, MessageType.ReplyOk, round + 1, args, load, trailer),
+        ),
+      });
     }
     for (const { args, frame } of sent) {
       const payload = frame.subarray(4);
-      const at = payload[0] === MessageType.Call ? decodeRequest(payload)?.argsOffset : 5;
-      assert.deepEqual(decodeValue(payload.subarray(at)), args);
+      const at =
+        baseType(payload[0] as number) === MessageType.Call
+          ? decodeRequest(payload)?.argsOffset
+          : replyLayout(payload)?.bodyAt;
+      assert.deepEqual(decodeValueAt(payload, at as number), args);
     }
+  });
+});
+
+describe('wire: protocol 2 sections (envelope, load) and probes', () => {
+  test('a request with metadata flags it and carries it before the arguments', () => {
+    for (const names of [encodeNames('M', 'f'), encodeNames('M'.repeat(200), 'f'.repeat(200))]) {
+      for (const id of [0, 5]) {
+        const meta = encodeValue({
+          traceparent: `00-${'1'.repeat(32)}-${'2'.repeat(16)}-01`,
+          n: 1,
+        });
+        const payload = payloadOf(
+          encodeRequest(MESSAGE_CODEC, id, 9, names as Buffer, ['a'], meta),
+        );
+        assert.ok(isRpcFrame(payload[0] as number));
+        assert.equal((payload[0] as number) & FrameFlag.Envelope, FrameFlag.Envelope);
+        const header = decodeRequest(payload);
+        assert.ok(header);
+        assert.equal(header.id, id);
+        assert.deepEqual(decodeValueAt(payload, header.envelopeStart, header.envelopeEnd), {
+          traceparent: `00-${'1'.repeat(32)}-${'2'.repeat(16)}-01`,
+          n: 1,
+        });
+        assert.deepEqual(decodeValueAt(payload, header.argsOffset), ['a']);
+      }
+    }
+  });
+
+  test('a request without metadata has no envelope', () => {
+    const header = decodeRequest(
+      payloadOf(encodeRequest(MESSAGE_CODEC, 1, 9, encodeNames('M', 'f') as Buffer, [])),
+    );
+    assert.equal(header?.envelopeEnd, 0);
+  });
+
+  test('a reply carries load and trailer in its sections, in any combination', () => {
+    const trailer = encodeValue({ served: 'by me' });
+    for (const load of [undefined, { inFlight: 70_000, elu: 0.3333 }]) {
+      for (const t of [undefined, trailer]) {
+        const payload = payloadOf(
+          encodeReply(MESSAGE_CODEC, MessageType.ReplyOk, 77, { v: 1 }, load, t),
+        );
+        assert.equal(baseType(payload[0] as number), MessageType.ReplyOk);
+        assert.equal(frameId(payload), 77);
+        const layout = replyLayout(payload);
+        assert.ok(layout);
+        if (load)
+          assert.deepEqual(readLoad(payload, layout.loadAt), { inFlight: 70_000, elu: 0.3333 });
+        else assert.equal(layout.loadAt, -1);
+        if (t)
+          assert.deepEqual(decodeValueAt(payload, layout.envelopeStart, layout.envelopeEnd), {
+            served: 'by me',
+          });
+        else assert.equal(layout.envelopeEnd, 0);
+        assert.deepEqual(decodeValueAt(payload, layout.bodyAt), { v: 1 });
+      }
+    }
+  });
+
+  test('every truncation of a reply with sections has no layout or stops at its end', () => {
+    const payload = payloadOf(
+      encodeReply(
+        MESSAGE_CODEC,
+        MessageType.ReplyOk,
+        1,
+        'x',
+        { inFlight: 1, elu: 1 },
+        encodeValue({ a: 1 }),
+      ),
+    );
+    const full = replyLayout(payload);
+    assert.ok(full);
+    for (let len = 1; len < full.bodyAt; len++) {
+      const layout = replyLayout(payload.subarray(0, len));
+      assert.ok(layout === null || layout.bodyAt <= len, `${len}`);
+    }
+  });
+
+  test('a PROBE and its answer carry the id and the load', () => {
+    const probe = encodeProbe(31).subarray(4);
+    assert.equal(probe[0], MessageType.Probe);
+    assert.equal(frameId(probe), 31);
+    const answer = encodeProbeReply(31, { inFlight: 12, elu: 0.25 }).subarray(4);
+    assert.equal(answer[0], MessageType.ProbeReply);
+    assert.equal(frameId(answer), 31);
+    assert.deepEqual(readLoad(answer, 5), { inFlight: 12, elu: 0.25 });
+  });
+
+  test('a per-connection codec decodes what its peer encoded, in order, across shapes and frames', () => {
+    const sender = new StreamCodec();
+    const receiver = new StreamCodec();
+    const names = encodeNames('M', 'f') as Buffer;
+    fc.assert(
+      fc.property(fc.array(fc.array(fc.object(), { maxLength: 3 }), { maxLength: 20 }), (calls) => {
+        for (const args of calls) {
+          const payload = payloadOf(encodeRequest(sender, 3, 9, names, args));
+          const header = decodeRequest(payload);
+          assert.deepEqual(
+            receiver.decode(payload, header?.argsOffset as number, payload.length),
+            args,
+          );
+        }
+      }),
+      { seed: 24, numRuns: 100 },
+    );
+  });
+
+  test('after a frame it encoded is dropped, a per-connection codec still decodes on the other side', () => {
+    const sender = new StreamCodec();
+    const receiver = new StreamCodec();
+    const send = (value: unknown) => {
+      const bytes = sender.encode(value, 0);
+      return receiver.decode(bytes, 0, bytes.length);
+    };
+    assert.deepEqual(send({ a: 1, b: 2 }), { a: 1, b: 2 });
+    sender.encode({ never: 1, sent: { deep: 2 } }, 0); // encoded, then not sent:
+    sender.discardEncoder();
+    assert.deepEqual(send({ never: 3, sent: { deep: 4 } }), { never: 3, sent: { deep: 4 } });
+    assert.deepEqual(send({ a: 5, b: 6 }), { a: 5, b: 6 });
+    assert.throws(() => sender.encode({ half: 1, f: () => 1 }, 0), TypeError);
+    assert.deepEqual(send({ half: 2, f: 3 }), { half: 2, f: 3 });
   });
 });
 

@@ -1,15 +1,21 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { encodeValue } from '../../../src/rpc/codec.js';
+import { decodeValue, encodeValue } from '../../../src/rpc/codec.js';
 import {
   cookieProof,
   decodeHello,
   encodeHello,
+  formatVersions,
   type Hello,
+  negotiateVersion,
   newNonce,
   proofMatches,
 } from '../../../src/transport/handshake.js';
-import { PROTOCOL_MAGIC, PROTOCOL_VERSION } from '../../../src/transport/message-types.js';
+import {
+  PROTOCOL_MAGIC,
+  PROTOCOL_VERSION,
+  PROTOCOL_VERSIONS,
+} from '../../../src/transport/message-types.js';
 
 const A = 'a@127.0.0.1';
 const B = 'b@127.0.0.1';
@@ -92,6 +98,7 @@ describe('cookie proof', () => {
 
 describe('hello', () => {
   const hello: Hello = {
+    versions: { min: 1, max: 2 },
     name: A,
     incarnation: 'abcdef0123456789',
     address: '127.0.0.1:4370',
@@ -100,7 +107,7 @@ describe('hello', () => {
     heartbeatTimeoutMs: 3_000,
   };
   const raw = (fields: Record<string, unknown>) =>
-    encodeValue({ magic: PROTOCOL_MAGIC, version: PROTOCOL_VERSION, ...hello, ...fields });
+    encodeValue({ magic: PROTOCOL_MAGIC, version: 1, ...hello, versions: [1, 2], ...fields });
 
   test('round-trips', () => {
     const decoded = decodeHello(encodeHello(hello));
@@ -110,13 +117,28 @@ describe('hello', () => {
     assert.equal(decoded.address, hello.address);
     assert.deepEqual([...decoded.nonce], [...hello.nonce]);
     assert.equal(decoded.maxFrameBytes, hello.maxFrameBytes);
+    assert.deepEqual(decoded.versions, { min: 1, max: 2 });
   });
 
+  test('a protocol-1 hello (a single version) reads as the range 1–1', () => {
+    const decoded = decodeHello(raw({ versions: undefined, version: 1 }));
+    assert.ok(typeof decoded !== 'string');
+    assert.deepEqual(decoded.versions, { min: 1, max: 1 });
+  });
+
+  test('the hello a protocol-1 node reads says version 1 (its only check), with the range beside it', () => {
+    const fields = decodeValue(encodeHello(hello)) as Record<string, unknown>;
+    assert.equal(fields.version, PROTOCOL_VERSIONS.min);
+    assert.deepEqual(fields.versions, [PROTOCOL_VERSIONS.min, PROTOCOL_VERSIONS.max]);
+    assert.equal(PROTOCOL_VERSION, PROTOCOL_VERSIONS.max);
+  });
   const bad: [string, Uint8Array, RegExp][] = [
     ['garbage bytes', Buffer.from([0xc1, 0xff, 0x00]), /unreadable|malformed/],
     ['not an object', encodeValue('hello'), /malformed/],
     ['wrong magic', raw({ magic: 'HTTP' }), /magic/],
-    ['another version', raw({ version: PROTOCOL_VERSION + 1 }), /version/],
+    ['versions that are not a range', raw({ versions: [3, 1] }), /versions/],
+    ['versions that are not numbers', raw({ versions: ['1', '2'] }), /versions/],
+    ['no version at all', raw({ versions: undefined, version: undefined }), /versions/],
     ['a bad name', raw({ name: 'no at sign' }), /name/],
     ['a short nonce', raw({ nonce: new Uint8Array(8) }), /nonce/],
     ['a nonce that is not bytes', raw({ nonce: 'x'.repeat(32) }), /nonce/],
@@ -132,4 +154,27 @@ describe('hello', () => {
       assert.match(result as string, message);
     });
   }
+});
+
+describe('protocol version negotiation', () => {
+  const cases: [string, [number, number], [number, number], number | undefined][] = [
+    ['the same range', [1, 2], [1, 2], 2],
+    ['a protocol-1 peer', [1, 2], [1, 1], 1],
+    ['a newer peer that still speaks ours', [1, 2], [2, 3], 2],
+    ['a much newer peer', [1, 2], [3, 4], undefined],
+    ['an older peer', [2, 3], [1, 1], undefined],
+    ['nested ranges', [1, 5], [2, 3], 3],
+  ];
+  for (const [what, own, peer, expected] of cases) {
+    test(`${what}: ${expected ?? 'refused'}`, () => {
+      const range = ([min, max]: [number, number]) => ({ min, max });
+      assert.equal(negotiateVersion(range(own), range(peer)), expected);
+      assert.equal(negotiateVersion(range(peer), range(own)), expected, 'both sides agree');
+    });
+  }
+
+  test('ranges are shown as a reader expects', () => {
+    assert.equal(formatVersions({ min: 1, max: 2 }), '1–2');
+    assert.equal(formatVersions({ min: 3, max: 3 }), '3');
+  });
 });

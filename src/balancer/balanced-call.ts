@@ -1,0 +1,159 @@
+/**
+ * One `lb.call`: the call object the balancer carries from selection through the client to the
+ * wire and back, across retries. Each attempt is an `OutgoingCall` the client tracks; when it
+ * ends the selection is released with its outcome, and the call either settles or tries another
+ * member.
+ */
+import type { CallOutcome } from '../algorithms/types.js';
+import { RpcError } from '../errors.js';
+import { OutgoingCall } from '../rpc/call.js';
+import type { CallMetadata } from '../rpc/envelope.js';
+import { attemptTimeout, remaining, retryable } from './call-policy.js';
+
+/** A selection made for an attempt: the node and its membership generation. */
+export interface Selection {
+  readonly node: string;
+  readonly generation: number;
+}
+
+/** What a balanced call needs from its balancer. */
+export interface CallRunner {
+  readonly name: string;
+  readonly maxAttempts: number;
+  /** The balancer's clock (ms). */
+  now(): number;
+  /** Selects a member for `call`: at once when one is at hand, else after waiting (or fails). */
+  select(call: BalancedCall): Selection | Promise<Selection>;
+  /** Hands an attempt to the client. */
+  send(attempt: Attempt): void;
+  /** Ends a selection, telling the algorithm how it went. */
+  release(selection: Selection, outcome: CallOutcome): void;
+  /** The call settled. */
+  settled(call: BalancedCall): void;
+}
+
+/** The options a balanced call carries, validated. */
+export interface BalancedCallSpec {
+  readonly selectOpts: Record<string, unknown>;
+  readonly timeout: number;
+  readonly signal: AbortSignal | undefined;
+  readonly idempotent: boolean;
+  readonly meta: CallMetadata | undefined;
+  readonly onTrailer: ((trailer: CallMetadata) => void) | undefined;
+}
+
+/** One attempt of a balanced call. */
+export class Attempt extends OutgoingCall {
+  /** When it was handed to the client, on the balancer's clock. */
+  startedAt = 0;
+
+  constructor(
+    readonly parent: BalancedCall,
+    readonly selection: Selection,
+    timeoutMs: number,
+  ) {
+    const spec = parent.spec;
+    super(
+      selection.node,
+      parent.module,
+      parent.fn,
+      parent.args,
+      timeoutMs,
+      spec.signal,
+      spec.meta,
+      spec.onTrailer,
+    );
+  }
+
+  end(ok: boolean, value: unknown): void {
+    this.parent.attemptEnded(this, ok, value);
+  }
+}
+
+/** A call through a balancer, from selection to its last attempt. */
+export class BalancedCall {
+  readonly promise: Promise<unknown>;
+  /** When the whole call times out (`Date.now()` ms). */
+  readonly deadline: number;
+  /** Attempts started so far. */
+  attempts = 0;
+  /** Nodes that refused an earlier attempt (avoided when another member is at hand). */
+  tried: string[] | undefined;
+  #resolve: (value: unknown) => void = noop;
+  #reject: (err: unknown) => void = noop;
+
+  constructor(
+    readonly runner: CallRunner,
+    readonly module: string,
+    readonly fn: string,
+    readonly args: unknown[],
+    readonly spec: BalancedCallSpec,
+  ) {
+    this.deadline = Date.now() + spec.timeout;
+    this.promise = new Promise((resolve, reject) => {
+      this.#resolve = resolve;
+      this.#reject = reject;
+    });
+  }
+
+  /** Starts the next attempt (the first one from `lb.call`). */
+  next(): void {
+    let selection: Selection | Promise<Selection>;
+    try {
+      selection = this.runner.select(this);
+    } catch (err) {
+      return this.#fail(err);
+    }
+    if (selection instanceof Promise) {
+      selection.then(
+        (s) => this.#send(s),
+        (err: unknown) => this.#fail(err),
+      );
+    } else {
+      this.#send(selection);
+    }
+  }
+
+  #send(selection: Selection): void {
+    this.attempts++;
+    const attempt = new Attempt(this, selection, attemptTimeout(this.spec.timeout, this.deadline));
+    attempt.startedAt = this.runner.now();
+    this.runner.send(attempt);
+  }
+
+  /** An attempt ended: release its selection, then settle or retry. */
+  attemptEnded(attempt: Attempt, ok: boolean, value: unknown): void {
+    const runner = this.runner;
+    const now = runner.now();
+    const outcome: CallOutcome = { ok, latencyMs: now - attempt.startedAt };
+    if (attempt.code !== undefined) outcome.code = attempt.code;
+    const load = attempt.load;
+    // stamped again on the balancer's clock, which tests may replace
+    if (load !== undefined) outcome.load = { inFlight: load.inFlight, elu: load.elu, at: now };
+    runner.release(attempt.selection, outcome);
+    if (ok) {
+      runner.settled(this);
+      this.#resolve(value);
+      return;
+    }
+    if (!(value instanceof RpcError)) return this.#fail(value);
+    value.details.balancer = runner.name;
+    if (
+      this.attempts >= runner.maxAttempts ||
+      remaining(this.deadline) <= 1 ||
+      !retryable(value, this.spec.idempotent)
+    ) {
+      return this.#fail(value);
+    }
+    (this.tried ??= []).push(attempt.target);
+    this.next();
+  }
+
+  #fail(err: unknown): void {
+    if (err instanceof RpcError) err.details.balancer ??= this.runner.name;
+    this.runner.settled(this);
+    this.#reject(err);
+  }
+}
+
+function noop(): void {}
