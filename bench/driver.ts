@@ -13,6 +13,7 @@ import type { Connect, SystemClient } from './systems/types.js';
 
 const connectors: Record<SystemName, () => Promise<Connect>> = {
   floor: async () => (await import('./systems/floor.js')).connectFloor,
+  floorPlain: async () => (await import('./systems/floor.js')).connectFloorPlain,
   grpc: async () => (await import('./systems/grpc.js')).connectGrpc,
   moleculer: async () => (await import('./systems/moleculer.js')).connectMoleculer,
   rpclb: async () => (await import('./systems/rpclb.js')).connectRpclb,

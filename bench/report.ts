@@ -60,7 +60,7 @@ function caseTable(results: BenchResults, analysis: Analysis, caseId: string): s
   const head = ['system', 'calls/s'];
   if (latency) head.push('p50 µs', 'p99 µs', 'mean µs');
   if (large) head.push('MiB/s each way');
-  head.push('calls/s vs floor');
+  head.push('calls/s vs floor', 'vs plain floor');
   if (latency) head.push('p50 vs floor');
   if (def.balanced) head.push('share per server');
   const rows: string[][] = [];
@@ -77,6 +77,7 @@ function caseTable(results: BenchResults, analysis: Analysis, caseId: string): s
       row.push(fmt(cell.throughput.median * mib));
     }
     row.push(system === 'floor' ? '1.00×' : ratio(cell.ratio));
+    row.push(system === 'floorPlain' ? '1.00×' : ratio(cell.ratioPlain));
     if (latency) row.push(system === 'floor' ? '1.00×' : ratio(cell.p50Ratio));
     if (def.balanced) {
       row.push(cell.shares ? cell.shares.map((s) => `${(s * 100).toFixed(1)}%`).join(' / ') : '–');

@@ -71,7 +71,9 @@ function parseArgs(argv: string[]): Options {
       const names = value.split(',') as SystemName[];
       const unknown = names.filter((n) => !SYSTEMS.includes(n));
       if (unknown.length > 0) throw new Error(`unknown system(s): ${unknown.join(', ')}`);
-      opts.systems = SYSTEMS.filter((s) => s === 'floor' || names.includes(s));
+      opts.systems = SYSTEMS.filter(
+        (s) => s === 'floor' || s === 'floorPlain' || names.includes(s),
+      );
     } else throw new Error(`unknown option ${arg}`);
   }
   return opts;

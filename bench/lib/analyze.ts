@@ -55,6 +55,8 @@ export interface Cell {
   shares?: number[];
   /** Throughput ÷ the floor's, paired pass by pass (higher is better). */
   ratio?: Summary;
+  /** Throughput ÷ the plain-msgpackr floor's, paired pass by pass. */
+  ratioPlain?: Summary;
   /** p50 ÷ the floor's p50, paired pass by pass (lower is better). */
   p50Ratio?: Summary;
   /** CPU µs per call in the client (driver) process and in the server processes. */
@@ -73,7 +75,11 @@ export function analyze(results: BenchResults): Analysis {
     const bySystem = new Map<SystemName, Cell>();
     const rows = results.measurements.filter((m) => m.caseId === def.id);
     const floorByPass = new Map<number, RunResult>();
-    for (const m of rows) if (m.system === 'floor' && m.result) floorByPass.set(m.pass, m.result);
+    const plainByPass = new Map<number, RunResult>();
+    for (const m of rows) {
+      if (m.system === 'floor' && m.result) floorByPass.set(m.pass, m.result);
+      if (m.system === 'floorPlain' && m.result) plainByPass.set(m.pass, m.result);
+    }
     for (const system of results.systems) {
       const mine = rows.filter((m) => m.system === system);
       const ok = mine.filter((m) => m.result !== undefined) as (Measurement & {
@@ -104,7 +110,10 @@ export function analyze(results: BenchResults): Analysis {
       }
       const ratios: number[] = [];
       const p50Ratios: number[] = [];
+      const plainRatios: number[] = [];
       for (const m of ok) {
+        const plain = plainByPass.get(m.pass);
+        if (plain) plainRatios.push(callsPerSec(m.result) / callsPerSec(plain));
         const floor = floorByPass.get(m.pass);
         if (!floor) continue;
         ratios.push(callsPerSec(m.result) / callsPerSec(floor));
@@ -113,6 +122,7 @@ export function analyze(results: BenchResults): Analysis {
         }
       }
       if (ratios.length > 0) cell.ratio = summarize(ratios);
+      if (plainRatios.length > 0) cell.ratioPlain = summarize(plainRatios);
       if (p50Ratios.length > 0) cell.p50Ratio = summarize(p50Ratios);
       bySystem.set(system, cell);
     }
@@ -132,9 +142,10 @@ export interface Verdict {
 export function judge(target: TargetDef, analysis: Analysis, skipped?: string): Verdict {
   const sign = target.bound === 'min' ? '≥' : '≤';
   const what = target.metric === 'p50' ? 'p50' : 'calls/s';
-  const wanted = `${what} ${sign} ${target.ratio}× floor`;
+  const plain = target.reference === 'floorPlain';
+  const wanted = `${what} ${sign} ${target.ratio}× ${plain ? 'plain-msgpackr floor' : 'floor'}`;
   const cell = analysis.get(target.caseId)?.get('rpclb');
-  const ratio = target.metric === 'p50' ? cell?.p50Ratio : cell?.ratio;
+  const ratio = target.metric === 'p50' ? cell?.p50Ratio : plain ? cell?.ratioPlain : cell?.ratio;
   if (!ratio || Number.isNaN(ratio.median)) {
     return { label: target.label, wanted, measured: skipped ?? 'not measured', status: 'n/a' };
   }

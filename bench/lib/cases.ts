@@ -73,6 +73,8 @@ export interface TargetDef {
   metric: 'throughput' | 'p50';
   /** `min`: ratio must be at least `ratio`; `max`: at most. */
   bound: 'min' | 'max';
+  /** The floor the ratio is taken against. @default 'floor' (the project codec) */
+  reference?: 'floor' | 'floorPlain';
   ratio: number;
   label: string;
 }
@@ -85,7 +87,22 @@ export const TARGETS: readonly TargetDef[] = [
     ratio: 0.7,
     label: 'throughput, 256 in flight, 64 B',
   },
+  {
+    caseId: 'c256-64B',
+    metric: 'throughput',
+    bound: 'min',
+    ratio: 0.75,
+    reference: 'floorPlain',
+    label: 'throughput, 256 in flight, 64 B, vs the plain-msgpackr floor',
+  },
   { caseId: 'seq-64B', metric: 'p50', bound: 'max', ratio: 1.3, label: 'sequential p50, 64 B' },
+  {
+    caseId: 'lb-64B',
+    metric: 'throughput',
+    bound: 'min',
+    ratio: 0.85,
+    label: 'throughput through the balancer, 1 → 3 servers, 64 B',
+  },
   {
     caseId: 'c256-4K',
     metric: 'throughput',

@@ -9,6 +9,7 @@ import { SYSTEM_LABELS, type SystemName } from './protocol.js';
 
 const COLORS: Record<SystemName, string> = {
   floor: '#333333',
+  floorPlain: '#888888',
   grpc: '#4c78a8',
   moleculer: '#f58518',
   rpclb: '#54a24b',

@@ -5,12 +5,13 @@ import type { PicksReport } from './picks-types.js';
 import type { LatencyDigest } from './stats.js';
 
 /** The systems under comparison, in report order (the floor first). */
-export const SYSTEMS = ['floor', 'grpc', 'moleculer', 'rpclb'] as const;
+export const SYSTEMS = ['floor', 'floorPlain', 'grpc', 'moleculer', 'rpclb'] as const;
 export type SystemName = (typeof SYSTEMS)[number];
 
 /** Human names for reports. */
 export const SYSTEM_LABELS: Record<SystemName, string> = {
   floor: 'floor (node:net)',
+  floorPlain: 'floor, plain msgpackr',
   grpc: '@grpc/grpc-js',
   moleculer: 'Moleculer TCP',
   rpclb: 'rpc-load-balancer',

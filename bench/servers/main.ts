@@ -9,6 +9,7 @@ import type { CallCounter, StartServer } from './types.js';
 
 const loaders: Record<SystemName, () => Promise<StartServer>> = {
   floor: async () => (await import('./floor.js')).startFloorServer,
+  floorPlain: async () => (await import('./floor.js')).startFloorPlainServer,
   grpc: async () => (await import('./grpc.js')).startGrpcServer,
   moleculer: async () => (await import('./moleculer.js')).startMoleculerServer,
   rpclb: async () => (await import('./rpclb.js')).startRpclbServer,

@@ -1,13 +1,15 @@
 /**
- * The floor's client: one node:net connection per server, length-prefixed frames, the project
- * codec, a Map of pending calls, writes coalesced per tick. The balanced case rotates over the
- * connections (the cheapest possible round robin).
+ * The floor's client: one node:net connection per server, length-prefixed frames, a Map of
+ * pending calls, writes coalesced per tick. The balanced case rotates over the connections (the
+ * cheapest possible round robin). Two floors share it: the project codec (`floor`), and
+ * msgpackr's plain `pack`/`unpack` (`floorPlain`: objects as MessagePack maps, no records, no
+ * Map/Set/BigInt guarantees), the fastest a user of msgpackr would get without our contract.
  */
 import { connect as netConnect, type Socket } from 'node:net';
-import { decodeValue, encodeValue } from '../../src/rpc/codec.js';
+import { type FloorCodec, PLAIN_CODEC, PROJECT_CODEC } from '../lib/floor-codecs.js';
 import { FrameReader, FrameWriter } from '../lib/frames.js';
 import type { ServerInfo } from '../lib/protocol.js';
-import type { Connect } from './types.js';
+import type { Connect, SystemClient } from './types.js';
 
 interface Pending {
   resolve(value: unknown): void;
@@ -19,13 +21,16 @@ class FloorConnection {
   private readonly writer: FrameWriter;
   private nextId = 0;
 
-  constructor(private readonly socket: Socket) {
+  constructor(
+    private readonly socket: Socket,
+    private readonly codec: FloorCodec,
+  ) {
     this.writer = new FrameWriter(socket);
     const reader = new FrameReader((id, body) => {
       const call = this.pending.get(id);
       if (call === undefined) return;
       this.pending.delete(id);
-      call.resolve(decodeValue(body));
+      call.resolve(codec.decode(body));
     });
     socket.on('data', (chunk: Buffer) => reader.push(chunk));
     socket.on('close', () => {
@@ -36,7 +41,7 @@ class FloorConnection {
   }
 
   call(value: unknown): Promise<unknown> {
-    const body = encodeValue(value);
+    const body = this.codec.encode(value);
     const id = (this.nextId = (this.nextId + 1) >>> 0);
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
@@ -49,19 +54,28 @@ class FloorConnection {
   }
 }
 
-function open(server: ServerInfo): Promise<FloorConnection> {
+function open(server: ServerInfo, codec: FloorCodec): Promise<FloorConnection> {
   return new Promise((resolve, reject) => {
     const socket = netConnect({ host: server.host, port: server.port, noDelay: true });
     socket.once('error', reject);
     socket.once('connect', () => {
       socket.off('error', reject);
-      resolve(new FloorConnection(socket));
+      resolve(new FloorConnection(socket, codec));
     });
   });
 }
 
-export const connectFloor: Connect = async (servers) => {
-  const conns = await Promise.all(servers.map(open));
+function connectWith(codec: FloorCodec): Connect {
+  return async (servers) => {
+    const conns = await Promise.all(servers.map((server) => open(server, codec)));
+    return rotating(conns);
+  };
+}
+
+export const connectFloor = connectWith(PROJECT_CODEC);
+export const connectFloorPlain = connectWith(PLAIN_CODEC);
+
+function rotating(conns: FloorConnection[]): SystemClient {
   const first = conns[0] as FloorConnection;
   let next = 0;
   return {
@@ -75,4 +89,4 @@ export const connectFloor: Connect = async (servers) => {
       for (const conn of conns) conn.close();
     },
   };
-};
+}

@@ -61,6 +61,18 @@ node.expose('Test', {
   },
   count: () => ++counter,
   counter: () => counter,
+  /** Returns the call's metadata and sends it back in the trailer too, with its own name. */
+  meta: () => {
+    const ctx = currentCall();
+    const meta = { ...ctx?.meta };
+    ctx?.setTrailer('servedBy', node.name);
+    ctx?.setTrailer('sawMeta', meta);
+    return meta;
+  },
+  /** For casts: reports the metadata it was sent as a 'cast-meta' event. */
+  recordMeta: () => {
+    send({ type: 'event', event: 'cast-meta', meta: { ...currentCall()?.meta } });
+  },
   record: (value: unknown) => {
     counter++;
     send({ type: 'event', event: 'cast', value });
