@@ -19,6 +19,86 @@ export const ERROR_CODES = {
 /** One of the stable error codes: `bad_request`, `not_found`, `request_timeout`, `internal_server_error`, `service_unavailable`. */
 export type RpcErrorCode = keyof typeof ERROR_CODES;
 
+/**
+ * Every `details.reason` the library sets, with the code it comes with and when. One table, so
+ * callers can branch on reasons with confidence (docs/reference/api.md, "Errors"). A handler
+ * may set reasons of its own on the `RpcError`s it throws; those pass through unchanged.
+ */
+export const ERROR_REASONS = Object.freeze({
+  bad_address: { code: 'bad_request', when: '`connect()` got an address that is not "host:port"' },
+  unencodable_arguments: {
+    code: 'bad_request',
+    when: 'the arguments cannot be encoded (a function, a symbol)',
+  },
+  frame_too_large: {
+    code: 'bad_request',
+    when: 'the request is over the frame limit (as `internal_server_error`: the result is)',
+  },
+  bad_meta: {
+    code: 'bad_request',
+    when: 'the call metadata is not a plain object, has too many keys, a bad key, or a malformed `traceparent`',
+  },
+  meta_too_large: { code: 'bad_request', when: 'the call metadata encodes to more than 16 KiB' },
+  bad_trailer: {
+    code: 'bad_request',
+    when: 'a handler’s `setTrailer` would break the trailer’s limits (thrown in the handler)',
+  },
+  undecodable_arguments: {
+    code: 'bad_request',
+    when: 'a protocol-1 peer sent arguments that do not decode',
+  },
+  bad_arguments: {
+    code: 'bad_request',
+    when: 'a protocol-1 peer sent arguments that are not an array',
+  },
+  selection_failed: {
+    code: 'bad_request',
+    when: 'the algorithm refused the selection options (threw a `TypeError` or `RangeError`, e.g. a bad `key`)',
+  },
+  algorithm_error: {
+    code: 'internal_server_error',
+    when: 'the algorithm threw anything else, or returned a node that is not a member',
+  },
+  unencodable_result: {
+    code: 'internal_server_error',
+    when: 'the handler’s result cannot be encoded',
+  },
+  no_members: {
+    code: 'service_unavailable',
+    when: 'the balancer has no members (and waiting is off or timed out)',
+  },
+  not_enough_members: { code: 'service_unavailable', when: '`waitForMembers(n)` timed out' },
+  balancer_stopped: { code: 'service_unavailable', when: 'the balancer was stopped' },
+  not_connected: {
+    code: 'service_unavailable',
+    when: 'the target node is not connected (and not being dialled)',
+  },
+  connection_lost: {
+    code: 'service_unavailable',
+    when: 'the connection dropped while the call was pending (it may have run)',
+  },
+  draining: {
+    code: 'service_unavailable',
+    when: 'the target is closing and refused the call (it did not run)',
+  },
+  node_closed: { code: 'service_unavailable', when: 'this node was closed or destroyed' },
+  send_queue_full: {
+    code: 'service_unavailable',
+    when: 'too many bytes are waiting to be written to the target (it reads too slowly)',
+  },
+  listen_failed: {
+    code: 'service_unavailable',
+    when: '`startNode` could not listen on its host and port',
+  },
+  connect_failed: {
+    code: 'service_unavailable',
+    when: '`connect()` could not reach the address or was refused (wrong cookie, no common protocol version, ...)',
+  },
+} as const satisfies Record<string, { code: RpcErrorCode; when: string }>);
+
+/** A `details.reason` the library sets; see {@link ERROR_REASONS}. */
+export type RpcErrorReason = keyof typeof ERROR_REASONS;
+
 /** What a remote handler threw, as seen by the caller. */
 export interface RemoteErrorInfo {
   /** The thrown error's `name` (e.g. `TypeError`). */
@@ -45,8 +125,12 @@ export interface RpcErrorDetails {
   remote?: RemoteErrorInfo;
   /** For `request_timeout`: the timeout that elapsed, in ms. */
   timeoutMs?: number;
-  /** A short machine-readable reason (e.g. `not_connected`, `connection_lost`, `draining`, `frame_too_large`). */
-  reason?: string;
+  /**
+   * A short machine-readable reason: one of {@link ERROR_REASONS} when the library raised the
+   * error (e.g. `not_connected`, `connection_lost`, `draining`, `frame_too_large`), or whatever
+   * a handler set on an `RpcError` it threw.
+   */
+  reason?: RpcErrorReason | (string & {});
   /** For `bad_request` on options: the offending field. */
   field?: string;
   /** Further details. */

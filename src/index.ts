@@ -13,6 +13,7 @@ export type {
   SelectionAlgorithm,
   SelectionAlgorithmClass,
   SelectOptions,
+  ServerLoad,
 } from './algorithms/types.js';
 export { type BalancedCallOptions, type Lease, LoadBalancer } from './balancer/load-balancer.js';
 export type { LoadBalancerOptions, NodeMatchList } from './balancer/options.js';
@@ -25,16 +26,19 @@ export {
 } from './diagnostics.js';
 export {
   ERROR_CODES,
+  ERROR_REASONS,
   type RemoteErrorInfo,
   RpcError,
   type RpcErrorCode,
   type RpcErrorDetails,
+  type RpcErrorReason,
 } from './errors.js';
 export type { Logger, LogLevel } from './logger.js';
 export type { GroupEvent, GroupListener, Groups } from './membership/groups.js';
 export { type CloseOptions, type NodeEvents, RpcNode, startNode } from './node.js';
 export type { NodeOptions } from './options.js';
-export type { CallOptions } from './rpc/client.js';
+export type { CallOptions, CastOptions } from './rpc/client.js';
 export { type CallContext, currentCall } from './rpc/context.js';
+export type { CallMetadata } from './rpc/envelope.js';
 export type { Handler, HandlerTable } from './rpc/server.js';
 export type { DownReason } from './transport/connection.js';
