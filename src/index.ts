@@ -41,4 +41,13 @@ export type { CallOptions, CastOptions } from './rpc/client.js';
 export { type CallContext, currentCall } from './rpc/context.js';
 export type { CallMetadata } from './rpc/envelope.js';
 export type { Handler, HandlerTable } from './rpc/server.js';
+export {
+  type AttemptTrace,
+  type CallTrace,
+  type CastTrace,
+  type EmptySelectionMessage,
+  type SelectionMessage,
+  type ServeTrace,
+  TRACING_CHANNELS,
+} from './tracing.js';
 export type { DownReason } from './transport/connection.js';

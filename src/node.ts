@@ -217,7 +217,8 @@ export class RpcNode extends EventEmitter<NodeEvents> {
         members: (group) => replicator.members(group),
         observe: (observer) => replicator.observe(observer),
         send: (attempt) => this.#client.start(attempt),
-        cast: (target, module, fn, args, opts) => this.#client.cast(target, module, fn, args, opts),
+        cast: (target, module, fn, args, opts, balancer) =>
+          this.#client.cast(target, module, fn, args, opts, balancer),
         probe: (target, timeoutMs) => this.#client.probe(target, timeoutMs),
       },
       options as LoadBalancerOptions<unknown>,

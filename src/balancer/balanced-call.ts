@@ -8,6 +8,14 @@ import type { CallOutcome } from '../algorithms/types.js';
 import { RpcError } from '../errors.js';
 import { OutgoingCall } from '../rpc/call.js';
 import type { CallMetadata } from '../rpc/envelope.js';
+import {
+  type AttemptTrace,
+  type CallTrace,
+  channels,
+  traced,
+  traceSettled,
+  traceStart,
+} from '../tracing.js';
 import { attemptTimeout, remaining, retryable } from './call-policy.js';
 
 /** A selection made for an attempt: the node and its membership generation. */
@@ -18,7 +26,10 @@ export interface Selection {
 
 /** What a balanced call needs from its balancer. */
 export interface CallRunner {
+  /** The balancer's name. */
   readonly name: string;
+  /** The node's name. */
+  readonly node: string;
   readonly maxAttempts: number;
   /** The balancer's clock (ms). */
   now(): number;
@@ -46,6 +57,8 @@ export interface BalancedCallSpec {
 export class Attempt extends OutgoingCall {
   /** When it was handed to the client, on the balancer's clock. */
   startedAt = 0;
+  /** Its `rpc-load-balancer:attempt` trace, while someone subscribes. */
+  trace: AttemptTrace | undefined;
 
   constructor(
     readonly parent: BalancedCall,
@@ -79,6 +92,10 @@ export class BalancedCall {
   attempts = 0;
   /** Nodes that refused an earlier attempt (avoided when another member is at hand). */
   tried: string[] | undefined;
+  /** Its `rpc-load-balancer:call` trace, while someone subscribes. */
+  readonly trace: CallTrace | undefined;
+  /** What its attempts carry (the caller's options; with the trace's metadata when traced). */
+  readonly spec: BalancedCallSpec;
   #resolve: (value: unknown) => void = noop;
   #reject: (err: unknown) => void = noop;
 
@@ -87,9 +104,24 @@ export class BalancedCall {
     readonly module: string,
     readonly fn: string,
     readonly args: unknown[],
-    readonly spec: BalancedCallSpec,
+    spec: BalancedCallSpec,
   ) {
     this.deadline = Date.now() + spec.timeout;
+    if (traced(channels.call)) {
+      const trace: CallTrace = {
+        node: runner.node,
+        balancer: runner.name,
+        target: undefined,
+        module,
+        function: fn,
+        meta: { ...spec.meta },
+        attempts: 0,
+      };
+      traceStart(channels.call, trace);
+      this.trace = trace;
+      spec = { ...spec, meta: Object.keys(trace.meta).length > 0 ? trace.meta : undefined };
+    }
+    this.spec = spec;
     this.promise = new Promise((resolve, reject) => {
       this.#resolve = resolve;
       this.#reject = reject;
@@ -117,6 +149,22 @@ export class BalancedCall {
   #send(selection: Selection): void {
     this.attempts++;
     const attempt = new Attempt(this, selection, attemptTimeout(this.spec.timeout, this.deadline));
+    if (this.trace !== undefined) {
+      this.trace.attempts = this.attempts;
+      this.trace.target = selection.node;
+    }
+    if (traced(channels.attempt)) {
+      attempt.trace = {
+        call: this.trace,
+        node: this.runner.node,
+        balancer: this.runner.name,
+        module: this.module,
+        function: this.fn,
+        attempt: this.attempts,
+        target: selection.node,
+      };
+      traceStart(channels.attempt, attempt.trace);
+    }
     attempt.startedAt = this.runner.now();
     this.runner.send(attempt);
   }
@@ -131,8 +179,16 @@ export class BalancedCall {
     // stamped again on the balancer's clock, which tests may replace
     if (load !== undefined) outcome.load = { inFlight: load.inFlight, elu: load.elu, at: now };
     runner.release(attempt.selection, outcome);
+    const trace = attempt.trace;
+    if (trace !== undefined) {
+      trace.latencyMs = outcome.latencyMs;
+      if (outcome.code !== undefined) trace.code = outcome.code;
+      if (outcome.load !== undefined) trace.load = outcome.load;
+      traceSettled(channels.attempt, trace, ok, value);
+    }
     if (ok) {
       runner.settled(this);
+      if (this.trace !== undefined) traceSettled(channels.call, this.trace, true, value);
       this.#resolve(value);
       return;
     }
@@ -152,6 +208,10 @@ export class BalancedCall {
   #fail(err: unknown): void {
     if (err instanceof RpcError) err.details.balancer ??= this.runner.name;
     this.runner.settled(this);
+    if (this.trace !== undefined) {
+      if (err instanceof RpcError) this.trace.code = err.code;
+      traceSettled(channels.call, this.trace, false, err);
+    }
     this.#reject(err);
   }
 }

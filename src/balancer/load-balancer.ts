@@ -21,6 +21,7 @@ import type { Logger } from '../logger.js';
 import { describe } from '../options.js';
 import { checkCallOptions, type OutgoingCall } from '../rpc/call.js';
 import type { CastOptions } from '../rpc/client.js';
+import { channels, type EmptySelectionMessage, type SelectionMessage } from '../tracing.js';
 import {
   type Attempt,
   BalancedCall,
@@ -58,12 +59,14 @@ export interface BalancerHost {
   observe(observer: (change: BalancerGroupChange) => void): () => void;
   /** Hands an attempt to the RPC client (it ends through `attempt.end`). */
   send(attempt: OutgoingCall): void;
+  /** Casts to `target`; `balancer` names this balancer in the cast's trace. */
   cast(
     target: string,
     module: string,
     fn: string,
     args: unknown[],
-    options?: CastOptions,
+    options: CastOptions | undefined,
+    balancer: string,
   ): Promise<void>;
   /** Asks `target` for its load (see `RpcClient.probe`). */
   probe(target: string, timeoutMs: number): Promise<ServerLoad>;
@@ -317,6 +320,7 @@ export class LoadBalancer {
           fn,
           args,
           meta === undefined ? undefined : { meta },
+          this.name,
         );
         this.#release(selection, { ok: true, latencyMs: this.#options.now() - started });
       } catch (err) {
@@ -359,6 +363,7 @@ export class LoadBalancer {
     const options = this.#options;
     return {
       name: this.name,
+      node: host.name,
       maxAttempts: options.maxAttempts,
       now: options.now,
       select: (call) =>
@@ -409,7 +414,34 @@ export class LoadBalancer {
         new Error(`it returned ${describe(node)}, which is not a member`),
       );
     }
+    if (channels.select.hasSubscribers) this.#publishSelection(node, members.length);
     return { node, generation };
+  }
+
+  #publishSelection(selected: string, members: number): void {
+    channels.select.publish({
+      node: this.#host.name,
+      balancer: this.name,
+      algorithm: this.#algorithmName,
+      selected,
+      members,
+    } satisfies SelectionMessage);
+  }
+
+  #publishEmpty(reason: string): void {
+    channels.selectEmpty.publish({
+      node: this.#host.name,
+      balancer: this.name,
+      algorithm: this.#algorithmName,
+      reason,
+    } satisfies EmptySelectionMessage);
+  }
+
+  /** The algorithm's class name, for diagnostics. */
+  get #algorithmName(): string {
+    return (
+      (this.#algorithm as { constructor?: { name?: string } }).constructor?.name ?? 'anonymous'
+    );
   }
 
   /**
@@ -536,11 +568,16 @@ export class LoadBalancer {
   #algorithmFailed(method: string, err: unknown): RpcError {
     if (err instanceof RpcError) {
       err.details.balancer ??= this.name;
+      if (channels.selectEmpty.hasSubscribers)
+        this.#publishEmpty(String(err.details.reason ?? err.code));
       return err;
     }
     this.#logAlgorithmError(method, err);
     const message = err instanceof Error ? err.message : describe(err);
     const badInput = err instanceof TypeError || err instanceof RangeError;
+    if (channels.selectEmpty.hasSubscribers) {
+      this.#publishEmpty(badInput ? 'selection_failed' : 'algorithm_error');
+    }
     return new RpcError(
       badInput ? 'bad_request' : 'internal_server_error',
       `selection failed: ${method}() of balancer ${this.name} threw: ${message}`,
@@ -573,6 +610,7 @@ export class LoadBalancer {
   }
 
   #unavailable(reason = 'no_members'): RpcError {
+    if (channels.selectEmpty.hasSubscribers) this.#publishEmpty(reason);
     const details: RpcErrorDetails = { balancer: this.name, reason };
     const message =
       reason === 'balancer_stopped'

@@ -6,9 +6,23 @@
 import { fromWireError, RpcError, type RpcErrorDetails } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { describe, isValidNodeName } from '../options.js';
+import {
+  type CallTrace,
+  type CastTrace,
+  channels,
+  traced,
+  traceSettled,
+  traceStart,
+} from '../tracing.js';
 import { MessageType } from '../transport/message-types.js';
 import { AbortWatch } from './abort-watch.js';
-import { type CallOptions, checkCallOptions, DirectCall, type OutgoingCall } from './call.js';
+import {
+  type CallOptions,
+  checkCallOptions,
+  DirectCall,
+  type OutgoingCall,
+  type ResolvedCallOptions,
+} from './call.js';
 import { decodeValue, encodeValue } from './codec.js';
 import { IncomingCall, type LocalReply } from './context.js';
 import { DeadlineQueue } from './deadlines.js';
@@ -99,10 +113,46 @@ export class RpcClient {
       function: fn,
     });
     if (opts instanceof RpcError) return Promise.reject(opts);
+    if (traced(channels.call)) return this.#tracedCall(target, module, fn, args, opts);
     const call = new DirectCall(target, module, fn, args, opts);
     if (this.#host.captureCallSites) Error.captureStackTrace((call.site = {}), this.call);
     this.start(call);
     return call.promise;
+  }
+
+  /** `call` with a `rpc-load-balancer:call` trace (only while someone subscribes). */
+  #tracedCall(
+    target: string,
+    module: string,
+    fn: string,
+    args: unknown[],
+    opts: ResolvedCallOptions,
+  ): Promise<unknown> {
+    const trace: CallTrace = {
+      node: this.#host.selfName,
+      balancer: undefined,
+      target,
+      module,
+      function: fn,
+      meta: { ...opts.meta },
+      attempts: 1,
+    };
+    traceStart(channels.call, trace);
+    const meta = Object.keys(trace.meta).length > 0 ? trace.meta : undefined;
+    const call = new DirectCall(target, module, fn, args, { ...opts, meta });
+    if (this.#host.captureCallSites) Error.captureStackTrace((call.site = {}), this.call);
+    this.start(call);
+    return call.promise.then(
+      (value) => {
+        traceSettled(channels.call, trace, true, value);
+        return value;
+      },
+      (err: unknown) => {
+        if (err instanceof RpcError) trace.code = err.code;
+        traceSettled(channels.call, trace, false, err);
+        throw err;
+      },
+    );
   }
 
   /**
@@ -151,6 +201,35 @@ export class RpcClient {
     fn: string,
     args: unknown[],
     options?: CastOptions,
+    balancer?: string,
+  ): Promise<void> {
+    if (!traced(channels.cast)) return this.#cast(target, module, fn, args, options);
+    const trace: CastTrace = {
+      node: this.#host.selfName,
+      balancer,
+      target,
+      module,
+      function: fn,
+      meta: { ...options?.meta },
+    };
+    traceStart(channels.cast, trace);
+    const meta = Object.keys(trace.meta).length > 0 ? trace.meta : undefined;
+    return this.#cast(target, module, fn, args, meta === undefined ? options : { meta }).then(
+      () => traceSettled(channels.cast, trace, true, undefined),
+      (err: unknown) => {
+        if (err instanceof RpcError) trace.code = err.code;
+        traceSettled(channels.cast, trace, false, err);
+        throw err;
+      },
+    );
+  }
+
+  #cast(
+    target: string,
+    module: string,
+    fn: string,
+    args: unknown[],
+    options: CastOptions | undefined,
   ): Promise<void> {
     const local = target === this.#host.selfName;
     const link = local ? null : this.#host.link(target);

@@ -9,6 +9,7 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { RpcError } from '../errors.js';
+import type { ServeTrace } from '../tracing.js';
 import { encodeValue } from './codec.js';
 import {
   type CallMetadata,
@@ -63,6 +64,8 @@ export class IncomingCall implements CallContext {
   local: LocalReply | undefined;
   /** The trailer entries set so far, if any. */
   trailer: Record<string, unknown> | undefined;
+  /** Its `rpc-load-balancer:serve` trace, while someone subscribes. */
+  trace: ServeTrace | undefined;
   #trailerBytes = 0;
   #controller: AbortController | undefined;
   #abortReason: unknown;

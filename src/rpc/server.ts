@@ -12,6 +12,7 @@
 import { RpcError, type RpcErrorDetails, toWireError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { describe } from '../options.js';
+import { channels, type ServeTrace, traced, traceSettled } from '../tracing.js';
 import { MessageType } from '../transport/message-types.js';
 import { decodeValue, encodeValue } from './codec.js';
 import { callStorage, IncomingCall } from './context.js';
@@ -199,17 +200,26 @@ export class RpcServer {
    * out (a synchronous result at once, with no closure and no entry in the active table).
    */
   serve(call: IncomingCall, args: unknown[]): void {
+    if (traced(channels.serve)) call.trace = this.#newTrace(call);
     const handler = this.#lookup(call);
-    if (handler instanceof RpcError) return this.#end(call, false, handler);
+    if (handler instanceof RpcError) {
+      if (call.trace !== undefined) channels.serve.start.publish(call.trace);
+      return this.#end(call, false, handler);
+    }
     this.#inFlight++;
     let result: unknown;
     let ok = true;
     try {
-      result = callStorage.run(call, Reflect.apply, handler, undefined, args);
+      result =
+        call.trace === undefined
+          ? callStorage.run(call, Reflect.apply, handler, undefined, args)
+          : // stores bound to the start channel (a tracer's active span) hold for the handler
+            channels.serve.start.runStores(call.trace, runHandler, undefined, call, handler, args);
     } catch (err) {
       ok = false;
       result = err;
     }
+    if (call.trace !== undefined) channels.serve.end.publish(call.trace);
     if (!ok || !isThenable(result)) return this.#finish(call, ok, result);
     // No CANCEL can arrive while a handler runs synchronously: only a pending one is tracked.
     if (call.id !== 0 && call.link !== null) call.link.active.set(call.id, call);
@@ -217,6 +227,18 @@ export class RpcServer {
       (value) => this.#finish(call, true, value),
       (err: unknown) => this.#finish(call, false, err),
     );
+  }
+
+  /** A serve trace; its `start` is published when the handler runs (`runStores`), or when it is refused. */
+  #newTrace(call: IncomingCall): ServeTrace {
+    return {
+      node: this.#host.selfName,
+      caller: call.caller,
+      module: call.module,
+      function: call.fn,
+      meta: call.meta,
+      isCast: call.isCast,
+    };
   }
 
   /** The caller gave up on request `id`: abort its handler's signal. */
@@ -276,6 +298,11 @@ export class RpcServer {
 
   /** Sends what a call came to: a reply on its connection, to its local caller, or (a cast) a log line. */
   #end(call: IncomingCall, ok: boolean, value: unknown): void {
+    const trace = call.trace;
+    if (trace !== undefined) {
+      if (!ok && value instanceof RpcError) trace.code = value.code;
+      traceSettled(channels.serve, trace, ok, value);
+    }
     const link = call.link;
     if (link !== null) {
       if (call.id !== 0) this.#reply(link, call, ok, value);
@@ -373,6 +400,11 @@ export class RpcServer {
   #details(call: IncomingCall): RpcErrorDetails {
     return { node: this.#host.selfName, module: call.module, function: call.fn };
   }
+}
+
+/** Runs a handler inside its call context (what `serve` does, as one function for `runStores`). */
+function runHandler(call: IncomingCall, handler: AnyHandler, args: unknown[]): unknown {
+  return callStorage.run(call, Reflect.apply, handler, undefined, args);
 }
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
