@@ -10,6 +10,9 @@ export interface Output {
   write(text: string): unknown;
   isTTY?: boolean;
   columns?: number;
+  /** Where a closed pipe (`EPIPE`) is reported, as on a stream. */
+  on?(event: 'error', listener: (err: NodeJS.ErrnoException) => void): unknown;
+  off?(event: 'error', listener: (err: NodeJS.ErrnoException) => void): unknown;
 }
 
 /** Shows one algorithm's run as it goes. */

@@ -4,8 +4,9 @@
  * turn, and shows how each one spread the calls.
  *
  * Processes are tracked by pid from the moment they are forked and stopped on every way out:
- * normal end, error, SIGINT/SIGTERM (exit 130/143), and, as a last resort, SIGKILLed from the
- * `exit` handler. Workers also exit by themselves when the demo's IPC channel closes.
+ * normal end, error, SIGINT/SIGTERM (exit 130/143), a closed output (`rpclb demo | head`, exit
+ * 141 as for SIGPIPE), and, as a last resort, SIGKILLed from the `exit` handler. Workers also
+ * exit by themselves when the demo's IPC channel closes.
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -71,16 +72,17 @@ const SLOW_WEIGHT = 1;
 const STARTUP_TIMEOUT_MS = 15_000;
 const CALL_TIMEOUT_MS = 5_000;
 
-/** The reason the demo's abort signal carries when a signal stops it. */
+/** The reason the demo's abort signal carries when a signal or a closed output stops it. */
 class Interrupted extends Error {
-  constructor(readonly signal: NodeJS.Signals) {
-    super(`interrupted by ${signal}`);
-  }
-
-  get exitCode(): number {
-    return this.signal === 'SIGTERM' ? 143 : 130;
+  constructor(
+    readonly why: keyof typeof EXIT_CODES,
+    readonly exitCode: number,
+  ) {
+    super(`interrupted by ${why}`);
   }
 }
+
+const EXIT_CODES = { SIGINT: 130, SIGTERM: 143, EPIPE: 141 } as const;
 
 const balancerName = (algorithm: DemoAlgorithm) => `demo-${algorithm}`;
 const workerName = (i: number) => `worker${i}@${HOST}`;
@@ -170,6 +172,7 @@ class Demo {
   readonly #labels: NodeLabels;
   #node: RpcNode | undefined;
   #interruptedAt = 0;
+  #outputGone = false;
 
   constructor(
     readonly options: DemoOptions,
@@ -182,9 +185,13 @@ class Demo {
   }
 
   async run(): Promise<number> {
-    const onSignal = (signal: NodeJS.Signals) => this.#interrupt(signal);
+    const onSignal = (signal: 'SIGINT' | 'SIGTERM') => this.#interrupt(signal);
     const onExit = () => this.#workers.killNow();
+    const onOutputError = (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EPIPE') this.#outputClosed();
+    };
     process.on('SIGINT', onSignal).on('SIGTERM', onSignal).on('exit', onExit);
+    this.out.on?.('error', onOutputError);
     let code: number;
     try {
       await this.#startCluster();
@@ -204,11 +211,20 @@ class Demo {
     }
     await this.#shutdown();
     process.off('SIGINT', onSignal).off('SIGTERM', onSignal).off('exit', onExit);
+    this.out.off?.('error', onOutputError);
     return code;
   }
 
-  #interrupt(signal: NodeJS.Signals): void {
-    const reason = new Interrupted(signal);
+  /** Nobody reads any more (`rpclb demo | head`): stop quietly, as a SIGPIPE would. */
+  #outputClosed(): void {
+    if (this.#outputGone) return;
+    this.#outputGone = true;
+    if (!this.#controller.signal.aborted)
+      this.#controller.abort(new Interrupted('EPIPE', EXIT_CODES.EPIPE));
+  }
+
+  #interrupt(signal: 'SIGINT' | 'SIGTERM'): void {
+    const reason = new Interrupted(signal, EXIT_CODES[signal]);
     if (this.#controller.signal.aborted) {
       // The same signal often arrives twice at once (to the process, then to its process group,
       // as `timeout` does); only a second Ctrl-C a moment later means "stop waiting".
@@ -217,7 +233,7 @@ class Demo {
       process.exit(reason.exitCode);
     }
     this.#interruptedAt = performance.now();
-    this.out.write(`\n${signal}: stopping the demo and its worker processes...\n`);
+    this.#write(`\n${signal}: stopping the demo and its worker processes...\n`);
     this.#controller.abort(reason);
   }
 
@@ -367,6 +383,11 @@ class Demo {
     const pids = this.#workers.pids;
     await this.#workers.stopAll();
     if (pids.length > 0)
-      this.out.write(`stopped ${pids.length} worker processes (${pids.join(' ')})\n`);
+      this.#write(`stopped ${pids.length} worker processes (${pids.join(' ')})\n`);
+  }
+
+  /** Writes unless the reader has gone. */
+  #write(text: string): void {
+    if (!this.#outputGone) this.out.write(text);
   }
 }

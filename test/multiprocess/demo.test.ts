@@ -113,3 +113,36 @@ test('rpclb demo stops its workers and exits 130 on SIGINT', {
   assert.match(run.stdout(), /stopped 2 worker processes/);
   assert.deepEqual(pids.filter(isAlive), [], 'no worker survives the interrupt');
 });
+
+test('rpclb demo | head: a closed output stops the demo quietly (141), workers included', {
+  timeout: TIME_BOUND_MS + 5_000,
+}, async (t) => {
+  // A long run: only the closed pipe can end it within the bound below.
+  const run = rpclb(t, ['demo', '--nodes', '2', '--duration', '600', '--algorithm', 'RoundRobin']);
+  await run.waitFor(/^workers: [\d ]+$/m);
+  const pids = workerPids(run.stdout());
+  assert.equal(pids.length, 2);
+  run.child.stdout?.destroy(); // what `head` does once it has its lines
+
+  const bound = new Promise<never>((_, reject) =>
+    setTimeout(
+      () => reject(new Error('still running 20 s after its output closed')),
+      20_000,
+    ).unref(),
+  );
+  const { code, signal, stderr } = await Promise.race([run.exit, bound]);
+  assert.equal(stderr, '', 'no stack trace, no message');
+  assert.deepEqual({ code, signal }, { code: 141, signal: null });
+  assert.deepEqual(pids.filter(isAlive), [], 'no worker survives the closed pipe');
+});
+
+test('rpclb demo --nodes -3: one line naming the flag and its range, exit 2', async (t) => {
+  const run = rpclb(t, ['demo', '--nodes', '-3']);
+  const { code, stderr } = await run.exit;
+  assert.equal(code, 2);
+  assert.equal(
+    stderr,
+    `rpclb: --nodes must be an integer from 2 to 32, received "-3" (see 'rpclb help')\n`,
+  );
+  assert.equal(run.stdout(), '');
+});
