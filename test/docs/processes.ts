@@ -86,8 +86,14 @@ export class ProcessGroup {
     readonly env: NodeJS.ProcessEnv,
   ) {}
 
-  start(command: string, args: string[], timeoutMs = 30_000): Proc {
-    const proc = new Proc(command, args, { cwd: this.cwd, env: this.env }, timeoutMs);
+  /** Starts `command`; `env` adds to (or overrides) the group's environment. */
+  start(command: string, args: string[], timeoutMs = 30_000, env: NodeJS.ProcessEnv = {}): Proc {
+    const proc = new Proc(
+      command,
+      args,
+      { cwd: this.cwd, env: { ...this.env, ...env } },
+      timeoutMs,
+    );
     this.#all.push(proc);
     return proc;
   }

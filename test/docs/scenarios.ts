@@ -6,6 +6,8 @@
  * page's fixed ones, so that the test never collides with anything else on the machine.
  */
 import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { startNode } from '../../src/index.js';
 import type { Page } from './markdown.js';
 import type { Proc, ProcessGroup } from './processes.js';
 
@@ -108,6 +110,79 @@ async function tutorial({ page, procs }: ScenarioContext): Promise<void> {
   for (const w of [w1, w3]) assert.equal((await w.exit).code, 0, w.stderr);
 }
 
+/**
+ * docs/how-to/deployment.md: two nodes run the page's server.mjs (on 127.0.0.1, which needs no
+ * advertised address), a caller keeps calls in flight through their balancer, and one node gets
+ * SIGTERM: it prints what the page shows, exits 0 within its drain budget, and no call fails.
+ */
+async function deployment({ page, procs }: ScenarioContext): Promise<void> {
+  const cookie = 'docs-deployment';
+  const drainMs = 3_000;
+  const server = (name: string, seeds: string) =>
+    procs.start(process.execPath, ['server.mjs'], 30_000, {
+      RPC_NODE_NAME: name,
+      RPC_LISTEN_HOST: '127.0.0.1',
+      RPC_PORT: '0',
+      RPC_SEEDS: seeds,
+      RPC_DRAIN_MS: String(drainMs),
+      RPCLB_COOKIE: cookie,
+    });
+  const address = async (proc: Proc, name: string) => {
+    await proc.waitFor(`${name} listening on `);
+    pageShows(page, 'api1@10.0.0.5 listening on ');
+    return /listening on (\S+)/.exec(proc.stdout)?.[1] as string;
+  };
+  const a = server('a@127.0.0.1', '');
+  const seed = await address(a, 'a@127.0.0.1');
+  const b = server('b@127.0.0.1', seed);
+  await address(b, 'b@127.0.0.1');
+
+  const caller = await startNode({
+    name: 'caller@127.0.0.1',
+    cookie,
+    seeds: [seed],
+    logLevel: 'error',
+  });
+  try {
+    const lb = await caller.startLoadBalancer({ name: 'jobs', nodeMatchList: [] });
+    await lb.waitForMembers(2, { timeout: 10_000 });
+    let ok = 0;
+    const failures: string[] = [];
+    const until = Date.now() + 1_500;
+    const loop = async () => {
+      while (Date.now() < until) {
+        await lb.call('Jobs', 'run', [20]).then(
+          () => ok++,
+          (err: Error) => failures.push(err.message),
+        );
+      }
+    };
+    const load = Promise.all(Array.from({ length: 16 }, loop));
+    await sleep(400);
+    const stopped = performance.now();
+    b.kill('SIGTERM');
+    const exit = await b.exit;
+    const tookMs = performance.now() - stopped;
+    await load;
+    assert.equal(exit.code, 0, exit.stderr);
+    assert.equal(exit.stderr, '');
+    const shutdownLines = [`SIGTERM: closing, draining for up to ${drainMs} ms`, 'closed'];
+    pageShows(page, 'SIGTERM: closing, draining for up to 25000 ms\nclosed');
+    assert.deepEqual(exit.stdout.split('\n').filter(Boolean).slice(1), shutdownLines);
+    // The supervisor's SIGKILL would come after the grace period: close must end well before.
+    assert.ok(tookMs < drainMs + 1_000, `closed in ${tookMs} ms, budget ${drainMs} ms`);
+    assert.deepEqual(failures, [], `${failures.length} calls failed, ${ok} succeeded`);
+    assert.ok(ok > 0);
+  } finally {
+    await caller.close();
+  }
+  a.kill('SIGINT');
+  const exitA = await a.exit;
+  assert.equal(exitA.code, 0, exitA.stderr);
+  assert.match(exitA.stdout, /SIGINT: closing/);
+}
+
 export const SCENARIOS: Readonly<Record<string, (ctx: ScenarioContext) => Promise<void>>> = {
   tutorial,
+  deployment,
 };
