@@ -15,7 +15,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { type Block, compareOutput, type Page, parsePage } from './markdown.js';
@@ -57,7 +57,8 @@ function project(page: string): { dir: string; env: NodeJS.ProcessEnv } {
   writeFileSync(join(dir, 'package.json'), `{ "private": true, "type": "module" }\n`);
   const env: NodeJS.ProcessEnv = {
     ...process.env,
-    PATH: `${join(dir, 'node_modules/.bin')}:${process.env.PATH}`,
+    // `node` in shell blocks is the one running this test (so a run on Node 24 tests Node 24).
+    PATH: `${join(dir, 'node_modules/.bin')}:${dirname(process.execPath)}:${process.env.PATH}`,
     // Examples without a cookie use the per-user file: a file of this project, not ~/.rpclb.cookie.
     RPCLB_COOKIE_FILE: join(dir, '.rpclb.cookie'),
   };
