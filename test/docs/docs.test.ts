@@ -5,6 +5,7 @@
  * cookie file. How blocks are treated, and how to mark one, is in test/docs/README.md.
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import {
   mkdirSync,
   mkdtempSync,
@@ -156,6 +157,13 @@ for (const path of pages().filter((p) => !only || only.some((word) => p.includes
   const code = page.blocks.filter((b) => b.action.kind !== 'text' && b.action.kind !== 'skip');
   if (code.length === 0 && page.scenario === undefined) continue;
   test(`${path}: every code block runs as written`, { timeout: 120_000 }, async (t) => {
+    const missing = page.requires.filter(
+      (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status !== 0,
+    );
+    if (missing.length > 0) {
+      t.skip(`${path}: not run, this machine has no ${missing.join(', ')}`);
+      return;
+    }
     const { dir, env } = project(path);
     const procs = new ProcessGroup(dir, env);
     t.after(async () => {

@@ -50,6 +50,8 @@ export interface Page {
   setups: Map<string, Setup>;
   /** From `<!-- doctest: scenario NAME -->` at page level. */
   scenario: string | undefined;
+  /** Commands the page's blocks need, from `<!-- doctest: requires CMD -->`. */
+  requires: string[];
 }
 
 /** Program languages: an unmarked block in one of them is run. */
@@ -102,7 +104,14 @@ function parseMarker(text: string, where: string): Action {
 /** Splits a page into its fenced blocks, each with the action its marker (or its language) gives. */
 export function parsePage(path: string, text: string): Page {
   const lines = text.split('\n');
-  const page: Page = { path, text, blocks: [], setups: new Map(), scenario: undefined };
+  const page: Page = {
+    path,
+    text,
+    blocks: [],
+    setups: new Map(),
+    scenario: undefined,
+    requires: [],
+  };
   let pending: Action | undefined;
   let declarationsSkipped: string | undefined;
   for (let i = 0; i < lines.length; i++) {
@@ -119,6 +128,8 @@ export function parsePage(path: string, text: string): Page {
         const code = body.slice(body.indexOf('\n') + 1);
         const [before = '', after = ''] = code.split(/^---$/m);
         page.setups.set(name, { before, after });
+      } else if (head.startsWith('requires ')) {
+        page.requires.push(...head.slice('requires '.length).trim().split(/\s+/));
       } else if (head.startsWith('scenario ')) {
         page.scenario = head.slice('scenario '.length).trim();
       } else if (head.startsWith('unmarked ts blocks are declarations')) {
