@@ -6,9 +6,12 @@
  * array push; settling one marks it and advances the lane's head past settled entries. The
  * timer is not cleared when a lane empties: it fires at most once per timeout period, finds
  * nothing or re-aims, so even one call at a time pays no timer per call. A lane whose timer
- * finds it empty is dropped, and a lane whose head is stuck behind a long call compacts itself
- * once settled entries outnumber live ones, so memory stays proportional to the calls in
- * flight. (A `setTimeout` per call cost about a sixth of the caller's CPU at 256 in flight.)
+ * finds it empty is dropped. Memory stays proportional to the calls in flight even when a lane
+ * never empties (a steady load): the slots behind the head are cut off once they are as many
+ * as those ahead of it, and a lane whose head is stuck behind a long call compacts itself once
+ * settled entries outnumber live ones. Each entry is copied at most once per cut on average,
+ * so both stay amortised O(1) per call. (A `setTimeout` per call cost about a sixth of the
+ * caller's CPU at 256 in flight.)
  */
 
 /** Something with a deadline that may settle before it. */
@@ -19,7 +22,10 @@ export interface Expiring {
   settled: boolean;
 }
 
-/** Entries beyond this many settled ones (and more than the live ones) trigger a compaction. */
+/**
+ * Entries beyond this many settled ones (and more than the live ones) trigger a compaction;
+ * slots behind the head beyond this many (and as many as those ahead) are cut off.
+ */
 const COMPACT_MIN = 1024;
 
 class Lane<T extends Expiring> {
@@ -56,6 +62,8 @@ class Lane<T extends Expiring> {
       this.settledInside * 2 > this.items.length - this.head
     ) {
       this.compact();
+    } else {
+      this.trimHead();
     }
   }
 
@@ -70,7 +78,10 @@ class Lane<T extends Expiring> {
       if (item.settled) this.settledInside--;
       else this.onExpire(item);
     }
-    if (this.head < this.items.length) return this.arm();
+    if (this.head < this.items.length) {
+      this.trimHead();
+      return this.arm();
+    }
     this.reset();
     this.onIdle();
   }
@@ -89,6 +100,17 @@ class Lane<T extends Expiring> {
     this.items = [];
     this.head = 0;
     this.settledInside = 0;
+  }
+
+  /**
+   * Under a steady load the lane never empties, so `reset()` never runs: without this, every
+   * entry that ever passed the head would stay in `items` (and its call object in memory).
+   */
+  trimHead(): void {
+    if (this.head >= COMPACT_MIN && this.head * 2 >= this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
+    }
   }
 
   compact(): void {

@@ -6,6 +6,8 @@
  */
 
 import { isDeepStrictEqual } from 'node:util';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import type { LoadBalancer, RpcNode } from '../../src/index.js';
 import { algorithms, currentCall, RpcError, startNode } from '../../src/index.js';
 import { transportSocketStats } from '../../src/transport/transport.js';
@@ -370,6 +372,58 @@ function captureLogger(name: string) {
   return { debug: () => {}, info: line('info'), warn: line('warn'), error: line('error') };
 }
 // --- end of rpc / security / close ops ----------------------------------------------------------
+
+// --- production-readiness ops (issue #11: memory, listeners, close budget) ---------------------
+Object.assign(ops, {
+  /**
+   * Starts keeping `inFlight` calls going until `loadStop`. Call n goes to `plan[n % length]`:
+   * `Test.echo(n)` on its target, or `Test.work(delayMs)` when the entry has a delay.
+   */
+  loadStart: (plan: { target: string; delayMs?: number }[], inFlight: number) => {
+    const state = { completed: 0, failed: 0, stop: false, done: Promise.resolve() };
+    let n = 0;
+    const loop = async () => {
+      while (!state.stop) {
+        const { target, delayMs } = plan[n % plan.length] as (typeof plan)[number];
+        const call =
+          delayMs === undefined
+            ? node.call(target, 'Test', 'echo', [n])
+            : node.call(target, 'Test', 'work', [delayMs]);
+        n++;
+        await call.then(
+          () => state.completed++,
+          () => state.failed++,
+        );
+      }
+    };
+    state.done = Promise.all(Array.from({ length: inFlight }, loop)).then(() => {});
+    load = state;
+  },
+  /** Calls completed and failed so far. */
+  loadStatus: () => ({ completed: load?.completed ?? 0, failed: load?.failed ?? 0 }),
+  /** Stops the load started by `loadStart` once its calls in flight have ended. */
+  loadStop: async () => {
+    if (!load) return { completed: 0, failed: 0 };
+    load.stop = true;
+    await load.done;
+    return { completed: load.completed, failed: load.failed };
+  },
+  /** Live heap after a full garbage collection, in bytes. */
+  heapAfterGc: () => {
+    collectGarbage();
+    collectGarbage();
+    return process.memoryUsage().heapUsed;
+  },
+});
+
+let load: { completed: number; failed: number; stop: boolean; done: Promise<void> } | undefined;
+
+/** `global.gc` without starting the process with `--expose-gc`. */
+function collectGarbage(): void {
+  setFlagsFromString('--expose-gc');
+  (runInNewContext('gc') as () => void)();
+}
+// --- end of production-readiness ops ------------------------------------------------------------
 
 process.on('message', async (message: Command) => {
   const op = ops[message.op] as ((...args: unknown[]) => unknown) | undefined;
