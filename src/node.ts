@@ -7,6 +7,7 @@ import { EventEmitter } from 'node:events';
 import { LeastConnections } from './algorithms/least-connections.js';
 import { LoadBalancer } from './balancer/load-balancer.js';
 import type { LoadBalancerOptions } from './balancer/options.js';
+import { callContained, describeThrown } from './contained.js';
 import { RpcError } from './errors.js';
 import { GroupReplicator, type Groups } from './membership/groups.js';
 import {
@@ -54,10 +55,10 @@ export class RpcNode extends EventEmitter<NodeEvents> {
   /** Process groups replicated across the cluster (the `:pg` counterpart). */
   readonly groups: Groups;
   /** @internal */
-  readonly options: ResolvedNodeOptions;
-  /** @internal */
   readonly replicator: GroupReplicator;
 
+  /** Private: it holds the cookie and any TLS key (see the inspect method for what is shown). */
+  readonly #options: ResolvedNodeOptions;
   readonly #transport: Transport;
   readonly #server: RpcServer;
   readonly #client: RpcClient;
@@ -68,7 +69,7 @@ export class RpcNode extends EventEmitter<NodeEvents> {
   /** @internal Use `startNode()`. */
   constructor(options: ResolvedNodeOptions) {
     super();
-    this.options = options;
+    this.#options = options;
     this.name = options.name;
     this.#transport = new Transport(options, {
       onUp: (peer, conn) => this.#onUp(peer, conn),
@@ -210,8 +211,8 @@ export class RpcNode extends EventEmitter<NodeEvents> {
     const lb = new LoadBalancer(
       {
         name: this.name,
-        callTimeoutMs: this.options.callTimeoutMs,
-        logger: this.options.logger,
+        callTimeoutMs: this.#options.callTimeoutMs,
+        logger: this.#options.logger,
         join: (group) => replicator.join(group),
         leave: (group) => replicator.leave(group),
         members: (group) => replicator.members(group),
@@ -245,7 +246,7 @@ export class RpcNode extends EventEmitter<NodeEvents> {
    */
   close(options: CloseOptions = {}): Promise<void> {
     if (this.#closing) return this.#closing;
-    const drainTimeoutMs = options.drainTimeoutMs ?? this.options.drainTimeoutMs;
+    const drainTimeoutMs = options.drainTimeoutMs ?? this.#options.drainTimeoutMs;
     if (typeof drainTimeoutMs !== 'number' || !(drainTimeoutMs >= 0)) {
       return Promise.reject(optionError('drainTimeoutMs', 'a number of ms >= 0', drainTimeoutMs));
     }
@@ -260,7 +261,7 @@ export class RpcNode extends EventEmitter<NodeEvents> {
     this.#server.stopLoadSampling();
     this.#client.rejectAll(`node ${this.name} was destroyed`);
     this.#closing = this.#transport.destroy().then(() => {
-      this.emit('close');
+      this.#emitContained('close');
     });
     return this.#closing;
   }
@@ -273,27 +274,41 @@ export class RpcNode extends EventEmitter<NodeEvents> {
     this.#server.startDraining();
     const drained = await this.#server.waitIdle(drainTimeoutMs);
     if (!drained) {
-      this.options.logger.warn(
+      this.#options.logger.warn(
         `closing with ${this.#server.inFlight} calls still running after ${drainTimeoutMs} ms`,
       );
     }
     this.#client.rejectAll(`node ${this.name} closed`);
     this.#server.stopLoadSampling();
     await this.#transport.close();
-    this.emit('close');
+    this.#emitContained('close');
   }
 
   #onUp(peer: string, conn: Connection): void {
     conn.session = new RpcLink(conn);
     this.replicator.onPeerUp(conn);
-    this.emit('nodeup', peer);
+    this.#emitContained('nodeup', peer);
   }
 
   #onDown(peer: string, conn: Connection, reason: DownReason): void {
     const link = linkOf(conn);
     if (link) this.#server.onConnectionClosed(link);
     this.replicator.onPeerDown(peer);
-    this.emit('nodedown', peer, reason);
+    this.#emitContained('nodedown', peer, reason);
+  }
+
+  /**
+   * Emits `event` from inside a socket handler: each listener runs contained, so one that throws
+   * (or rejects) is logged with its error, the others still run, and the socket handler that
+   * reported the event goes on. `emit()` would throw into it and end the process.
+   */
+  #emitContained<K extends keyof NodeEvents>(event: K, ...args: NodeEvents[K]): void {
+    // rawListeners: `once` listeners come wrapped, and their wrapper removes them when called.
+    for (const listener of this.rawListeners(event)) {
+      callContained(listener as (...a: never[]) => unknown, this, args, (err) =>
+        this.#options.logger.error(`a "${event}" listener threw: ${describeThrown(err)}`),
+      );
+    }
   }
 
   #onMessage(conn: Connection, type: number, frame: Buffer): void {
@@ -304,7 +319,7 @@ export class RpcNode extends EventEmitter<NodeEvents> {
         this.replicator.onMessage(conn, type, frame);
         return;
       default:
-        this.options.logger.warn(
+        this.#options.logger.warn(
           `unknown message type 0x${type.toString(16)} from ${conn.peerName}; closing`,
         );
         conn.destroy('unknown message type');
@@ -332,7 +347,7 @@ export class RpcNode extends EventEmitter<NodeEvents> {
         if (link.v2) return this.#client.onProbeReply(link, frame);
         break;
     }
-    this.options.logger.warn(
+    this.#options.logger.warn(
       `unknown RPC message type 0x${frame[0]?.toString(16)} from ${conn.peerName}; closing`,
     );
     conn.destroy('unknown message type');

@@ -7,6 +7,7 @@
  * Messages are applied only from a peer's current connection, so nothing from a replaced or
  * closed connection can resurrect a membership.
  */
+import { callContained, describeThrown } from '../contained.js';
 import { publishGroupChange } from '../diagnostics.js';
 import type { Logger } from '../logger.js';
 import { decodeValue, encodeValue } from '../rpc/codec.js';
@@ -153,7 +154,15 @@ export class GroupReplicator implements Groups {
   #publish(changes: GroupChange[]): void {
     if (changes.length === 0) return;
     for (const change of changes) {
-      for (const observer of this.#observers) observer(change);
+      // Observers are the node's own balancers; still, one that throws must neither skip the
+      // others nor reach the socket handler that applied the change.
+      for (const observer of this.#observers) {
+        callContained(observer, undefined, [change], (err) =>
+          this.#host.logger.error(
+            `observer of group "${change.group}" threw: ${describeThrown(err)}`,
+          ),
+        );
+      }
       publishGroupChange(() => ({ node: this.#table.selfName, ...change }));
     }
     const deliveries: { group: string; event: GroupEvent; listeners: GroupListener[] }[] = [];
@@ -170,11 +179,9 @@ export class GroupReplicator implements Groups {
     for (const { group, event, listeners } of deliveries) {
       for (const listener of listeners) {
         if (!this.#monitors.get(group)?.has(listener)) continue;
-        try {
-          listener(event);
-        } catch (err) {
-          this.#host.logger.error(`group monitor for ${group} threw: ${(err as Error).message}`);
-        }
+        callContained(listener, undefined, [event], (err) =>
+          this.#host.logger.error(`monitor of group "${group}" threw: ${describeThrown(err)}`),
+        );
       }
     }
   }

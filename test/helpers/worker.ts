@@ -10,6 +10,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import type { LoadBalancer, RpcNode } from '../../src/index.js';
 import { algorithms, currentCall, RpcError, startNode } from '../../src/index.js';
+import { resolveNodeOptions } from '../../src/options.js';
 import { transportSocketStats } from '../../src/transport/transport.js';
 
 interface Command {
@@ -20,13 +21,33 @@ interface Command {
 
 const send = (message: unknown) => process.send?.(message);
 const options = JSON.parse(process.argv[2] ?? '{}');
-const behaviour = (options.behaviour ?? {}) as { delayMs?: number; captureLogs?: boolean };
+const behaviour = (options.behaviour ?? {}) as {
+  delayMs?: number;
+  captureLogs?: boolean;
+  /** Node event listeners registered first that throw (or reject), as buggy user code would. */
+  throwingListeners?: boolean;
+};
 delete options.behaviour;
 // captureLogs: every log line from info up is also sent to the parent as a 'log' event.
 if (behaviour.captureLogs) options.logger = captureLogger(options.name ?? 'node');
 
 let counter = 0;
 const node: RpcNode = await startNode({ logLevel: 'error', ...options });
+if (behaviour.throwingListeners) {
+  // Before the listeners below, which must still run.
+  node.on('nodeup', (peer) => {
+    throw new Error(`nodeup listener boom (${peer})`);
+  });
+  node.on('nodeup', async () => {
+    throw new Error('async nodeup listener boom');
+  });
+  node.on('nodedown', (peer) => {
+    throw new Error(`nodedown listener boom (${peer})`);
+  });
+  node.once('close', () => {
+    throw new Error('close listener boom');
+  });
+}
 const sleep = (ms: number, signal?: AbortSignal) =>
   new Promise<void>((resolve, reject) => {
     const timer = setTimeout(resolve, ms);
@@ -358,8 +379,9 @@ Object.assign(ops, {
     );
     return results.filter((r, i) => !isDeepStrictEqual(r, values[i])).length;
   },
+  /** The options this node was started with, resolved as `startNode` resolves them (secrets left out). */
   resolvedOptions: () => {
-    const { logger: _logger, tls: _tls, ...rest } = node.options;
+    const { logger: _logger, tls: _tls, cookie: _cookie, ...rest } = resolveNodeOptions(options);
     return rest;
   },
 });
@@ -407,6 +429,15 @@ Object.assign(ops, {
     load.stop = true;
     await load.done;
     return { completed: load.completed, failed: load.failed };
+  },
+  /** Monitors `group` with listeners that throw: an `Error`, and a non-Error value (`null`). */
+  monitorThrowing: (group: string) => {
+    node.groups.monitor(group, (event) => {
+      throw new Error(`monitor boom (${event.type} ${event.nodes.join(',')})`);
+    });
+    node.groups.monitor(group, () => {
+      throw null;
+    });
   },
   /** Live heap after a full garbage collection, in bytes. */
   heapAfterGc: () => {

@@ -181,6 +181,47 @@ describe('GroupReplicator monitors', () => {
     );
   });
 
+  test('a monitor throwing a non-Error, or rejecting, and an observer throwing are contained', async () => {
+    const a = new Member('a');
+    const escaped: unknown[] = [];
+    const onEscape = (err: unknown) => escaped.push(err);
+    process.on('uncaughtException', onEscape);
+    process.on('unhandledRejection', onEscape);
+    try {
+      a.groups.monitor('g', () => {
+        throw null;
+      });
+      a.groups.monitor('g', async () => {
+        throw new Error('async monitor bug');
+      });
+      a.groups.observe(() => {
+        throw new Error('observer bug');
+      });
+      const observed: string[] = [];
+      a.groups.observe((change) => observed.push(`${change.type} ${change.group}`));
+      const { events } = record(a, 'g');
+      a.groups.join('g');
+      await tick();
+      await new Promise((resolve) => setImmediate(resolve));
+      assert.deepEqual(escaped, []);
+      assert.equal(events.length, 1, 'the other monitor heard the join');
+      assert.deepEqual(observed, ['join g'], 'the other observer heard it');
+      for (const expected of [
+        'error: monitor of group "g" threw: null',
+        'error: monitor of group "g" threw: Error: async monitor bug',
+        'error: observer of group "g" threw: Error: observer bug',
+      ]) {
+        assert.ok(
+          a.logs.some((l) => l.startsWith(expected)),
+          `${expected}\n${a.logs.join('\n')}`,
+        );
+      }
+    } finally {
+      process.off('uncaughtException', onEscape);
+      process.off('unhandledRejection', onEscape);
+    }
+  });
+
   test('monitor() rejects a bad group or listener', () => {
     const a = new Member('a');
     assert.throws(() => a.groups.monitor('', () => {}), TypeError);
