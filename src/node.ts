@@ -11,6 +11,7 @@ import { callContained, describeThrown } from './contained.js';
 import { RpcError } from './errors.js';
 import { GroupReplicator, type Groups } from './membership/groups.js';
 import {
+  MAX_TIMEOUT_MS,
   type NodeOptions,
   optionError,
   type ResolvedNodeOptions,
@@ -36,14 +37,26 @@ export interface NodeEvents {
 
 /** Options of `node.close()`. */
 export interface CloseOptions {
-  /** How long to wait for in-flight calls. @default the node's `drainTimeoutMs` (15 000) */
+  /**
+   * The budget of the whole close, in ms: balancers' calls and calls being served drain until
+   * it is nearly spent, the goodbye gets the rest (at least a tenth, at most 500 ms), and
+   * whatever is still open then is dropped. Give it less than your platform's grace period
+   * after SIGTERM. @default the node's `drainTimeoutMs` (15 000)
+   */
   drainTimeoutMs?: number;
 }
 
 /** Something that must stop before the node closes (a load balancer). */
 export interface NodeService {
-  stop(): Promise<void>;
+  /** Stops, waiting at most `budgetMs` for its own work in flight. */
+  stopWithin(budgetMs: number): Promise<void>;
 }
+
+/**
+ * The share of a close budget kept for the goodbye, at most: the goodbye gets whatever the
+ * drain leaves, and at least this much (one round trip on a LAN takes far less).
+ */
+const GOODBYE_RESERVE_MS = 500;
 
 /**
  * A named node: listens for calls to the functions it exposes, calls other nodes, takes part
@@ -241,14 +254,26 @@ export class RpcNode extends EventEmitter<NodeEvents> {
 
   /**
    * Closes gracefully: stops load balancers and leaves all groups (so peers stop choosing this
-   * node), refuses new calls with `service_unavailable`, waits for in-flight calls up to
-   * `drainTimeoutMs`, says goodbye and closes every socket. Idempotent; does not end the process.
+   * node), refuses new calls with `service_unavailable`, waits for calls in flight (the
+   * balancers' and those being served), says goodbye and closes every socket — all of it
+   * within `drainTimeoutMs`, whatever each balancer's own `drainTimeoutMs`. Idempotent; does
+   * not end the process.
+   *
+   * @example
+   * ```ts
+   * process.once('SIGTERM', () => node.close({ drainTimeoutMs: 25_000 }));  // grace period 30 s
+   * ```
    */
   close(options: CloseOptions = {}): Promise<void> {
     if (this.#closing) return this.#closing;
     const drainTimeoutMs = options.drainTimeoutMs ?? this.#options.drainTimeoutMs;
-    if (typeof drainTimeoutMs !== 'number' || !(drainTimeoutMs >= 0)) {
-      return Promise.reject(optionError('drainTimeoutMs', 'a number of ms >= 0', drainTimeoutMs));
+    if (
+      typeof drainTimeoutMs !== 'number' ||
+      !(drainTimeoutMs >= 0 && drainTimeoutMs <= MAX_TIMEOUT_MS)
+    ) {
+      return Promise.reject(
+        optionError('drainTimeoutMs', `a number of ms from 0 to ${MAX_TIMEOUT_MS}`, drainTimeoutMs),
+      );
     }
     this.#closing = this.#gracefulClose(drainTimeoutMs);
     return this.#closing;
@@ -266,21 +291,37 @@ export class RpcNode extends EventEmitter<NodeEvents> {
     return this.#closing;
   }
 
-  async #gracefulClose(drainTimeoutMs: number): Promise<void> {
-    await Promise.allSettled([...this.#services].map((service) => service.stop()));
+  /**
+   * One budget for the whole close. Balancers leave their groups and the server starts refusing
+   * new calls at once; the balancers' calls and the server's calls in flight then drain side by
+   * side until the budget, less the goodbye's share, is spent; the goodbye gets the rest, and
+   * connections still open when the budget ends are dropped.
+   */
+  async #gracefulClose(budgetMs: number): Promise<void> {
+    const deadline = performance.now() + budgetMs;
+    const drainDeadline = deadline - Math.min(GOODBYE_RESERVE_MS, budgetMs / 10);
+    const until = (time: number) => Math.max(0, time - performance.now());
+    const stopping = Promise.allSettled(
+      [...this.#services].map((service) => service.stopWithin(until(drainDeadline))),
+    );
     for (const group of this.replicator.list()) {
       for (let n = this.replicator.localCount(group); n > 0; n--) this.replicator.leave(group);
     }
     this.#server.startDraining();
-    const drained = await this.#server.waitIdle(drainTimeoutMs);
+    const [, drained] = await Promise.all([stopping, this.#server.waitIdle(until(drainDeadline))]);
     if (!drained) {
       this.#options.logger.warn(
-        `closing with ${this.#server.inFlight} calls still running after ${drainTimeoutMs} ms`,
+        `closing with ${this.#server.inFlight} calls still running after the drain budget of ${budgetMs} ms`,
       );
     }
     this.#client.rejectAll(`node ${this.name} closed`);
     this.#server.stopLoadSampling();
-    await this.#transport.close();
+    if (!(await settlesWithin(this.#transport.close(), until(deadline)))) {
+      this.#options.logger.warn(
+        `goodbye not acknowledged within the close budget of ${budgetMs} ms; dropping the connections left`,
+      );
+      await this.#transport.destroy();
+    }
     this.#emitContained('close');
   }
 
@@ -357,6 +398,23 @@ export class RpcNode extends EventEmitter<NodeEvents> {
 /** The RPC state of a ready connection. */
 function linkOf(conn: Connection | undefined): RpcLink | undefined {
   return conn?.session as RpcLink | undefined;
+}
+
+/** Resolves `true` once `promise` settles, or `false` after `ms`. */
+function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(false), ms);
+    promise.then(
+      () => {
+        clearTimeout(timer);
+        resolve(true);
+      },
+      () => {
+        clearTimeout(timer);
+        resolve(true);
+      },
+    );
+  });
 }
 
 /**

@@ -114,6 +114,10 @@ export class LoadBalancer {
   #stopping: Promise<void> | undefined;
   #onStopped: (() => void) | undefined;
   #lastAlgorithmLog = Number.NEGATIVE_INFINITY;
+  /** When `stop()` gives up waiting for calls in flight (`performance.now()` time). */
+  #drainDeadline = Number.POSITIVE_INFINITY;
+  #drainTimer: NodeJS.Timeout | undefined;
+  #endDrain: (() => void) | undefined;
 
   /** @internal Use `node.startLoadBalancer()`. */
   constructor(
@@ -335,8 +339,23 @@ export class LoadBalancer {
     }
   }
 
-  /** Leaves the group (peers stop choosing this node), then waits for this balancer's calls in flight. Idempotent. */
+  /** Leaves the group (peers stop choosing this node), then waits up to `drainTimeoutMs` for this balancer's calls in flight. Idempotent. */
   stop(): Promise<void> {
+    return this.stopWithin(this.#options.drainTimeoutMs);
+  }
+
+  /**
+   * @internal Like `stop()`, waiting at most `budgetMs` (and never longer than `drainTimeoutMs`):
+   * `node.close()` passes what is left of its own budget. A later call with a shorter budget
+   * shortens a wait already under way.
+   */
+  stopWithin(budgetMs: number): Promise<void> {
+    const waitMs = Math.max(0, Math.min(budgetMs, this.#options.drainTimeoutMs));
+    const deadline = performance.now() + waitMs;
+    if (deadline < this.#drainDeadline) {
+      this.#drainDeadline = deadline;
+      if (this.#endDrain) this.#armDrainTimer();
+    }
     this.#stopping ??= this.#stop();
     return this.#stopping;
   }
@@ -346,16 +365,22 @@ export class LoadBalancer {
     for (const wake of this.#memberWaiters) wake();
     if (this.#inFlight > 0) {
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(done, this.#options.drainTimeoutMs);
-        function done() {
-          clearTimeout(timer);
-          resolve();
-        }
-        this.#idleWaiters.add(done);
+        this.#endDrain = resolve;
+        this.#idleWaiters.add(resolve);
+        this.#armDrainTimer();
       });
+      clearTimeout(this.#drainTimer);
+      this.#idleWaiters.delete(this.#endDrain as () => void);
+      this.#endDrain = undefined;
     }
     this.#unobserve();
     this.#onStopped?.();
+  }
+
+  #armDrainTimer(): void {
+    clearTimeout(this.#drainTimer);
+    const waitMs = Math.max(0, this.#drainDeadline - performance.now());
+    this.#drainTimer = setTimeout(this.#endDrain as () => void, waitMs);
   }
 
   #makeRunner(): CallRunner {
