@@ -11,12 +11,15 @@ import { callContained, describeThrown } from './contained.js';
 import { RpcError } from './errors.js';
 import { GroupReplicator, type Groups } from './membership/groups.js';
 import {
+  findUnknownOption,
   MAX_TIMEOUT_MS,
   type NodeOptions,
   optionError,
+  optionNames,
   type ResolvedNodeOptions,
   resolveNodeOptions,
 } from './options.js';
+import { CALL_OPTION_NAMES } from './rpc/call.js';
 import { type CallOptions, type CastOptions, RpcClient } from './rpc/client.js';
 import { RpcLink } from './rpc/link.js';
 import { type HandlerTable, RpcServer } from './rpc/server.js';
@@ -51,6 +54,14 @@ export interface NodeService {
   /** Stops, waiting at most `budgetMs` for its own work in flight. */
   stopWithin(budgetMs: number): Promise<void>;
 }
+
+/** The names `node.cast` accepts (typed: a field added to `CastOptions` and not here fails the build). */
+const CAST_OPTION_NAMES = optionNames({ meta: true } satisfies Record<keyof CastOptions, true>);
+/** The names `node.close` accepts. */
+const CLOSE_OPTION_NAMES = optionNames({ drainTimeoutMs: true } satisfies Record<
+  keyof CloseOptions,
+  true
+>);
 
 /**
  * The share of a close budget kept for the goodbye, at most: the goodbye gets whatever the
@@ -170,6 +181,8 @@ export class RpcNode extends EventEmitter<NodeEvents> {
     args: unknown[] = [],
     options?: CallOptions,
   ): Promise<T> {
+    const refused = unknownCallOption(options, CALL_OPTION_NAMES, target, module, fn);
+    if (refused) return Promise.reject(refused);
     return this.#client.call(target, module, fn, args, options) as Promise<T>;
   }
 
@@ -184,6 +197,8 @@ export class RpcNode extends EventEmitter<NodeEvents> {
     args: unknown[] = [],
     options?: CastOptions,
   ): Promise<void> {
+    const refused = unknownCallOption(options, CAST_OPTION_NAMES, target, module, fn);
+    if (refused) return Promise.reject(refused);
     return this.#client.cast(target, module, fn, args, options);
   }
 
@@ -266,7 +281,11 @@ export class RpcNode extends EventEmitter<NodeEvents> {
    */
   close(options: CloseOptions = {}): Promise<void> {
     if (this.#closing) return this.#closing;
-    const drainTimeoutMs = options.drainTimeoutMs ?? this.#options.drainTimeoutMs;
+    if (typeof options === 'object' && options !== null) {
+      const unknown = findUnknownOption(options, CLOSE_OPTION_NAMES);
+      if (unknown) return Promise.reject(new TypeError(unknown.message));
+    }
+    const drainTimeoutMs = options?.drainTimeoutMs ?? this.#options.drainTimeoutMs;
     if (
       typeof drainTimeoutMs !== 'number' ||
       !(drainTimeoutMs >= 0 && drainTimeoutMs <= MAX_TIMEOUT_MS)
@@ -398,6 +417,23 @@ export class RpcNode extends EventEmitter<NodeEvents> {
 /** The RPC state of a ready connection. */
 function linkOf(conn: Connection | undefined): RpcLink | undefined {
   return conn?.session as RpcLink | undefined;
+}
+
+/** `bad_request` for an option of `node.call` / `node.cast` whose name is not in `known`. */
+function unknownCallOption(
+  options: object | undefined,
+  known: readonly string[],
+  target: string,
+  module: string,
+  fn: string,
+): RpcError | undefined {
+  if (typeof options !== 'object' || options === null) return undefined;
+  const unknown = findUnknownOption(options, known);
+  if (unknown === undefined) return undefined;
+  return new RpcError('bad_request', unknown.message, {
+    details: { node: target, module, function: fn, field: unknown.name },
+    notExecuted: true,
+  });
 }
 
 /** Resolves `true` once `promise` settles, or `false` after `ms`. */

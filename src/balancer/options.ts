@@ -1,6 +1,6 @@
 /** Load balancer options: types with defaults, validated once into a frozen copy. */
 import type { SelectionAlgorithmClass, SelectOptions } from '../algorithms/types.js';
-import { describe, optionError } from '../options.js';
+import { checkOptionNames, describe, optionError, optionNames } from '../options.js';
 import type { CallMetadata } from '../rpc/envelope.js';
 
 /** Which nodes join a balancer's group: `'all'`, or entries matched against the node name. */
@@ -32,6 +32,19 @@ export interface LoadBalancerOptions<AlgorithmOptions = Record<string, unknown>>
   now?: () => number;
 }
 
+/** The names `startLoadBalancer` accepts (typed: a field missing here fails the build). */
+const BALANCER_OPTION_NAMES = optionNames({
+  name: true,
+  selectionAlgorithm: true,
+  algorithmOpts: true,
+  nodeMatchList: true,
+  drainTimeoutMs: true,
+  waitForMembers: true,
+  maxAttempts: true,
+  random: true,
+  now: true,
+} satisfies Record<keyof LoadBalancerOptions, true>);
+
 export interface ResolvedBalancerOptions {
   readonly name: string;
   readonly algorithmOpts: Record<string, unknown>;
@@ -55,6 +68,7 @@ export function resolveBalancerOptions(
   input: LoadBalancerOptions<unknown>,
 ): ResolvedBalancerOptions {
   if (typeof input !== 'object' || input === null) throw optionError('options', 'an object', input);
+  checkOptionNames(input, BALANCER_OPTION_NAMES);
   if (typeof input.name !== 'string' || input.name.length === 0 || input.name.length > 255) {
     throw optionError('name', 'a non-empty string (at most 255 characters)', input.name);
   }

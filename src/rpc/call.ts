@@ -5,7 +5,7 @@
  * through {@link OutgoingCall.end}; nothing is re-shaped between the layers.
  */
 import { RpcError, type RpcErrorCode, type RpcErrorDetails } from '../errors.js';
-import { describe, MAX_TIMEOUT_MS } from '../options.js';
+import { describe, MAX_TIMEOUT_MS, optionNames } from '../options.js';
 import type { Expiring } from './deadlines.js';
 import { type CallMetadata, envelopeProblem } from './envelope.js';
 import type { RpcLink } from './link.js';
@@ -31,8 +31,16 @@ export interface CallOptions {
   onTrailer?: (trailer: CallMetadata) => void;
 }
 
-/** The option names {@link checkCallOptions} knows. */
-export const CALL_OPTION_NAMES = Object.freeze(['timeout', 'signal', 'meta', 'onTrailer'] as const);
+/**
+ * The option names {@link checkCallOptions} knows. Typed against `CallOptions`: a field added
+ * there and not here fails the build. `node.call` refuses any other name.
+ */
+export const CALL_OPTION_NAMES = optionNames({
+  timeout: true,
+  signal: true,
+  meta: true,
+  onTrailer: true,
+} satisfies Record<keyof CallOptions, true>);
 
 /** Call options after validation. */
 export interface ResolvedCallOptions {
