@@ -15,7 +15,20 @@ export type {
   SelectOptions,
   ServerLoad,
 } from './algorithms/types.js';
-export { type BalancedCallOptions, type Lease, LoadBalancer } from './balancer/load-balancer.js';
+
+import { LoadBalancer as LoadBalancerClass } from './balancer/load-balancer.js';
+
+export type { BalancedCallOptions, Lease } from './balancer/load-balancer.js';
+/**
+ * A named load balancer over the process group of the same name, started with
+ * `node.startLoadBalancer()`.
+ */
+export type LoadBalancer = LoadBalancerClass;
+/**
+ * The class of load balancers, exported for `instanceof`; balancers are made by
+ * `node.startLoadBalancer()`, so its type has no constructor to call.
+ */
+export const LoadBalancer: abstract new (...args: never[]) => LoadBalancer = LoadBalancerClass;
 export type { LoadBalancerOptions, NodeMatchList } from './balancer/options.js';
 export {
   type ConnectionDroppedMessage,

@@ -4,6 +4,7 @@
  * interfaces defined in its own folder.
  */
 import { EventEmitter } from 'node:events';
+import { type InspectOptions, inspect } from 'node:util';
 import { LeastConnections } from './algorithms/least-connections.js';
 import { LoadBalancer } from './balancer/load-balancer.js';
 import type { LoadBalancerOptions } from './balancer/options.js';
@@ -50,7 +51,7 @@ export interface CloseOptions {
 }
 
 /** Something that must stop before the node closes (a load balancer). */
-export interface NodeService {
+interface NodeService {
   /** Stops, waiting at most `budgetMs` for its own work in flight. */
   stopWithin(budgetMs: number): Promise<void>;
 }
@@ -78,20 +79,20 @@ export class RpcNode extends EventEmitter<NodeEvents> {
   readonly name: string;
   /** Process groups replicated across the cluster (the `:pg` counterpart). */
   readonly groups: Groups;
-  /** @internal */
-  readonly replicator: GroupReplicator;
 
-  /** Private: it holds the cookie and any TLS key (see the inspect method for what is shown). */
+  /** Private: it holds the cookie and any TLS key (see `[inspect.custom]` for what is shown). */
   readonly #options: ResolvedNodeOptions;
+  readonly #replicator: GroupReplicator;
   readonly #transport: Transport;
   readonly #server: RpcServer;
   readonly #client: RpcClient;
   readonly #services = new Set<NodeService>();
   readonly #balancers = new Map<string, LoadBalancer>();
   #closing: Promise<void> | undefined;
+  #closed = false;
 
-  /** @internal Use `startNode()`. */
-  constructor(options: ResolvedNodeOptions) {
+  /** Nodes are made by `startNode()`. */
+  private constructor(options: ResolvedNodeOptions) {
     super();
     this.#options = options;
     this.name = options.name;
@@ -117,12 +118,20 @@ export class RpcNode extends EventEmitter<NodeEvents> {
       server: this.#server,
       link: (peer) => linkOf(this.#transport.connection(peer)),
     });
-    this.replicator = new GroupReplicator(options.name, {
+    this.#replicator = new GroupReplicator(options.name, {
       logger: options.logger,
       connections: () => this.#transport.connections(),
       connection: (peer) => this.#transport.connection(peer),
     });
-    this.groups = this.replicator;
+    this.groups = this.#replicator;
+  }
+
+  /** @internal Use `startNode()`: makes a node with resolved options and listens. */
+  static async start(options: ResolvedNodeOptions): Promise<RpcNode> {
+    const node = new RpcNode(options);
+    await node.#transport.listen();
+    node.#server.startLoadSampling();
+    return node;
   }
 
   /** The `host:port` this node listens on. */
@@ -135,10 +144,14 @@ export class RpcNode extends EventEmitter<NodeEvents> {
     return this.#closing !== undefined;
   }
 
-  /** @internal */
-  async listen(): Promise<void> {
-    await this.#transport.listen();
-    this.#server.startLoadSampling();
+  /**
+   * What `console.log(node)` and `util.inspect(node)` show: name, address, peers and state.
+   * Never the options, which hold the cookie and any TLS key.
+   */
+  [inspect.custom](_depth: number, options: InspectOptions, show: typeof inspect): string {
+    const state = this.#closed ? 'closed' : this.#closing ? 'closing' : 'running';
+    const view = { name: this.name, address: this.address, peers: this.peers(), state };
+    return `RpcNode ${show(view, options)}`;
   }
 
   /**
@@ -202,8 +215,8 @@ export class RpcNode extends EventEmitter<NodeEvents> {
     return this.#client.cast(target, module, fn, args, options);
   }
 
-  /** @internal Registers something that must stop when the node closes. */
-  addService(service: NodeService): () => void {
+  /** Registers something that must stop when the node closes. */
+  #addService(service: NodeService): () => void {
     this.#services.add(service);
     return () => this.#services.delete(service);
   }
@@ -235,7 +248,7 @@ export class RpcNode extends EventEmitter<NodeEvents> {
     if (typeof algorithm !== 'function') {
       throw optionError('selectionAlgorithm', 'a class implementing SelectionAlgorithm', algorithm);
     }
-    const replicator = this.replicator;
+    const replicator = this.#replicator;
     const lb = new LoadBalancer(
       {
         name: this.name,
@@ -254,7 +267,7 @@ export class RpcNode extends EventEmitter<NodeEvents> {
       algorithm as NonNullable<LoadBalancerOptions['selectionAlgorithm']>,
     );
     this.#balancers.set(lb.name, lb);
-    const removeService = this.addService(lb);
+    const removeService = this.#addService(lb);
     lb.onStopped = () => {
       removeService();
       if (this.#balancers.get(lb.name) === lb) this.#balancers.delete(lb.name);
@@ -305,6 +318,7 @@ export class RpcNode extends EventEmitter<NodeEvents> {
     this.#server.stopLoadSampling();
     this.#client.rejectAll(`node ${this.name} was destroyed`);
     this.#closing = this.#transport.destroy().then(() => {
+      this.#closed = true;
       this.#emitContained('close');
     });
     return this.#closing;
@@ -323,8 +337,8 @@ export class RpcNode extends EventEmitter<NodeEvents> {
     const stopping = Promise.allSettled(
       [...this.#services].map((service) => service.stopWithin(until(drainDeadline))),
     );
-    for (const group of this.replicator.list()) {
-      for (let n = this.replicator.localCount(group); n > 0; n--) this.replicator.leave(group);
+    for (const group of this.#replicator.list()) {
+      for (let n = this.#replicator.localCount(group); n > 0; n--) this.#replicator.leave(group);
     }
     this.#server.startDraining();
     const [, drained] = await Promise.all([stopping, this.#server.waitIdle(until(drainDeadline))]);
@@ -341,19 +355,20 @@ export class RpcNode extends EventEmitter<NodeEvents> {
       );
       await this.#transport.destroy();
     }
+    this.#closed = true;
     this.#emitContained('close');
   }
 
   #onUp(peer: string, conn: Connection): void {
     conn.session = new RpcLink(conn);
-    this.replicator.onPeerUp(conn);
+    this.#replicator.onPeerUp(conn);
     this.#emitContained('nodeup', peer);
   }
 
   #onDown(peer: string, conn: Connection, reason: DownReason): void {
     const link = linkOf(conn);
     if (link) this.#server.onConnectionClosed(link);
-    this.replicator.onPeerDown(peer);
+    this.#replicator.onPeerDown(peer);
     this.#emitContained('nodedown', peer, reason);
   }
 
@@ -376,7 +391,7 @@ export class RpcNode extends EventEmitter<NodeEvents> {
     switch (type) {
       case MessageType.GroupSync:
       case MessageType.GroupDelta:
-        this.replicator.onMessage(conn, type, frame);
+        this.#replicator.onMessage(conn, type, frame);
         return;
       default:
         this.#options.logger.warn(
@@ -463,9 +478,9 @@ function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> 
  * ```
  */
 export async function startNode(options: NodeOptions = {}): Promise<RpcNode> {
-  const node = new RpcNode(resolveNodeOptions(options));
+  const resolved = resolveNodeOptions(options);
   try {
-    await node.listen();
+    return await RpcNode.start(resolved);
   } catch (err) {
     throw new RpcError(
       'service_unavailable',
@@ -476,5 +491,4 @@ export async function startNode(options: NodeOptions = {}): Promise<RpcNode> {
       },
     );
   }
-  return node;
 }
