@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { LeastConnections } from '../../../src/algorithms/least-connections.js';
 import { type BalancerHost, LoadBalancer } from '../../../src/balancer/load-balancer.js';
+import type { OutgoingCall } from '../../../src/rpc/call.js';
 
 /** One peer in the group; its calls end only when the test says so. */
 function balancer(drainTimeoutMs: number): { lb: LoadBalancer; finish: () => void } {
@@ -18,8 +19,10 @@ function balancer(drainTimeoutMs: number): { lb: LoadBalancer; finish: () => voi
     leave: () => {},
     members: () => Object.freeze(['peer@h']),
     observe: () => () => {},
-    call: () => new Promise((resolve) => finishers.push(() => resolve('done'))),
+    logger: { debug() {}, info() {}, warn() {}, error() {} },
+    send: (attempt: OutgoingCall) => finishers.push(() => attempt.end(true, 'done')),
     cast: () => Promise.resolve(),
+    probe: () => Promise.reject(new Error('no probes here')),
   };
   const lb = new LoadBalancer(
     host,
