@@ -10,6 +10,7 @@ import { renderSvg as chart } from './lib/chart.js';
 import { ROOT } from './lib/machine.js';
 import { PICK_FLOOR_NAME, PICK_MEMBER_COUNTS, type PickRow } from './lib/picks-types.js';
 import { SYSTEM_LABELS, type SystemName } from './lib/protocol.js';
+import { soakSection } from './lib/soak-report.js';
 import type { Summary } from './lib/stats.js';
 
 export type { BenchResults, Measurement } from './lib/analyze.js';
@@ -324,6 +325,10 @@ nodes' monitors reporting the join, with the joining node rotating from join to 
 in a full run, 7 in a quick one). All processes share the machine's clock, so the IPC that
 collects these timestamps is not in the figures; every node process is killed by pid when its
 measurement ends, fails or times out.
+
+## Soak
+
+${soakSection()}
 
 ## Where the time goes
 

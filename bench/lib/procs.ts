@@ -17,11 +17,19 @@ export class Child {
   private readonly waiters = new Map<number, (msg: FromChild) => void>();
   private exitError: Error | undefined;
 
-  constructor(script: string, args: string[], label: string, env: NodeJS.ProcessEnv = {}) {
+  constructor(
+    script: string,
+    args: string[],
+    label: string,
+    env: NodeJS.ProcessEnv = {},
+    /** Node.js flags for the child (e.g. `--expose-gc`), after this process's own. */
+    execArgv: string[] = [],
+  ) {
     this.label = label;
     this.proc = fork(script, args, {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       env: { ...process.env, ...env },
+      execArgv: [...process.execArgv, ...execArgv],
     });
     const pid = this.proc.pid;
     if (pid !== undefined) live.set(pid, this.proc);

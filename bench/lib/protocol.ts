@@ -48,8 +48,22 @@ export interface RunResult {
   cpuUs?: number;
 }
 
+/** One process's memory, read right after a full garbage collection (soak benchmark). */
+export interface MemorySample {
+  /** `process.memoryUsage().heapUsed` after two `gc()` calls, in bytes. */
+  heapUsed: number;
+  /** Resident set size at the same moment, in bytes. */
+  rss: number;
+  /** Calls completed by this process's load so far (the soak caller; 0 elsewhere). */
+  calls: number;
+  /** Failed calls so far, by error code. */
+  failures: Record<string, number>;
+}
+
 export type ToChild =
   | { type: 'init'; seq: number; servers: ServerInfo[] }
+  | { type: 'load'; seq: number; inFlight: number }
+  | { type: 'sample'; seq: number }
   | { type: 'run'; seq: number; spec: RunSpec }
   | { type: 'count'; seq: number }
   | { type: 'close'; seq: number };
@@ -60,4 +74,5 @@ export type FromChild =
   | { type: 'count'; seq: number; calls: number; cpuUs?: number }
   | { type: 'closed'; seq: number }
   | { type: 'picks'; seq: number; report: PicksReport }
+  | { type: 'sample'; seq: number; sample: MemorySample }
   | { type: 'error'; seq: number; message: string };
