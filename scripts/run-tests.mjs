@@ -24,6 +24,9 @@ if (files.length === 0) {
   console.error('no test files matched', filters);
   process.exit(1);
 }
+// The runtime under test: this process's, which runs the test files and (through
+// process.execPath) every process they start. CI runs this script with each Node.js it tests.
+console.log(`# ${files.length} test files on Node.js ${process.version} (${process.execPath})`);
 const result = spawnSync(
   process.execPath,
   ['--test', '--test-concurrency=2', '--test-timeout=120000', ...files],

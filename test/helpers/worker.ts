@@ -439,6 +439,8 @@ Object.assign(ops, {
       throw null;
     });
   },
+  /** The Node.js this process runs on. */
+  runtime: () => ({ version: process.version, execPath: process.execPath }),
   /** Live heap after a full garbage collection, in bytes. */
   heapAfterGc: () => {
     collectGarbage();
