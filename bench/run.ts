@@ -373,7 +373,7 @@ async function main(): Promise<void> {
     console.log(`[${((Date.now() - t0) / 1000).toFixed(1).padStart(5)} s] ${line}`);
   log(
     `bench: ${opts.quick ? 'quick' : 'full'} run, ${mode.passes} passes × ${cases.length} cases, ` +
-      `${mode.durationMs} ms per measurement (+${mode.warmupMs} ms warm-up)`,
+      `${mode.durationMs} ms per measurement (+${mode.warmupMs} ms warm-up), Node.js ${process.version}`,
   );
 
   const skipped: Partial<Record<SystemName, string>> = {};
