@@ -44,7 +44,7 @@ test('close() with a busy handler, a slow balancer and a frozen peer ends within
     closed <= BUDGET_MS + MARGIN_MS,
     `close() took ${closed} ms for a budget of ${BUDGET_MS}`,
   );
-  assert.ok(closed >= BUDGET_MS - 50, `close() gave up early (${closed} ms)`);
+  assert.ok(closed >= BUDGET_MS - 100, `close() gave up early (${closed} ms)`);
   // The balanced call that could not finish failed (at once, not at its 30 s timeout).
   const failure = await outgoing.then(
     () => assert.fail('the balanced call cannot have succeeded'),
