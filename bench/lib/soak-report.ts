@@ -83,7 +83,7 @@ export function summarize(
     const perMillion = (key: 'heapUsed' | 'rss') =>
       (slope(kept.map(({ sample, calls }) => ({ x: calls, y: sample[key] }))) * 1e6) / MiB;
     const heaps = kept.map(({ sample }) => sample.heapUsed / MiB);
-    const heapMiBPerMillion = round(perMillion('heapUsed'));
+    const heapMiBPerMillion = round(perMillion('heapUsed'), 3);
     return {
       label,
       samples: kept.length,
@@ -92,14 +92,15 @@ export function summarize(
       heapMaxMiB: round(Math.max(0, ...heaps)),
       rssLastMiB: round((kept[kept.length - 1]?.sample.rss ?? 0) / MiB),
       heapMiBPerMillion,
-      rssMiBPerMillion: round(perMillion('rss')),
+      rssMiBPerMillion: round(perMillion('rss'), 3),
       meetsTarget: heapMiBPerMillion < HEAP_TARGET_MIB_PER_MILLION,
     };
   });
 }
 
-function round(value: number): number {
-  return Math.round(value * 100) / 100;
+function round(value: number, decimals = 2): number {
+  const scale = 10 ** decimals;
+  return Math.round(value * scale) / scale;
 }
 
 /** The "Soak" section of docs/benchmarks.md, from bench/results/soak.json (if there is one). */
