@@ -8,21 +8,24 @@
  * worker processes (bench/soak-child.ts). Every process runs with `--expose-gc` and is sampled
  * at regular intervals: live heap after a full garbage collection, and RSS. Growth per million
  * calls after warm-up is fitted by least squares (bench/lib/soak-report.ts). Results go to
- * bench/results/soak.json and the "Soak" section of docs/benchmarks.md (re-rendered with the
- * last full run's figures from bench/results/latest.json).
+ * bench/results/soak.json and the "Soak" section of docs/benchmarks.md (only that section is
+ * rewritten; a full `npm run bench` renders it again from soak.json).
  *
  * Options: --minutes=N (default 10)  --in-flight=N (256)  --workers=N (3)
  *          --interval=S (seconds between samples; default the run / 30, at least 2)
  *          --no-docs (results file only)
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { BenchResults } from './lib/analyze.js';
 import { machineInfo, ROOT } from './lib/machine.js';
 import { Child, installCleanup } from './lib/procs.js';
 import type { MemorySample, ServerInfo } from './lib/protocol.js';
-import { type SoakResults, summarize, type TimedSample } from './lib/soak-report.js';
-import { writeDocs } from './report.js';
+import {
+  type SoakResults,
+  summarize,
+  type TimedSample,
+  writeSoakSection,
+} from './lib/soak-report.js';
 
 const CHILD = fileURLToPath(new URL('./soak-child.js', import.meta.url));
 const START_TIMEOUT_MS = 30_000;
@@ -160,10 +163,9 @@ function report(results: SoakResults, opts: Options, log: (line: string) => void
     );
   }
   log('results in bench/results/soak.json');
-  const latest = new URL('bench/results/latest.json', ROOT);
-  if (opts.writeDocs && existsSync(latest)) {
-    writeDocs(JSON.parse(readFileSync(latest, 'utf8')) as BenchResults);
-    log('docs/benchmarks.md re-rendered with the Soak section');
+  if (opts.writeDocs) {
+    writeSoakSection();
+    log('docs/benchmarks.md: Soak section written');
   }
   if (results.summary.some((s) => !s.meetsTarget)) process.exitCode = 1;
 }

@@ -2,7 +2,7 @@
  * The soak benchmark's results (bench/results/soak.json): what was sampled, the growth per
  * million calls after warm-up, and the "Soak" section of docs/benchmarks.md.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import type { MachineInfo } from './machine.js';
 import { ROOT } from './machine.js';
 import type { MemorySample } from './protocol.js';
@@ -135,4 +135,25 @@ ${rows.join('\n')}
 RSS includes memory V8 keeps reserved after a collection and the allocator's caches, so it
 moves in steps and is shown for information; the live heap is what the target is about. Raw
 samples: \`bench/results/soak.json\`.`;
+}
+
+/**
+ * Writes the Soak section into docs/benchmarks.md in place (before "Where the time goes" if the
+ * page has none yet), leaving the rest of the page, which comes from the last full run, as is.
+ */
+export function writeSoakSection(): void {
+  const file = new URL('docs/benchmarks.md', ROOT);
+  const page = readFileSync(file, 'utf8');
+  const section = `## Soak\n\n${soakSection()}\n\n`;
+  const start = page.indexOf('\n## Soak\n');
+  let next: string;
+  if (start >= 0) {
+    const end = page.indexOf('\n## ', start + 1);
+    next = `${page.slice(0, start + 1)}${section}${end >= 0 ? page.slice(end + 1) : ''}`;
+  } else {
+    const before = page.indexOf('\n## Where the time goes\n');
+    const at = before >= 0 ? before + 1 : page.length;
+    next = `${page.slice(0, at)}${section}${page.slice(at)}`;
+  }
+  writeFileSync(file, next);
 }
