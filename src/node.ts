@@ -4,7 +4,7 @@
  * interfaces defined in its own folder.
  */
 import { EventEmitter } from 'node:events';
-import { type InspectOptions, inspect } from 'node:util';
+import { type InspectOptionsStylized, inspect as nodeInspect } from 'node:util';
 import { LeastConnections } from './algorithms/least-connections.js';
 import { LoadBalancer } from './balancer/load-balancer.js';
 import type { LoadBalancerOptions } from './balancer/options.js';
@@ -80,7 +80,7 @@ export class RpcNode extends EventEmitter<NodeEvents> {
   /** Process groups replicated across the cluster (the `:pg` counterpart). */
   readonly groups: Groups;
 
-  /** Private: it holds the cookie and any TLS key (see `[inspect.custom]` for what is shown). */
+  /** Private: it holds the cookie and any TLS key (see `[util.inspect.custom]` for what is shown). */
   readonly #options: ResolvedNodeOptions;
   readonly #replicator: GroupReplicator;
   readonly #transport: Transport;
@@ -148,7 +148,11 @@ export class RpcNode extends EventEmitter<NodeEvents> {
    * What `console.log(node)` and `util.inspect(node)` show: name, address, peers and state.
    * Never the options, which hold the cookie and any TLS key.
    */
-  [inspect.custom](_depth: number, options: InspectOptions, show: typeof inspect): string {
+  [nodeInspect.custom](
+    _depth: number,
+    options: InspectOptionsStylized,
+    show: typeof nodeInspect,
+  ): string {
     const state = this.#closed ? 'closed' : this.#closing ? 'closing' : 'running';
     const view = { name: this.name, address: this.address, peers: this.peers(), state };
     return `RpcNode ${show(view, options)}`;
