@@ -22,6 +22,11 @@ export {
   MAX_HASH_RING_WEIGHT,
 } from './hash-ring.js';
 export { LeastConnections } from './least-connections.js';
+export {
+  DEFAULT_UNHEALTHY_CODES,
+  isUnhealthyFailure,
+  normaliseLoad,
+} from './outcome.js';
 export { PowerOfTwo } from './power-of-two.js';
 export { Random } from './random.js';
 export { RoundRobin } from './round-robin.js';
@@ -32,6 +37,7 @@ export type {
   SelectionAlgorithm,
   SelectionAlgorithmClass,
   SelectOptions,
+  ServerLoad,
 } from './types.js';
 export {
   DEFAULT_WEIGHT,

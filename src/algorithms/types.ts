@@ -105,6 +105,14 @@ export interface SelectionAlgorithm {
   releaseNode?(node: string, outcome?: CallOutcome): void;
   /** Told the answer to a probe sent with {@link AlgorithmContext.probe}. */
   onProbeResult?(node: string, load: ServerLoad): void;
+  /**
+   * Probe before pick: the members whose load the algorithm wants to hear before its next pick.
+   * A balancer that can wait (`lb.call`, `lb.cast`) probes them, waits for the answers (each
+   * reported to {@link SelectionAlgorithm.onProbeResult}) or a short timeout, then calls
+   * {@link SelectionAlgorithm.chooseFromNodes}. An empty array means "pick now". A balancer that
+   * cannot wait (`selectNode`) never calls it, and `chooseFromNodes` must still work alone.
+   */
+  probeTargets?(nodes: readonly string[], opts: SelectOptions): readonly string[];
 }
 
 /** The class of a selection algorithm: what `startLoadBalancer({ selectionAlgorithm })` takes. */
