@@ -1,3 +1,4 @@
+import { createSlowStart, type SlowStart, type SlowStartOptions } from './slow-start.js';
 import type { AlgorithmContext, NodeChange, SelectionAlgorithm, SelectOptions } from './types.js';
 
 /**
@@ -196,17 +197,29 @@ export class InFlightCounters {
   }
 }
 
+/** Options of {@link LeastConnections} and {@link PowerOfTwo}. */
+export interface InFlightAlgorithmOptions {
+  /** Ramp up new members' share (Envoy's slow start); off when absent. See {@link SlowStartOptions}. */
+  slowStart?: SlowStartOptions;
+}
+
 /**
  * What {@link LeastConnections} and {@link PowerOfTwo} share: per-member in-flight counters,
- * release, membership sync and inspection. Subclasses only decide which member to pick.
+ * release, membership sync, slow start and inspection. Subclasses only decide which member to pick.
  */
 export abstract class InFlightAlgorithm implements SelectionAlgorithm {
   protected readonly random: () => number;
   protected readonly counters: InFlightCounters;
+  /** Present when `slowStart` is configured. */
+  protected readonly slowStart: SlowStart | undefined;
 
-  constructor(ctx: AlgorithmContext, counterOptions: InFlightCountersOptions) {
+  constructor(
+    ctx: AlgorithmContext<InFlightAlgorithmOptions>,
+    counterOptions: InFlightCountersOptions,
+  ) {
     this.random = ctx.random;
     this.counters = new InFlightCounters(counterOptions);
+    this.slowStart = createSlowStart(ctx.options?.slowStart, ctx.now);
   }
 
   /** Picks a member and counts the selection. */
@@ -220,6 +233,7 @@ export abstract class InFlightAlgorithm implements SelectionAlgorithm {
   /** Adopts the new member list at once (joiners at zero, leavers' counters deleted). */
   onNodeChange(change: NodeChange): void {
     this.counters.sync(change.members);
+    this.slowStart?.onNodeChange(change);
   }
 
   /** Selections of `node` in flight; 0 for a non-member. */

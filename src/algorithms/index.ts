@@ -8,6 +8,7 @@
 import { CallDirect } from './call-direct.js';
 import { HashRing } from './hash-ring.js';
 import { LeastConnections } from './least-connections.js';
+import { LeastLoaded } from './least-loaded.js';
 import { PowerOfTwo } from './power-of-two.js';
 import { Random } from './random.js';
 import { RoundRobin } from './round-robin.js';
@@ -21,7 +22,14 @@ export {
   type HashRingOptions,
   MAX_HASH_RING_WEIGHT,
 } from './hash-ring.js';
+export type { InFlightAlgorithmOptions } from './in-flight-counters.js';
 export { LeastConnections } from './least-connections.js';
+export {
+  DEFAULT_FAILURE_PENALTY,
+  DEFAULT_LEAST_LOADED_DECAY_MS,
+  LeastLoaded,
+  type LeastLoadedOptions,
+} from './least-loaded.js';
 export {
   DEFAULT_UNHEALTHY_CODES,
   isUnhealthyFailure,
@@ -29,7 +37,12 @@ export {
 } from './outcome.js';
 export { PowerOfTwo } from './power-of-two.js';
 export { Random } from './random.js';
-export { RoundRobin } from './round-robin.js';
+export { RoundRobin, type RoundRobinOptions } from './round-robin.js';
+export {
+  DEFAULT_SLOW_START_MIN_WEIGHT_PERCENT,
+  DEFAULT_SLOW_START_WINDOW_MS,
+  type SlowStartOptions,
+} from './slow-start.js';
 export type {
   AlgorithmContext,
   CallOutcome,
@@ -58,6 +71,7 @@ export const algorithms = Object.freeze({
   Random,
   RoundRobin,
   LeastConnections,
+  LeastLoaded,
   PowerOfTwo,
   HashRing,
   WeightedRoundRobin,

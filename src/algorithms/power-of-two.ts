@@ -1,4 +1,4 @@
-import { InFlightAlgorithm } from './in-flight-counters.js';
+import { InFlightAlgorithm, type InFlightAlgorithmOptions } from './in-flight-counters.js';
 import type { AlgorithmContext, SelectOptions } from './types.js';
 
 /**
@@ -12,6 +12,9 @@ import type { AlgorithmContext, SelectOptions } from './types.js';
  *
  * - With one member, that member. With two, both are always compared, so it is least
  *   connections.
+ * - **Slow start** (option `slowStart`, off by default): when the winner is a ramping member, it
+ *   keeps the pick with probability `w(t)` (its ramping weight); otherwise the other candidate
+ *   gets it.
  * - Ties go to either of the two with equal chance (the two are drawn in random order, so taking
  *   the first costs no extra random number).
  *
@@ -24,8 +27,12 @@ import type { AlgorithmContext, SelectOptions } from './types.js';
  * ```
  */
 export class PowerOfTwo extends InFlightAlgorithm {
-  /** @param ctx - the balancer's context; `ctx.random` draws the candidates. Takes no options. */
-  constructor(ctx: AlgorithmContext) {
+  /**
+   * @param ctx - the balancer's context; `ctx.random` draws the candidates,
+   *   `ctx.options.slowStart` turns slow start on.
+   * @throws TypeError when `slowStart` is malformed.
+   */
+  constructor(ctx: AlgorithmContext<InFlightAlgorithmOptions>) {
     super(ctx, { ranked: false });
   }
 
@@ -46,6 +53,14 @@ export class PowerOfTwo extends InFlightAlgorithm {
       let b = ((x - a) * (n - 1)) | 0;
       b += 1 - ((b - a) >>> 31);
       slot = counters.countAt(b) < counters.countAt(a) ? b : a;
+      const slowStart = this.slowStart;
+      if (
+        slowStart !== undefined &&
+        slowStart.size !== 0 &&
+        this.random() >= slowStart.weight(nodes[slot])
+      ) {
+        slot = slot === a ? b : a; // the ramping winner lost its admission draw
+      }
     }
     counters.acquire(slot);
     return nodes[slot];

@@ -1,4 +1,11 @@
-import type { AlgorithmContext, SelectionAlgorithm, SelectOptions } from './types.js';
+import { createSlowStart, type SlowStart, type SlowStartOptions } from './slow-start.js';
+import type { AlgorithmContext, NodeChange, SelectionAlgorithm, SelectOptions } from './types.js';
+
+/** Options of {@link RoundRobin}. */
+export interface RoundRobinOptions {
+  /** Ramp up new members' share (Envoy's slow start); off when absent. See {@link SlowStartOptions}. */
+  slowStart?: SlowStartOptions;
+}
 
 /**
  * Index of the first entry of `sorted` that is `>= name` (`sorted.length` when none), comparing
@@ -25,6 +32,9 @@ export function lowerBound(sorted: readonly string[], name: string): number {
  *   search in the new list). A rebuild never resets the cycle, so frequent joins and leaves do not
  *   hand extra picks to the first members.
  *
+ * - **Slow start** (option `slowStart`, off by default): when the member due is ramping, it takes
+ *   its turn with probability `w(t)` (its ramping weight); otherwise the turn passes to the next.
+ *
  * Cost: O(1) per pick; O(log n) once per membership change.
  *
  * @example
@@ -34,20 +44,38 @@ export function lowerBound(sorted: readonly string[], name: string): number {
  */
 export class RoundRobin implements SelectionAlgorithm {
   readonly #random: () => number;
+  readonly #slowStart: SlowStart | undefined;
   #members: readonly string[] | undefined;
   #next = 0;
 
-  /** @param ctx - the balancer's context; `ctx.random` chooses the start. Takes no options. */
-  constructor(ctx: AlgorithmContext) {
+  /**
+   * @param ctx - the balancer's context; `ctx.random` chooses the start,
+   *   `ctx.options.slowStart` turns slow start on.
+   * @throws TypeError when `slowStart` is malformed.
+   */
+  constructor(ctx: AlgorithmContext<RoundRobinOptions>) {
     this.#random = ctx.random;
+    this.#slowStart = createSlowStart(ctx.options?.slowStart, ctx.now);
   }
 
   /** Returns the member due next and advances the cycle. */
   chooseFromNodes(nodes: readonly string[], _opts?: SelectOptions): string {
     if (nodes !== this.#members) this.#resync(nodes);
-    const i = this.#next;
+    let i = this.#next;
+    const slowStart = this.#slowStart;
+    if (slowStart !== undefined && slowStart.size !== 0) {
+      // a ramping member that loses its admission draw passes its turn on (at most one round)
+      for (let k = 1; k < nodes.length && this.#random() >= slowStart.weight(nodes[i]); k++) {
+        i = i + 1 === nodes.length ? 0 : i + 1;
+      }
+    }
     this.#next = i + 1 === nodes.length ? 0 : i + 1;
     return nodes[i];
+  }
+
+  /** Tells slow start about joins and leaves (the cycle itself follows the member array). */
+  onNodeChange(change: NodeChange): void {
+    this.#slowStart?.onNodeChange(change);
   }
 
   #resync(nodes: readonly string[]): void {

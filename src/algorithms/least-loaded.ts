@@ -1,0 +1,382 @@
+import type { RpcErrorCode } from '../errors.js';
+import { CostHeap } from './cost-heap.js';
+import { type LeastLoadedOptions, resolveLeastLoaded } from './least-loaded-options.js';
+import { isUnhealthyFailure } from './outcome.js';
+import { createSlowStart, type SlowStart } from './slow-start.js';
+import type {
+  AlgorithmContext,
+  CallOutcome,
+  NodeChange,
+  SelectionAlgorithm,
+  SelectOptions,
+} from './types.js';
+
+export {
+  DEFAULT_FAILURE_PENALTY,
+  DEFAULT_LEAST_LOADED_DECAY_MS,
+  type LeastLoadedOptions,
+} from './least-loaded-options.js';
+
+const EMPTY: readonly string[] = Object.freeze([]);
+/** Latency floor (1 µs) so a zero-latency sample keeps a finite logarithm. */
+const MIN_LATENCY_MS = 1e-3;
+/**
+ * Weight of the tie-break in a key: members of equal cost go in order of their last pick (round
+ * robin, from a random order per balancer). A million picks apart shift a key by 1e-3 (0.1 % of
+ * cost), so it never outweighs a real difference.
+ */
+const TIE_STEP = 1e-9;
+/** Picks, or decay times, after which keys are rebased so they stay small and exact. */
+const REBASE_PICKS = 1 << 20;
+const REBASE_DECAYS = 64;
+/** Samples after which the warm-up mean stops mattering against any realistic decay weight. */
+const MAX_SAMPLES = 1 << 20;
+/** The typical latency is a mean over this many recent successes. */
+const TYPICAL_WINDOW = 100;
+/** The latency prior before anything is known: every member equal, i.e. least connections. */
+const NO_INFO_PRIOR_MS = 1;
+
+/**
+ * Latency-aware least loaded: picks the member with the lowest `(in flight + 1) × latency`, the
+ * expected wait of one more call there.
+ *
+ * - **In flight** is this balancer's own count, as in {@link LeastConnections}.
+ * - **Latency** is a moving average per member with a time constant (`decayMs`). Successes move
+ *   it; a failure that means the node is unhealthy (`isUnhealthyFailure`) lifts it to at least
+ *   `failurePenalty ×` the typical latency at once (the peak); other failures are ignored.
+ *   Between samples the estimate fades towards zero with the same time constant, so a member
+ *   that was avoided is eventually tried again.
+ * - **Prior**: a member without samples costs the mean of the known members' estimates when it
+ *   joins (neutral); before anything is known, all members cost the same.
+ * - **Slow start** (`slowStart`): a ramping member is kept out of the competition and handed
+ *   `w(t) / n` of the picks (its fair share scaled by its weight), then competes normally.
+ *
+ * Cost: O(log n) per pick and per release. Because every estimate fades with the same
+ * exponential, comparing costs at any time gives the same order as comparing
+ * `ln latency + lastSampleAt / decayMs + ln(inFlight + 1)`, a key that changes only when that
+ * member's state does, so members live in an indexed min-heap (see {@link CostHeap}).
+ *
+ * @example
+ * ```ts
+ * const lb = await node.startLoadBalancer({
+ *   name: 'search',
+ *   selectionAlgorithm: algorithms.LeastLoaded,
+ *   algorithmOpts: { decayMs: 30_000, slowStart: { windowMs: 10_000 } },
+ * });
+ * await lb.call('Search', 'query', [q]);   // lb.call reports each call's latency and outcome
+ * ```
+ */
+export class LeastLoaded implements SelectionAlgorithm {
+  protected readonly random: () => number;
+  protected readonly now: () => number;
+  readonly #decayMs: number;
+  readonly #penalty: number;
+  readonly #codes: readonly RpcErrorCode[];
+  readonly #peakSensitive: boolean;
+  readonly #slowStart: SlowStart | undefined;
+  readonly #heap = new CostHeap();
+  #members: readonly string[] = EMPTY;
+  #slotOf: Record<string, number> = Object.create(null);
+  #inFlight = new Int32Array(0);
+  #latency = new Float64Array(0);
+  #stamp = new Float64Array(0);
+  #samples = new Int32Array(0);
+  /** the pick count when each slot was last picked (the tie-break) */
+  #lastPick = new Float64Array(0);
+  #picks = 0;
+  /** keys count time from here, so they stay small */
+  #epoch = 0;
+  /** slots kept out of the heap while they ramp */
+  #ramping: number[] = [];
+  #typical = 0;
+  #typicalSamples = 0;
+
+  /**
+   * @param ctx - the balancer's context: `random` breaks ties, `now` times the averages,
+   *   `options` as in {@link LeastLoadedOptions}.
+   * @throws TypeError naming the option when one is out of range.
+   */
+  constructor(ctx: AlgorithmContext<LeastLoadedOptions>) {
+    const o = resolveLeastLoaded(ctx.options);
+    this.random = ctx.random;
+    this.now = ctx.now;
+    this.#decayMs = o.decayMs;
+    this.#penalty = o.failurePenalty;
+    this.#codes = o.unhealthyCodes;
+    this.#peakSensitive = o.peakSensitive;
+    this.#slowStart = createSlowStart(o.slowStart, ctx.now);
+  }
+
+  /** Returns the member with the lowest expected wait and counts the selection. */
+  chooseFromNodes(nodes: readonly string[], _opts?: SelectOptions): string {
+    if (nodes !== this.#members) this.#sync(nodes);
+    const slowStart = this.#slowStart;
+    const slot =
+      slowStart !== undefined && (slowStart.size !== 0 || this.#ramping.length !== 0)
+        ? this.#pickWithRamp()
+        : this.#heap.top();
+    this.acquireSlot(slot);
+    return nodes[slot];
+  }
+
+  /** Counts the selection of `node` finished and learns from `outcome` when there is one. */
+  releaseNode(node: string, outcome?: CallOutcome): void {
+    const slot = this.#slotOf[node];
+    if (slot === undefined) return;
+    const count = this.#inFlight[slot];
+    if (count === 0) return; // nothing to release: ignored, as the counters' contract says
+    this.#inFlight[slot] = count - 1;
+    if (outcome !== undefined) this.#observe(slot, outcome);
+    this.#rekey(slot);
+  }
+
+  /** Adopts the new member list (ramping joiners first, so they start outside the competition). */
+  onNodeChange(change: NodeChange): void {
+    this.#slowStart?.onNodeChange(change);
+    this.#sync(change.members);
+  }
+
+  /** Selections of `node` in flight; 0 for a non-member. */
+  inFlight(node: string): number {
+    const slot = this.#slotOf[node];
+    return slot === undefined ? 0 : this.#inFlight[slot];
+  }
+
+  /** The current latency estimate of `node` in ms (faded to now), `undefined` for a non-member. */
+  latencyEstimate(node: string): number | undefined {
+    const slot = this.#slotOf[node];
+    return slot === undefined ? undefined : this.latencyAt(slot);
+  }
+
+  /** The balancer's typical latency: the mean of its last ~100 successful calls (0 before any). */
+  get typicalLatency(): number {
+    return this.#typical;
+  }
+
+  /** The synced member array: slots are indices into it. */
+  protected get members(): readonly string[] {
+    return this.#members;
+  }
+
+  /** The slot of `node` in {@link LeastLoaded.members}, `undefined` for a non-member. */
+  protected slotOf(node: string): number | undefined {
+    return this.#slotOf[node];
+  }
+
+  /** Latency estimate of the member at `slot`, faded to now. */
+  protected latencyAt(slot: number): number {
+    return this.#latency[slot] * Math.exp(-(this.now() - this.#stamp[slot]) / this.#decayMs);
+  }
+
+  /** Counts one more selection of the member at `slot`. */
+  protected acquireSlot(slot: number): void {
+    this.#inFlight[slot]++;
+    this.#lastPick[slot] = ++this.#picks;
+    if (this.#picks >= REBASE_PICKS) this.#rebase();
+    this.#rekey(slot);
+  }
+
+  /**
+   * Moves the origin of time and of the pick count to now, so keys stay small (exact to ~1e-14)
+   * however long the balancer runs; a tie-break older than one round is clamped. O(n log n),
+   * once per million picks or 64 decay times.
+   */
+  #rebase(): void {
+    const n = this.#members.length;
+    const picks = this.#picks;
+    for (let slot = 0; slot < n; slot++) {
+      this.#lastPick[slot] = Math.max(this.#lastPick[slot] - picks, -n);
+    }
+    this.#picks = 0;
+    this.#epoch = this.now();
+    for (let slot = 0; slot < n; slot++) this.#rekey(slot);
+  }
+
+  /** Syncs to `nodes` if they are not the synced array (for subclasses that pick by name). */
+  protected syncTo(nodes: readonly string[]): void {
+    if (nodes !== this.#members) this.#sync(nodes);
+  }
+
+  /** Called after every re-sync: slots were renumbered (subclasses drop slot-keyed caches). */
+  protected onSynced(): void {}
+
+  /** `true` while the member at `slot` is ramping (slow start keeps it out of the competition). */
+  protected isRamping(slot: number): boolean {
+    return this.#ramping.length !== 0 && this.#ramping.includes(slot);
+  }
+
+  /**
+   * The slow-start share of this pick: a ramping member's slot with probability `w / n` each,
+   * else `undefined`. Always `undefined` without slow start or ramping members.
+   */
+  protected rampingPick(): number | undefined {
+    const slowStart = this.#slowStart;
+    if (slowStart === undefined || (slowStart.size === 0 && this.#ramping.length === 0)) {
+      return undefined;
+    }
+    if (this.#ramping.length !== 0) this.#admitRamped(slowStart);
+    const chosen = slowStart.chooseByShare(this.random() * this.#members.length);
+    return chosen === undefined ? undefined : this.#slotOf[chosen];
+  }
+
+  #key(slot: number): number {
+    const latency = Math.max(this.#latency[slot], MIN_LATENCY_MS);
+    return (
+      Math.log(latency) +
+      (this.#stamp[slot] - this.#epoch) / this.#decayMs +
+      Math.log(this.#inFlight[slot] + 1) +
+      this.#lastPick[slot] * TIE_STEP
+    );
+  }
+
+  #rekey(slot: number): void {
+    if (this.#heap.has(slot)) this.#heap.set(slot, this.#key(slot));
+  }
+
+  #observe(slot: number, outcome: CallOutcome): void {
+    const latency = outcome.latencyMs;
+    if (!(latency >= 0) || latency === Number.POSITIVE_INFINITY) return;
+    const now = this.now();
+    if (now - this.#epoch > REBASE_DECAYS * this.#decayMs) this.#rebase();
+    const previous = this.#latency[slot];
+    const k = this.#samples[slot];
+    if (!outcome.ok) {
+      if (!isUnhealthyFailure(outcome, this.#codes)) return;
+      const typical = this.#typical > 0 ? this.#typical : Math.max(latency, NO_INFO_PRIOR_MS);
+      const penalty = Math.max(latency, this.#penalty * typical);
+      this.#latency[slot] = k === 0 ? penalty : Math.max(previous, penalty);
+      this.#samples[slot] = Math.max(k, 1);
+      this.#stamp[slot] = now;
+      return;
+    }
+    this.#learnTypical(latency, now);
+    if (k === 0) {
+      this.#latency[slot] = latency;
+    } else if (this.#peakSensitive && latency > previous) {
+      this.#latency[slot] = latency;
+    } else {
+      // time-weighted average; over the first samples a plain mean, so one early outlier does
+      // not stick for a whole decay time
+      const weight = Math.max(
+        1 - Math.exp(-(now - this.#stamp[slot]) / this.#decayMs),
+        1 / (k + 1),
+      );
+      this.#latency[slot] = previous + weight * (latency - previous);
+    }
+    if (k < MAX_SAMPLES) this.#samples[slot] = k + 1;
+    this.#stamp[slot] = now;
+  }
+
+  #learnTypical(latency: number, now: number): void {
+    const n = this.#typicalSamples;
+    this.#typical += (latency - this.#typical) / Math.min(n + 1, TYPICAL_WINDOW);
+    this.#typicalSamples = n + 1;
+    if (n !== 0) return;
+    // the first latency known: members still without samples cost that much, not the 1 ms
+    // placeholder, so a slow first member does not collect a burst before its first reply
+    for (let slot = 0; slot < this.#members.length; slot++) {
+      if (this.#samples[slot] !== 0) continue;
+      this.#latency[slot] = latency;
+      this.#stamp[slot] = now;
+      this.#rekey(slot);
+    }
+  }
+
+  #pickWithRamp(): number {
+    const slot = this.rampingPick();
+    if (slot !== undefined) return slot;
+    return this.#heap.size > 0 ? this.#heap.top() : this.#cheapestRamping();
+  }
+
+  /** Members whose ramp is over join the competition. */
+  #admitRamped(slowStart: SlowStart): void {
+    const still: number[] = [];
+    for (const slot of this.#ramping) {
+      if (slowStart.weight(this.#members[slot]) < 1) still.push(slot);
+      else this.#heap.set(slot, this.#key(slot));
+    }
+    this.#ramping = still;
+  }
+
+  /** Every member is ramping (all the established ones left): the cheapest of them. */
+  #cheapestRamping(): number {
+    let best = this.#ramping[0];
+    for (const slot of this.#ramping) {
+      const cost = (this.#inFlight[slot] + 1) * this.latencyAt(slot);
+      if (cost < (this.#inFlight[best] + 1) * this.latencyAt(best)) best = slot;
+    }
+    return best;
+  }
+
+  /**
+   * Adopts `nodes`: members that stay keep their state, new members start at the neutral prior,
+   * departed members' state is dropped. O(n log n), on membership changes only.
+   */
+  #sync(nodes: readonly string[]): void {
+    const n = nodes.length;
+    const now = this.now();
+    const prior = this.#prior();
+    const slotOf: Record<string, number> = Object.create(null);
+    const inFlight = new Int32Array(n);
+    const latency = new Float64Array(n);
+    const stamp = new Float64Array(n);
+    const samples = new Int32Array(n);
+    const lastPick = new Float64Array(n);
+    for (let slot = 0; slot < n; slot++) {
+      const name = nodes[slot];
+      slotOf[name] = slot;
+      const old = this.#slotOf[name];
+      if (old === undefined) {
+        latency[slot] = prior;
+        stamp[slot] = now;
+        // a random place in the round among equal costs, so balancers do not move in step
+        lastPick[slot] = this.#picks - n * this.random();
+        continue;
+      }
+      lastPick[slot] = this.#lastPick[old];
+      inFlight[slot] = this.#inFlight[old];
+      latency[slot] = this.#latency[old];
+      stamp[slot] = this.#stamp[old];
+      samples[slot] = this.#samples[old];
+    }
+    this.#members = nodes;
+    this.#slotOf = slotOf;
+    this.#inFlight = inFlight;
+    this.#latency = latency;
+    this.#stamp = stamp;
+    this.#samples = samples;
+    this.#lastPick = lastPick;
+    if ((now - this.#epoch) / this.#decayMs > REBASE_DECAYS) this.#epoch = now;
+    this.#heap.reset(n);
+    this.#ramping = [];
+    for (let slot = 0; slot < n; slot++) {
+      if (this.#slowStart !== undefined && this.#slowStart.weight(nodes[slot]) < 1) {
+        this.#ramping.push(slot);
+      } else {
+        this.#heap.set(slot, this.#key(slot));
+      }
+    }
+    this.onSynced();
+  }
+
+  /**
+   * The prior of a new member: the mean current estimate of the members with samples; else of
+   * all members (their placeholders, faded alike); else the typical latency or the placeholder.
+   */
+  #prior(): number {
+    let sumKnown = 0;
+    let known = 0;
+    let sumAll = 0;
+    const n = this.#members.length;
+    for (let slot = 0; slot < n; slot++) {
+      const estimate = this.latencyAt(slot);
+      sumAll += estimate;
+      if (this.#samples[slot] === 0) continue;
+      sumKnown += estimate;
+      known++;
+    }
+    if (known > 0) return sumKnown / known;
+    if (n > 0) return sumAll / n;
+    return this.#typical > 0 ? this.#typical : NO_INFO_PRIOR_MS;
+  }
+}
