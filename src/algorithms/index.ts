@@ -10,6 +10,7 @@ import { HashRing } from './hash-ring.js';
 import { LeastConnections } from './least-connections.js';
 import { LeastLoaded } from './least-loaded.js';
 import { PowerOfTwo } from './power-of-two.js';
+import { ProbingLeastLoaded } from './probing-least-loaded.js';
 import { Random } from './random.js';
 import { RoundRobin } from './round-robin.js';
 import { WeightedRoundRobin } from './weighted-round-robin.js';
@@ -36,6 +37,12 @@ export {
   normaliseLoad,
 } from './outcome.js';
 export { PowerOfTwo } from './power-of-two.js';
+export {
+  DEFAULT_PROBE_MAX_USES,
+  DEFAULT_PROBES,
+  ProbingLeastLoaded,
+  type ProbingLeastLoadedOptions,
+} from './probing-least-loaded.js';
 export { Random } from './random.js';
 export { RoundRobin, type RoundRobinOptions } from './round-robin.js';
 export {
@@ -73,6 +80,7 @@ export const algorithms = Object.freeze({
   LeastConnections,
   LeastLoaded,
   PowerOfTwo,
+  ProbingLeastLoaded,
   HashRing,
   WeightedRoundRobin,
   /** Routes every call to the local node, in-process (tests without a cluster). */
