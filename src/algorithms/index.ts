@@ -8,6 +8,7 @@
 import { CallDirect } from './call-direct.js';
 import { HashRing } from './hash-ring.js';
 import { LeastConnections } from './least-connections.js';
+import { LeastCpu } from './least-cpu.js';
 import { LeastLoaded } from './least-loaded.js';
 import { PowerOfTwo } from './power-of-two.js';
 import { ProbingLeastLoaded } from './probing-least-loaded.js';
@@ -25,6 +26,14 @@ export {
 } from './hash-ring.js';
 export type { InFlightAlgorithmOptions } from './in-flight-counters.js';
 export { LeastConnections } from './least-connections.js';
+export {
+  DEFAULT_CPU_POLL_INTERVAL_MS,
+  DEFAULT_CPU_STALE_AFTER_MS,
+  DEFAULT_CPU_THRESHOLD_PERCENT,
+  LeastCpu,
+  type LeastCpuOptions,
+  MISSING_CPU_PERCENT,
+} from './least-cpu.js';
 export {
   DEFAULT_FAILURE_PENALTY,
   DEFAULT_LEAST_LOADED_DECAY_MS,
@@ -79,6 +88,7 @@ export const algorithms = Object.freeze({
   RoundRobin,
   LeastConnections,
   LeastLoaded,
+  LeastCpu,
   PowerOfTwo,
   ProbingLeastLoaded,
   HashRing,
