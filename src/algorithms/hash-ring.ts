@@ -1,4 +1,5 @@
 import { hashKey, hashString } from './hash.js';
+import { InFlightCounters } from './in-flight-counters.js';
 import { sampleDistinct } from './sampling.js';
 import type { AlgorithmContext, SelectionAlgorithm, SelectOptions } from './types.js';
 import { requirePositiveInteger } from './validate.js';
@@ -12,6 +13,15 @@ export interface HashRingOptions {
    * @default 128
    */
   weight?: number;
+  /**
+   * Consistent hashing with bounded loads (Mirrokni, Thorup and Zadimoghaddam): no member may
+   * have more than `ceil(balanceFactor × (calls in flight + 1) / members)` of this balancer's
+   * calls in flight; a key whose owner is at that cap goes to the next member along the ring
+   * that is under it. `1.25` (ε = 0.25) caps every member at 125 % of the average. Absent: no
+   * bound, and no counting.
+   * @default undefined (unbounded)
+   */
+  balanceFactor?: number;
 }
 
 /** Default {@link HashRingOptions.weight}. */
@@ -49,6 +59,10 @@ const MAX_BUCKET_BITS = 20;
  *   every member.
  * - **No key** falls back to a uniform random member (or random distinct members).
  *
+ * - **Bounded load** (`balanceFactor`): picks are counted (release them, as with least
+ *   connections) and a key's owner at the cap passes the key clockwise to the first member under
+ *   it; while the owner is under the cap, the same key still goes to the same member.
+ *
  * Keys are strings (hashed as UTF-8), numbers (hashed as `String(n)`) or `Uint8Array`s (their
  * bytes), so `'user-42'` and the same text as bytes route alike.
  *
@@ -69,6 +83,11 @@ const MAX_BUCKET_BITS = 20;
 export class HashRing implements SelectionAlgorithm {
   readonly #random: () => number;
   readonly #weight: number;
+  /** `balanceFactor`, or 0 when loads are not bounded */
+  readonly #balanceFactor: number;
+  /** in-flight counts, kept only with a bound */
+  readonly #counters = new InFlightCounters({ ranked: false });
+  #total = 0;
   #ringFor: readonly string[] | undefined;
   #points = new Uint32Array(0);
   #owners = new Uint32Array(0);
@@ -90,11 +109,22 @@ export class HashRing implements SelectionAlgorithm {
       weight === undefined
         ? DEFAULT_HASH_RING_WEIGHT
         : requirePositiveInteger('weight', weight, MAX_HASH_RING_WEIGHT);
+    const factor = ctx.options?.balanceFactor;
+    if (factor !== undefined && !(typeof factor === 'number' && factor > 1 && factor < Infinity)) {
+      throw new TypeError(
+        `balanceFactor must be a finite number > 1 (1 + ε), got ${typeof factor === 'number' ? factor : typeof factor}`,
+      );
+    }
+    this.#balanceFactor = factor ?? 0;
   }
 
-  /** Returns the owner of `opts.key`, or a random member without a key. */
+  /**
+   * Returns the owner of `opts.key` (or, with `balanceFactor`, the first member at or after it
+   * under the cap), or a random member without a key.
+   */
   chooseFromNodes(nodes: readonly string[], opts?: SelectOptions): string {
     const key = opts?.key;
+    if (this.#balanceFactor !== 0) return this.#chooseBounded(nodes, key);
     if (key === undefined || key === null) {
       return nodes[Math.floor(this.#random() * nodes.length)];
     }
@@ -102,9 +132,46 @@ export class HashRing implements SelectionAlgorithm {
     return nodes[this.#owners[this.#locate(hashKey(key))]];
   }
 
+  /** With `balanceFactor`: counts a selection of `node` finished. Ignored otherwise. */
+  releaseNode(node: string): void {
+    if (this.#counters.release(node)) this.#total--;
+  }
+
+  /** Selections of `node` in flight (counted only with `balanceFactor`). */
+  inFlight(node: string): number {
+    return this.#counters.inFlight(node);
+  }
+
+  /**
+   * The bounded pick: walks clockwise from the key's virtual node to the first whose owner is
+   * under the cap. Some member always is (the cap times the member count exceeds the calls in
+   * flight), so the walk ends; it is usually one step.
+   */
+  #chooseBounded(nodes: readonly string[], key: SelectOptions['key']): string {
+    if (nodes !== this.#ringFor) this.#build(nodes);
+    const counters = this.#counters;
+    let owner: number;
+    if (key === undefined || key === null) {
+      owner = Math.floor(this.#random() * nodes.length);
+    } else {
+      const cap = Math.ceil((this.#balanceFactor * (this.#total + 1)) / nodes.length);
+      const points = this.#owners.length;
+      let at = this.#locate(hashKey(key));
+      owner = this.#owners[at];
+      for (let step = 1; counters.countAt(owner) >= cap && step < points; step++) {
+        at = at + 1 === points ? 0 : at + 1;
+        owner = this.#owners[at];
+      }
+    }
+    counters.acquire(owner);
+    this.#total++;
+    return nodes[owner];
+  }
+
   /**
    * Returns up to `count` distinct members: the owner of `opts.key` first, then the next
-   * distinct members clockwise. Without a key, random distinct members.
+   * distinct members clockwise. Without a key, random distinct members. Replica lists are not
+   * selections: they are neither counted nor bounded by `balanceFactor`.
    */
   chooseNodes(nodes: readonly string[], count: number, opts?: SelectOptions): string[] {
     const key = opts?.key;
@@ -198,6 +265,10 @@ export class HashRing implements SelectionAlgorithm {
     this.#seen = new Uint32Array(n);
     this.#stamp = 0;
     this.#ringFor = nodes;
+    if (this.#balanceFactor !== 0) {
+      this.#counters.sync(nodes);
+      this.#total = this.#counters.total();
+    }
   }
 
   /**

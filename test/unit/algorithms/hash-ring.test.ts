@@ -202,3 +202,67 @@ describe('HashRing', () => {
     assert.ok(fine < coarse);
   });
 });
+
+describe('HashRing with bounded loads (balanceFactor)', () => {
+  const nodes = members(8);
+
+  it('keeps the same key on the same member while it is under the cap', () => {
+    const plain = new HashRing(context(1));
+    const bounded = new HashRing(context(1, { balanceFactor: 1.25 }));
+    for (const key of KEYS.slice(0, 2_000)) {
+      const node = bounded.chooseFromNodes(nodes, { key });
+      assert.equal(node, plain.chooseFromNodes(nodes, { key }), 'select+release: never at the cap');
+      bounded.releaseNode(node);
+    }
+  });
+
+  it('passes a hot key clockwise once its owner is at the cap', () => {
+    const ring = new HashRing(context(2, { balanceFactor: 1.25 }));
+    const owner = ring.chooseFromNodes(nodes, { key: 'hot' });
+    const replicas = ring.chooseNodes(nodes, nodes.length, { key: 'hot' });
+    const seen: string[] = [owner];
+    for (let i = 0; i < 40; i++) seen.push(ring.chooseFromNodes(nodes, { key: 'hot' }));
+    // cap = ceil(1.25 * (in flight + 1) / 8): the owner holds only its share, then the next
+    assert.ok(ring.inFlight(owner) <= Math.ceil((1.25 * 41) / 8));
+    const order = [...new Set(seen)];
+    assert.deepEqual(order, replicas.slice(0, order.length), 'spills in ring order');
+    for (const node of seen) ring.releaseNode(node);
+    assert.equal(ring.chooseFromNodes(nodes, { key: 'hot' }), owner, 'back home once released');
+  });
+
+  it('never puts more than ceil(factor × average) in flight on a member (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.oneof(fc.constantFrom('k1', 'k2', 'k3'), fc.string(), fc.constant(null)), {
+          maxLength: 300,
+        }),
+        fc.double({ min: 1.01, max: 3, noNaN: true }),
+        fc.integer(),
+        (keys, factor, seed) => {
+          const ring = new HashRing(context(seed, { balanceFactor: factor }));
+          const rand = seededRandom(seed);
+          const held: string[] = [];
+          for (const key of keys) {
+            if (key === null && held.length > 0) {
+              ring.releaseNode(held.splice(Math.floor(rand() * held.length), 1)[0]);
+              continue;
+            }
+            const cap = Math.ceil((factor * (held.length + 1)) / nodes.length);
+            const node = ring.chooseFromNodes(nodes, { key: key ?? 'x' });
+            held.push(node);
+            assert.ok(ring.inFlight(node) <= cap, `${ring.inFlight(node)} > cap ${cap}`);
+          }
+        },
+      ),
+      { seed: 0xb0d, numRuns: 300 },
+    );
+  });
+
+  it('counts nothing without a bound, and rejects a factor of 1 or less', () => {
+    const ring = new HashRing(context(3));
+    ring.chooseFromNodes(nodes, { key: 'a' });
+    assert.equal(ring.inFlight(ring.chooseFromNodes(nodes, { key: 'a' })), 0);
+    assert.throws(() => new HashRing(context(3, { balanceFactor: 1 })), /balanceFactor must be/);
+    assert.throws(() => new HashRing(context(3, { balanceFactor: 0.5 })), /balanceFactor must be/);
+  });
+});
