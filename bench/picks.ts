@@ -25,6 +25,7 @@ import {
 import { algorithms } from '../src/algorithms/index.js';
 import type {
   AlgorithmContext,
+  CallOutcome,
   SelectionAlgorithm,
   SelectionAlgorithmClass,
   SelectOptions,
@@ -54,8 +55,9 @@ export const FLOOR = 'floor (random index)';
 export const MEMBER_COUNTS = [10, 100, 1_000] as const;
 
 /**
- * Target ns per operation at 1 000 members, per algorithm. The algorithms measured are exactly
- * these: `CallDirect` is left out, as it selects nothing (every call goes to the local node).
+ * Target ns per operation at 1 000 members, per subject (see {@link SUBJECTS}). The subjects
+ * measured are exactly these: `CallDirect` is left out, as it selects nothing (every call goes
+ * to the local node).
  */
 export const pickTargetsNs: Readonly<Record<string, number>> = Object.freeze({
   Random: 50,
@@ -64,6 +66,52 @@ export const pickTargetsNs: Readonly<Record<string, number>> = Object.freeze({
   PowerOfTwo: 50,
   HashRing: 200,
   WeightedRoundRobin: 50,
+  LeastLoaded: 250,
+  ProbingLeastLoaded: 300,
+  LeastCpu: 100,
+  'HashRing balanceFactor 1.25': 250,
+});
+
+/** What a measured subject is: an algorithm of `algorithms`, how it is set up and released. */
+interface PickSubject {
+  /** Its class's name in `algorithms`. */
+  algorithm: string;
+  /** Its `algorithmOpts` at a member count. */
+  options?: (nodes: readonly string[]) => Record<string, unknown>;
+  /** Picks by key (a rotating set of string keys). */
+  keyed?: boolean;
+  /**
+   * What a release reports, as `lb.call` would: `latency` = `{ ok, latencyMs }`, `load` = that
+   * and, on one release in 64, a server load trailer (see `releaseOutcomes`). Without it,
+   * `releaseNode(node)` alone.
+   */
+  outcome?: 'latency' | 'load';
+}
+
+/**
+ * Every subject of the pick table. The adaptive ones are released with an outcome, since that
+ * (learning a latency, a load) is part of their per-call cost in `lb.call`; the probing ones get
+ * a probe function that does nothing, so a pick pays for choosing whom to probe.
+ */
+const SUBJECTS: Readonly<Record<string, PickSubject>> = Object.freeze({
+  Random: { algorithm: 'Random' },
+  RoundRobin: { algorithm: 'RoundRobin' },
+  LeastConnections: { algorithm: 'LeastConnections' },
+  PowerOfTwo: { algorithm: 'PowerOfTwo' },
+  HashRing: { algorithm: 'HashRing', keyed: true },
+  WeightedRoundRobin: {
+    algorithm: 'WeightedRoundRobin',
+    // mixed weights 1..5, so the schedule is a real interleaving rather than plain round robin
+    options: (nodes) => ({ weights: Object.fromEntries(nodes.map((n, i) => [n, 1 + (i % 5)])) }),
+  },
+  LeastLoaded: { algorithm: 'LeastLoaded', outcome: 'load' },
+  ProbingLeastLoaded: { algorithm: 'ProbingLeastLoaded', outcome: 'load' },
+  LeastCpu: { algorithm: 'LeastCpu', outcome: 'load' },
+  'HashRing balanceFactor 1.25': {
+    algorithm: 'HashRing',
+    keyed: true,
+    options: () => ({ balanceFactor: 1.25 }),
+  },
 });
 /** Power of two, so the rotating option index is a mask. */
 const KEY_COUNT = 1_024;
@@ -79,15 +127,39 @@ function memberNames(n: number): readonly string[] {
   return Object.freeze(names.sort());
 }
 
-function algorithmOptions(name: string, nodes: readonly string[]): Record<string, unknown> {
-  if (name !== 'WeightedRoundRobin') return {};
-  // mixed weights 1..5, so the schedule is a real interleaving rather than plain round robin
-  return { weights: Object.fromEntries(nodes.map((node, i) => [node, 1 + (i % 5)])) };
+function selectOptions(subject: PickSubject): SelectOptions[] {
+  if (subject.keyed !== true) return new Array<SelectOptions>(KEY_COUNT).fill({});
+  return Array.from({ length: KEY_COUNT }, (_, i) => ({ key: `user-${i * 7919}` }));
 }
 
-function selectOptions(name: string): SelectOptions[] {
-  if (name !== 'HashRing') return new Array<SelectOptions>(KEY_COUNT).fill({});
-  return Array.from({ length: KEY_COUNT }, (_, i) => ({ key: `user-${i * 7919}` }));
+/** A trailer the bench can restamp (the library's `ServerLoad` is read-only). */
+interface Trailer {
+  inFlight: number;
+  elu: number;
+  at: number;
+}
+
+/**
+ * Outcomes to release with, latencies 1..8 ms. With `load`, one release in 64 carries a load
+ * trailer, restamped at the start of each sample (servers send one at most every 100 ms per
+ * connection, so most replies carry none).
+ */
+function releaseOutcomes(subject: PickSubject): {
+  outcomes: Array<CallOutcome | undefined>;
+  trailers: Trailer[];
+} {
+  const trailers: Trailer[] = [];
+  if (subject.outcome === undefined) {
+    return { outcomes: new Array<undefined>(KEY_COUNT).fill(undefined), trailers };
+  }
+  const outcomes = Array.from({ length: KEY_COUNT }, (_, i): CallOutcome => {
+    const latencyMs = 1 + (i & 7);
+    if (subject.outcome === 'latency' || i % 64 !== 0) return { ok: true, latencyMs };
+    const load: Trailer = { inFlight: i & 3, elu: (i % 10) / 10, at: 0 };
+    trailers.push(load);
+    return { ok: true, latencyMs, load };
+  });
+  return { outcomes, trailers };
 }
 
 /** Times `iterations` select (+ release) operations; returns ns per operation. */
@@ -95,15 +167,18 @@ function timeAlgorithm(
   algo: SelectionAlgorithm,
   nodes: readonly string[],
   opts: SelectOptions[],
+  { outcomes, trailers }: ReturnType<typeof releaseOutcomes>,
   iterations: number,
 ): number {
   const mask = opts.length - 1;
+  const now = performance.now();
+  for (const trailer of trailers) trailer.at = now;
   let acc = 0;
   const start = process.hrtime.bigint();
   if (algo.releaseNode !== undefined) {
     for (let i = 0; i < iterations; i++) {
       const node = algo.chooseFromNodes(nodes, opts[i & mask]);
-      algo.releaseNode(node);
+      algo.releaseNode(node, outcomes[i & mask]);
       acc += node.length;
     }
   } else {
@@ -137,6 +212,7 @@ function construct(Algo: SelectionAlgorithmClass, options: Record<string, unknow
     options,
     random: Math.random,
     now: () => performance.now(),
+    probe: () => {},
   };
   return new Algo(context);
 }
@@ -160,10 +236,13 @@ function serveSamples(data: WorkerData, port: MessagePort): void {
       samplers.set(members, () => timeFloor(nodes, data.iterations));
       continue;
     }
-    const Algo = (algorithms as Record<string, SelectionAlgorithmClass>)[data.subject];
-    const algo = construct(Algo, algorithmOptions(data.subject, nodes));
-    const selectOpts = selectOptions(data.subject);
-    samplers.set(members, () => timeAlgorithm(algo, nodes, selectOpts, data.iterations));
+    const subject = SUBJECTS[data.subject] as PickSubject;
+    const Algo = (algorithms as Record<string, SelectionAlgorithmClass>)[subject.algorithm];
+    const algo = construct(Algo, subject.options?.(nodes) ?? {});
+    algo.onNodeChange?.({ type: 'join', nodes, members: nodes });
+    const selectOpts = selectOptions(subject);
+    const outcomes = releaseOutcomes(subject);
+    samplers.set(members, () => timeAlgorithm(algo, nodes, selectOpts, outcomes, data.iterations));
   }
   // warm-up: the JIT tiers up and caches (rings, schedules) are built before any sample counts
   for (const sample of samplers.values()) sample();
@@ -233,10 +312,7 @@ class SampleWorker {
 export async function runPickBench(opts: PickBenchOptions): Promise<PickRow[]> {
   const iterations = opts.quick ? 100_000 : 1_000_000;
   const samples = opts.quick ? 5 : 9;
-  const subjects = [
-    FLOOR,
-    ...Object.keys(algorithms).filter((n) => Object.hasOwn(pickTargetsNs, n)),
-  ];
+  const subjects = [FLOOR, ...Object.keys(SUBJECTS).filter((n) => Object.hasOwn(pickTargetsNs, n))];
   const workers = subjects.map((subject) => new SampleWorker(subject, iterations));
   try {
     await Promise.all(workers.map((w) => w.ready));

@@ -137,7 +137,7 @@ export class LeastCpu implements SelectionAlgorithm {
 
   /** Records the load a reply carried. */
   releaseNode(node: string, outcome?: CallOutcome): void {
-    const load = outcomeLoad(outcome, this.#now());
+    const load = outcomeLoad(outcome, this.#now);
     if (load !== undefined) this.#record(node, load);
   }
 

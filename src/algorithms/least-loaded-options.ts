@@ -11,7 +11,7 @@ export interface LeastLoadedOptions {
    * `1 - exp(-Δt / decayMs)` for the time `Δt` since the member's previous sample (a plain mean
    * over the first samples). It is also how fast the estimate of a member that gets no calls
    * fades towards zero, so an avoided member is tried again.
-   * @default 30_000
+   * @default 60_000
    */
   decayMs?: number;
   /**
@@ -38,7 +38,7 @@ export interface LeastLoadedOptions {
 }
 
 /** Default {@link LeastLoadedOptions.decayMs}. */
-export const DEFAULT_LEAST_LOADED_DECAY_MS = 30_000;
+export const DEFAULT_LEAST_LOADED_DECAY_MS = 60_000;
 /** Default {@link LeastLoadedOptions.failurePenalty}. */
 export const DEFAULT_FAILURE_PENALTY = 5;
 

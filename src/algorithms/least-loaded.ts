@@ -29,6 +29,8 @@ const TIE_STEP = 1e-9;
 /** Picks, or decay times, after which keys are rebased so they stay small and exact. */
 const REBASE_PICKS = 1 << 20;
 const REBASE_DECAYS = 64;
+/** `ln(c + 1)` for the in-flight counts met on the hot path, so a re-key takes no logarithm. */
+const LN_COUNT = Float64Array.from({ length: 64 }, (_, c) => Math.log(c + 1));
 /** Samples after which the warm-up mean stops mattering against any realistic decay weight. */
 const MAX_SAMPLES = 1 << 20;
 /** The typical latency is a mean over this many recent successes. */
@@ -61,7 +63,7 @@ const NO_INFO_PRIOR_MS = 1;
  * const lb = await node.startLoadBalancer({
  *   name: 'search',
  *   selectionAlgorithm: algorithms.LeastLoaded,
- *   algorithmOpts: { decayMs: 30_000, slowStart: { windowMs: 10_000 } },
+ *   algorithmOpts: { slowStart: { windowMs: 10_000 } },
  * });
  * await lb.call('Search', 'query', [q]);   // lb.call reports each call's latency and outcome
  * ```
@@ -81,6 +83,8 @@ export class LeastLoaded implements SelectionAlgorithm {
   #latency = new Float64Array(0);
   #stamp = new Float64Array(0);
   #samples = new Int32Array(0);
+  /** `ln latency + (stamp - epoch) / decayMs` by slot: the key without count and tie-break */
+  #base = new Float64Array(0);
   /** the pick count when each slot was last picked (the tie-break) */
   #lastPick = new Float64Array(0);
   #picks = 0;
@@ -189,7 +193,10 @@ export class LeastLoaded implements SelectionAlgorithm {
     }
     this.#picks = 0;
     this.#epoch = this.now();
-    for (let slot = 0; slot < n; slot++) this.#rekey(slot);
+    for (let slot = 0; slot < n; slot++) {
+      this.#setBase(slot);
+      this.#rekey(slot);
+    }
   }
 
   /** Syncs to `nodes` if they are not the synced array (for subclasses that pick by name). */
@@ -220,13 +227,15 @@ export class LeastLoaded implements SelectionAlgorithm {
   }
 
   #key(slot: number): number {
+    const count = this.#inFlight[slot];
+    const lnCount = count < LN_COUNT.length ? LN_COUNT[count] : Math.log(count + 1);
+    return this.#base[slot] + lnCount + this.#lastPick[slot] * TIE_STEP;
+  }
+
+  /** Recomputes the part of `slot`'s key that only its latency, stamp or the epoch change. */
+  #setBase(slot: number): void {
     const latency = Math.max(this.#latency[slot], MIN_LATENCY_MS);
-    return (
-      Math.log(latency) +
-      (this.#stamp[slot] - this.#epoch) / this.#decayMs +
-      Math.log(this.#inFlight[slot] + 1) +
-      this.#lastPick[slot] * TIE_STEP
-    );
+    this.#base[slot] = Math.log(latency) + (this.#stamp[slot] - this.#epoch) / this.#decayMs;
   }
 
   #rekey(slot: number): void {
@@ -236,7 +245,10 @@ export class LeastLoaded implements SelectionAlgorithm {
   #observe(slot: number, outcome: CallOutcome): void {
     const latency = outcome.latencyMs;
     if (!(latency >= 0) || latency === Number.POSITIVE_INFINITY) return;
-    const now = this.now();
+    // a reply's load trailer was stamped with the clock on arrival: reuse it, a clock read
+    // costs more than the rest of the update
+    const arrived = outcome.load?.at;
+    const now = typeof arrived === 'number' ? arrived : this.now();
     if (now - this.#epoch > REBASE_DECAYS * this.#decayMs) this.#rebase();
     const previous = this.#latency[slot];
     const k = this.#samples[slot];
@@ -247,6 +259,7 @@ export class LeastLoaded implements SelectionAlgorithm {
       this.#latency[slot] = k === 0 ? penalty : Math.max(previous, penalty);
       this.#samples[slot] = Math.max(k, 1);
       this.#stamp[slot] = now;
+      this.#setBase(slot);
       return;
     }
     this.#learnTypical(latency, now);
@@ -265,6 +278,7 @@ export class LeastLoaded implements SelectionAlgorithm {
     }
     if (k < MAX_SAMPLES) this.#samples[slot] = k + 1;
     this.#stamp[slot] = now;
+    this.#setBase(slot);
   }
 
   #learnTypical(latency: number, now: number): void {
@@ -278,6 +292,7 @@ export class LeastLoaded implements SelectionAlgorithm {
       if (this.#samples[slot] !== 0) continue;
       this.#latency[slot] = latency;
       this.#stamp[slot] = now;
+      this.#setBase(slot);
       this.#rekey(slot);
     }
   }
@@ -347,6 +362,8 @@ export class LeastLoaded implements SelectionAlgorithm {
     this.#samples = samples;
     this.#lastPick = lastPick;
     if ((now - this.#epoch) / this.#decayMs > REBASE_DECAYS) this.#epoch = now;
+    this.#base = new Float64Array(n);
+    for (let slot = 0; slot < n; slot++) this.#setBase(slot);
     this.#heap.reset(n);
     this.#ramping = [];
     for (let slot = 0; slot < n; slot++) {

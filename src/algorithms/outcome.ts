@@ -68,13 +68,21 @@ export function normaliseLoad(report: unknown, now: number): ServerLoad | undefi
 }
 
 /**
- * The load carried by an outcome: the library's `outcome.load`, or the simulator's
- * `outcome.report`, normalised with {@link normaliseLoad}.
+ * The load carried by an outcome: the library's `outcome.load` as it is (no copy, no clock read:
+ * this runs on every release), or the simulator's `outcome.report` normalised with
+ * {@link normaliseLoad}. `now` is only called for a report without a time.
  */
-export function outcomeLoad(outcome: CallOutcome | undefined, now: number): ServerLoad | undefined {
+export function outcomeLoad(
+  outcome: CallOutcome | undefined,
+  now: () => number,
+): ServerLoad | undefined {
   if (outcome === undefined) return undefined;
-  const carried = outcome.load ?? (outcome as { report?: unknown }).report;
-  return carried === undefined ? undefined : normaliseLoad(carried, now);
+  const load = outcome.load;
+  if (load !== undefined && load.inFlight >= 0 && load.elu >= 0 && typeof load.at === 'number') {
+    return load;
+  }
+  const carried = load ?? (outcome as { report?: unknown }).report;
+  return carried === undefined ? undefined : normaliseLoad(carried, now());
 }
 
 /**

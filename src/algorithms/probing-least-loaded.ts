@@ -77,11 +77,17 @@ export class ProbingLeastLoaded extends LeastLoaded {
   readonly #maxAgeMs: number | undefined;
   readonly #maxUses: number;
   readonly #useReplyLoad: boolean;
-  /** slots with a probe result, oldest first */
-  #pool: number[] = [];
+  /** slots with a result, in no particular order */
+  readonly #pool = new Int32Array(POOL_SIZE);
+  #poolSize = 0;
+  /** by slot: 1 while in the pool */
+  #inPool = new Uint8Array(0);
   #reported = new Float64Array(0);
   #reportedAt = new Float64Array(0);
   #uses = new Int32Array(0);
+  /** by slot: the draw that last took it, so a draw never takes a member twice */
+  #drawn = new Uint32Array(0);
+  #draw = 0;
 
   /**
    * @param ctx - the balancer's context; `ctx.probe` (or `ctx.options.probe`) sends probes.
@@ -109,7 +115,9 @@ export class ProbingLeastLoaded extends LeastLoaded {
     this.syncTo(nodes);
     const need = Math.min(this.#probes, nodes.length) - this.#prune();
     if (need <= 0) return NO_TARGETS;
-    return this.#drawUnprobed(nodes, need);
+    const targets: string[] = [];
+    this.#drawUnprobed(nodes, need, (node) => targets.push(node));
+    return targets;
   }
 
   /** Picks the cheapest member by fresh reports, else as {@link LeastLoaded} does. */
@@ -122,11 +130,8 @@ export class ProbingLeastLoaded extends LeastLoaded {
     }
     const slot = this.#prune() > 0 ? this.#cheapestReported() : -1;
     if (slot < 0) {
-      if (this.#probe !== undefined) {
-        for (const node of this.#drawUnprobed(nodes, Math.min(this.#probes, nodes.length))) {
-          this.#probe(node);
-        }
-      }
+      const probe = this.#probe;
+      if (probe !== undefined) this.#drawUnprobed(nodes, this.#probes, probe);
       return super.chooseFromNodes(nodes, opts);
     }
     this.#reported[slot]++; // my pick is one more call there
@@ -145,7 +150,7 @@ export class ProbingLeastLoaded extends LeastLoaded {
   override releaseNode(node: string, outcome?: CallOutcome): void {
     super.releaseNode(node, outcome);
     if (!this.#useReplyLoad) return;
-    const load = outcomeLoad(outcome, this.now());
+    const load = outcomeLoad(outcome, this.now);
     if (load !== undefined) this.#record(node, load);
   }
 
@@ -167,38 +172,52 @@ export class ProbingLeastLoaded extends LeastLoaded {
 
   protected override onSynced(): void {
     const n = this.members.length;
-    this.#pool = [];
+    this.#poolSize = 0;
+    this.#inPool = new Uint8Array(n);
     this.#reported = new Float64Array(n);
     this.#reportedAt = new Float64Array(n);
     this.#uses = new Int32Array(n);
+    this.#drawn = new Uint32Array(n);
+    this.#draw = 0;
   }
 
   #record(node: string, load: ServerLoad): void {
     const slot = this.slotOf(node);
     if (slot === undefined) return;
-    const inPool = this.#pool.indexOf(slot);
-    if (inPool >= 0) {
+    if (this.#inPool[slot] === 1) {
       if (this.#reportedAt[slot] > load.at) return; // an older report arriving late
-      this.#pool.splice(inPool, 1);
-    } else if (this.#pool.length >= POOL_SIZE) {
-      this.#pool.shift();
+    } else {
+      if (this.#poolSize === POOL_SIZE) this.#evictOldest();
+      this.#pool[this.#poolSize++] = slot;
+      this.#inPool[slot] = 1;
     }
-    this.#pool.push(slot);
     this.#reported[slot] = load.inFlight;
     this.#reportedAt[slot] = load.at;
     this.#uses[slot] = 0;
   }
 
+  #evictOldest(): void {
+    let oldest = 0;
+    for (let i = 1; i < this.#poolSize; i++) {
+      if (this.#reportedAt[this.#pool[i]] < this.#reportedAt[this.#pool[oldest]]) oldest = i;
+    }
+    this.#inPool[this.#pool[oldest]] = 0;
+    this.#pool[oldest] = this.#pool[--this.#poolSize];
+  }
+
   /** Drops stale and used-up results; returns how many usable ones remain. */
   #prune(): number {
+    const size = this.#poolSize;
+    if (size === 0) return 0;
     const pool = this.#pool;
-    if (pool.length === 0) return 0;
     const oldest = this.now() - this.#maxAge();
     let kept = 0;
-    for (const slot of pool) {
+    for (let i = 0; i < size; i++) {
+      const slot = pool[i];
       if (this.#reportedAt[slot] >= oldest && this.#uses[slot] < this.#maxUses) pool[kept++] = slot;
+      else this.#inPool[slot] = 0;
     }
-    pool.length = kept;
+    this.#poolSize = kept;
     return kept;
   }
 
@@ -210,7 +229,8 @@ export class ProbingLeastLoaded extends LeastLoaded {
   #cheapestReported(): number {
     let best = -1;
     let bestCost = Number.POSITIVE_INFINITY;
-    for (const slot of this.#pool) {
+    for (let i = 0; i < this.#poolSize; i++) {
+      const slot = this.#pool[i];
       if (this.isRamping(slot)) continue;
       const cost = (this.#reported[slot] + 1) * this.latencyAt(slot) * (1 + this.random() * 1e-9);
       if (cost < bestCost) {
@@ -221,16 +241,25 @@ export class ProbingLeastLoaded extends LeastLoaded {
     return best;
   }
 
-  /** Up to `count` distinct random members without a pooled result, ramping ones excluded. */
-  #drawUnprobed(nodes: readonly string[], count: number): string[] {
-    const out: string[] = [];
+  /**
+   * Hands up to `count` distinct random members without a pooled result (ramping ones excluded)
+   * to `take`. Allocation-free: members drawn are marked with the draw's number.
+   */
+  #drawUnprobed(nodes: readonly string[], count: number, take: (node: string) => void): void {
     const n = nodes.length;
-    for (let tries = 0; out.length < count && tries < 4 * count + 8; tries++) {
-      const slot = Math.floor(this.random() * n);
-      const node = nodes[slot];
-      if (this.#pool.includes(slot) || this.isRamping(slot) || out.includes(node)) continue;
-      out.push(node);
+    const want = Math.min(count, n);
+    let draw = ++this.#draw;
+    if (draw === 0xffffffff) {
+      this.#drawn.fill(0);
+      this.#draw = draw = 1;
     }
-    return out;
+    let taken = 0;
+    for (let tries = 0; taken < want && tries < 4 * want + 8; tries++) {
+      const slot = Math.floor(this.random() * n);
+      if (this.#inPool[slot] === 1 || this.#drawn[slot] === draw || this.isRamping(slot)) continue;
+      this.#drawn[slot] = draw;
+      take(nodes[slot]);
+      taken++;
+    }
   }
 }

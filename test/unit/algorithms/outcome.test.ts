@@ -63,13 +63,12 @@ describe('normaliseLoad', () => {
   });
 
   it("takes an outcome's load, or the simulator's report field", () => {
-    assert.equal(outcomeLoad({ ok: true, latencyMs: 1 }, 0), undefined);
-    assert.equal(
-      outcomeLoad({ ok: true, latencyMs: 1, load: { inFlight: 2, elu: 0.5, at: 1 } }, 0)?.inFlight,
-      2,
-    );
-    const simOutcome = { ok: true, latencyMs: 1, report: { queue: 4, at: 2 } } as CallOutcome;
-    assert.equal(outcomeLoad(simOutcome, 0)?.inFlight, 4);
+    const now = () => 9;
+    assert.equal(outcomeLoad({ ok: true, latencyMs: 1 }, now), undefined);
+    const load = { inFlight: 2, elu: 0.5, at: 1 };
+    assert.equal(outcomeLoad({ ok: true, latencyMs: 1, load }, now), load, 'as it is, no copy');
+    const simOutcome = { ok: true, latencyMs: 1, report: { queue: 4 } } as CallOutcome;
+    assert.deepEqual(outcomeLoad(simOutcome, now), { inFlight: 4, elu: 0.8, at: 9 });
   });
 });
 
