@@ -37,11 +37,13 @@ export {
 export {
   DEFAULT_FAILURE_PENALTY,
   DEFAULT_LEAST_LOADED_DECAY_MS,
+  DEFAULT_PENALTY_CODES,
   LeastLoaded,
   type LeastLoadedOptions,
 } from './least-loaded.js';
 export {
   DEFAULT_UNHEALTHY_CODES,
+  failureCode,
   isUnhealthyFailure,
   normaliseLoad,
 } from './outcome.js';

@@ -1,6 +1,5 @@
 /** Options of {@link LeastLoaded}, their defaults and their validation. */
 import { isRpcErrorCode, type RpcErrorCode } from '../errors.js';
-import { DEFAULT_UNHEALTHY_CODES } from './outcome.js';
 import type { SlowStartOptions } from './slow-start.js';
 import { optionalCodes, optionalNumber } from './validate.js';
 
@@ -15,18 +14,21 @@ export interface LeastLoadedOptions {
    */
   decayMs?: number;
   /**
-   * A failure that means the node is unhealthy counts as a latency of at least this many times
+   * A failure (see `penaltyCodes`) counts as a latency of at least this many times
    * the balancer's typical latency, and replaces the member's estimate when higher: a node that
    * fails fast looks slow, not fast.
    * @default 5
    */
   failurePenalty?: number;
   /**
-   * The failure codes that count as unhealthy; other failures (a caller's `bad_request`, a
-   * handler's own exception) teach the algorithm nothing.
-   * @default ['service_unavailable', 'request_timeout']
+   * The failures that count as a penalty: by default the node's own failures — unreachable,
+   * draining or lost (`service_unavailable`), too slow (`request_timeout`) and its handler
+   * throwing (`internal_server_error`), so a node that fails fast looks slow, not fast. Other
+   * failures (a caller's `bad_request`, `not_found`) and aborted calls teach it nothing.
+   * (Outlier ejection, a heavier hammer, does not count a handler's exceptions by default.)
+   * @default ['service_unavailable', 'request_timeout', 'internal_server_error']
    */
-  unhealthyCodes?: readonly RpcErrorCode[];
+  penaltyCodes?: readonly RpcErrorCode[];
   /**
    * Also let any latency sample above the estimate replace it, as Finagle's peak EWMA does. Off
    * by default: the simulator measured it raising p99 by 15–25 % (docs/explanation/algorithms.md).
@@ -41,12 +43,18 @@ export interface LeastLoadedOptions {
 export const DEFAULT_LEAST_LOADED_DECAY_MS = 60_000;
 /** Default {@link LeastLoadedOptions.failurePenalty}. */
 export const DEFAULT_FAILURE_PENALTY = 5;
+/** Default {@link LeastLoadedOptions.penaltyCodes}. */
+export const DEFAULT_PENALTY_CODES: readonly RpcErrorCode[] = Object.freeze([
+  'service_unavailable',
+  'request_timeout',
+  'internal_server_error',
+]);
 
 /** {@link LeastLoadedOptions} validated, with the defaults applied. */
 export interface ResolvedLeastLoadedOptions {
   readonly decayMs: number;
   readonly failurePenalty: number;
-  readonly unhealthyCodes: readonly RpcErrorCode[];
+  readonly penaltyCodes: readonly RpcErrorCode[];
   readonly peakSensitive: boolean;
   /** Still raw: `createSlowStart` validates it. */
   readonly slowStart: unknown;
@@ -72,8 +80,8 @@ export function resolveLeastLoaded(
       1,
       inf,
     ),
-    unhealthyCodes: (optionalCodes('unhealthyCodes', o.unhealthyCodes, isRpcErrorCode) ??
-      DEFAULT_UNHEALTHY_CODES) as readonly RpcErrorCode[],
+    penaltyCodes: (optionalCodes('penaltyCodes', o.penaltyCodes, isRpcErrorCode) ??
+      DEFAULT_PENALTY_CODES) as readonly RpcErrorCode[],
     peakSensitive: o.peakSensitive === true,
     slowStart: o.slowStart,
   };

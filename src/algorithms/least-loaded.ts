@@ -1,7 +1,7 @@
 import type { RpcErrorCode } from '../errors.js';
 import { CostHeap } from './cost-heap.js';
 import { type LeastLoadedOptions, resolveLeastLoaded } from './least-loaded-options.js';
-import { isUnhealthyFailure } from './outcome.js';
+import { failureCode } from './outcome.js';
 import { createSlowStart, type SlowStart } from './slow-start.js';
 import type {
   AlgorithmContext,
@@ -14,6 +14,7 @@ import type {
 export {
   DEFAULT_FAILURE_PENALTY,
   DEFAULT_LEAST_LOADED_DECAY_MS,
+  DEFAULT_PENALTY_CODES,
   type LeastLoadedOptions,
 } from './least-loaded-options.js';
 
@@ -44,8 +45,9 @@ const NO_INFO_PRIOR_MS = 1;
  *
  * - **In flight** is this balancer's own count, as in {@link LeastConnections}.
  * - **Latency** is a moving average per member with a time constant (`decayMs`). Successes move
- *   it; a failure that means the node is unhealthy (`isUnhealthyFailure`) lifts it to at least
- *   `failurePenalty ×` the typical latency at once (the peak); other failures are ignored.
+ *   it; a failure of the node (`penaltyCodes`: unreachable, timed out, or its handler threw)
+ *   lifts it to at least `failurePenalty ×` the typical latency at once (the peak); a caller's
+ *   mistakes and aborted calls are ignored.
  *   Between samples the estimate fades towards zero with the same time constant, so a member
  *   that was avoided is eventually tried again.
  * - **Prior**: a member without samples costs the mean of the known members' estimates when it
@@ -106,7 +108,7 @@ export class LeastLoaded implements SelectionAlgorithm {
     this.now = ctx.now;
     this.#decayMs = o.decayMs;
     this.#penalty = o.failurePenalty;
-    this.#codes = o.unhealthyCodes;
+    this.#codes = o.penaltyCodes;
     this.#peakSensitive = o.peakSensitive;
     this.#slowStart = createSlowStart(o.slowStart, ctx.now);
   }
@@ -253,7 +255,8 @@ export class LeastLoaded implements SelectionAlgorithm {
     const previous = this.#latency[slot];
     const k = this.#samples[slot];
     if (!outcome.ok) {
-      if (!isUnhealthyFailure(outcome, this.#codes)) return;
+      const code = failureCode(outcome);
+      if (code === undefined || !this.#codes.includes(code)) return; // aborted, or the caller's
       const typical = this.#typical > 0 ? this.#typical : Math.max(latency, NO_INFO_PRIOR_MS);
       const penalty = Math.max(latency, this.#penalty * typical);
       this.#latency[slot] = k === 0 ? penalty : Math.max(previous, penalty);

@@ -18,9 +18,24 @@ export const DEFAULT_UNHEALTHY_CODES: readonly RpcErrorCode[] = Object.freeze([
 ]);
 
 /**
- * `true` when `outcome` is a failure that says the node is unhealthy: its `code` is one of
- * `unhealthyCodes`. A failure without a code (a balancer that predates codes, a simulator)
- * counts as unhealthy, the conservative reading; a success or a missing outcome never does.
+ * The code of a failed call: `outcome.code`; `undefined` for a success, a missing outcome and a
+ * call that was aborted (the library reports those without a code: the caller gave up, which
+ * says nothing about the node). The simulator in `shared/sim` reports failures without codes
+ * too, but with a `report`; its failures are a server answering with an error, so they read as
+ * `internal_server_error`.
+ */
+export function failureCode(outcome: CallOutcome | undefined): RpcErrorCode | undefined {
+  if (outcome === undefined || outcome.ok) return undefined;
+  if (outcome.code !== undefined) return outcome.code;
+  return (outcome as { report?: unknown }).report === undefined
+    ? undefined
+    : 'internal_server_error';
+}
+
+/**
+ * `true` when `outcome` is a failure that says the node is unhealthy: its code (see
+ * {@link failureCode}) is one of `unhealthyCodes`. Successes, aborted calls, a caller's mistakes
+ * and, by default, a handler's own exceptions never are.
  *
  * @param outcome - how the call ended, as given to `releaseNode`
  * @param unhealthyCodes - the codes that count; add `internal_server_error` to treat a
@@ -36,8 +51,8 @@ export function isUnhealthyFailure(
   outcome: CallOutcome | undefined,
   unhealthyCodes: readonly RpcErrorCode[] = DEFAULT_UNHEALTHY_CODES,
 ): boolean {
-  if (outcome === undefined || outcome.ok) return false;
-  return outcome.code === undefined || unhealthyCodes.includes(outcome.code);
+  const code = failureCode(outcome);
+  return code !== undefined && unhealthyCodes.includes(code);
 }
 
 /**

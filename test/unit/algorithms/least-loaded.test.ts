@@ -123,7 +123,7 @@ describe('LeastLoaded', () => {
     assert.ok(counts.n000 > 0, 'the slow member is still used when the others are busy');
   });
 
-  it('lifts a member that fails in an unhealthy way to at least the penalty at once', () => {
+  it('lifts a member whose calls fail to at least the penalty at once', () => {
     const { algo } = make({ failurePenalty: 5 });
     const nodes = members(3);
     for (const node of nodes) callOn(algo, nodes, node, ok(10));
@@ -132,22 +132,24 @@ describe('LeastLoaded', () => {
     assert.equal(algo.latencyEstimate('n001'), 50, 'a fast failure looks slow');
     callOn(algo, nodes, 'n002', failed(400, 'request_timeout'));
     assert.equal(algo.latencyEstimate('n002'), 400, 'a slow failure counts its own latency');
-    callOn(algo, nodes, 'n000', failed(0.5, undefined));
-    assert.equal(algo.latencyEstimate('n000'), 50, 'a failure without a code counts');
+    callOn(algo, nodes, 'n000', failed(0.5, 'internal_server_error'));
+    assert.equal(algo.latencyEstimate('n000'), 50, "the node's handler failing counts");
   });
 
-  it("learns nothing from a caller's mistake or a handler's exception, unless configured", () => {
+  it("learns nothing from a caller's mistake or an aborted call; penaltyCodes chooses", () => {
     const nodes = members(2);
     const { algo } = make();
     for (const node of nodes) callOn(algo, nodes, node, ok(10));
-    for (const code of ['bad_request', 'not_found', 'internal_server_error'] as const) {
+    for (const code of ['bad_request', 'not_found', undefined] as const) {
       callOn(algo, nodes, 'n000', failed(0.1, code));
-      assert.equal(algo.latencyEstimate('n000'), 10, code);
+      assert.equal(algo.latencyEstimate('n000'), 10, String(code));
     }
-    const strict = make({ unhealthyCodes: ['internal_server_error'] }).algo;
-    for (const node of nodes) callOn(strict, nodes, node, ok(10));
-    callOn(strict, nodes, 'n000', failed(0.1, 'internal_server_error'));
-    assert.equal(strict.latencyEstimate('n000'), 50);
+    const lenient = make({ penaltyCodes: ['service_unavailable'] }).algo;
+    for (const node of nodes) callOn(lenient, nodes, node, ok(10));
+    callOn(lenient, nodes, 'n000', failed(0.1, 'internal_server_error'));
+    assert.equal(lenient.latencyEstimate('n000'), 10);
+    callOn(lenient, nodes, 'n000', failed(0.1, 'service_unavailable'));
+    assert.equal(lenient.latencyEstimate('n000'), 50);
   });
 
   it('tries a penalised member again once its estimate has faded', () => {
@@ -241,10 +243,7 @@ describe('LeastLoaded', () => {
     const bad: [LeastLoadedOptions, RegExp][] = [
       [{ decayMs: 0 }, /decayMs must be a number >= 1, got 0/],
       [{ failurePenalty: 0.5 }, /failurePenalty must be a number >= 1/],
-      [
-        { unhealthyCodes: ['nope' as RpcErrorCode] },
-        /unhealthyCodes must be an array of error codes/,
-      ],
+      [{ penaltyCodes: ['nope' as RpcErrorCode] }, /penaltyCodes must be an array of error codes/],
       [{ slowStart: { windowMs: -1 } }, /slowStart\.windowMs/],
     ];
     for (const [options, message] of bad) assert.throws(() => make(options), message);

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
   DEFAULT_UNHEALTHY_CODES,
+  failureCode,
   isUnhealthyFailure,
   normaliseLoad,
   outcomeLoad,
@@ -22,12 +23,20 @@ describe('isUnhealthyFailure', () => {
       [fail('bad_request'), false],
       [fail('not_found'), false],
       [fail('internal_server_error'), false],
-      [fail(undefined), true], // no code: a simulator or an older balancer, counted
+      [fail(undefined), false], // no code: an aborted call, the caller gave up
     ];
     for (const [outcome, expected] of table) {
       assert.equal(isUnhealthyFailure(outcome), expected, JSON.stringify(outcome));
     }
     assert.deepEqual([...DEFAULT_UNHEALTHY_CODES], ['service_unavailable', 'request_timeout']);
+  });
+
+  it("reads the simulator's code-less failures as a handler error", () => {
+    const sim = { ok: false, latencyMs: 1, report: { queue: 0 } } as CallOutcome;
+    assert.equal(failureCode(sim), 'internal_server_error');
+    assert.equal(failureCode(fail(undefined)), undefined);
+    assert.equal(failureCode({ ok: true, latencyMs: 1 }), undefined);
+    assert.equal(isUnhealthyFailure(sim), false);
   });
 
   it('counts a handler exception when configured to', () => {
