@@ -37,10 +37,12 @@ export const DEFAULT_CPU_THRESHOLD_PERCENT = 5;
 /** What a missing or stale reading counts as, in percent (the Elixir library's default). */
 export const MISSING_CPU_PERCENT = 50;
 /**
- * The band is rebuilt at most this often after new readings, in ms: readings arrive with every
- * reply, but event-loop utilisation is itself a sample over a longer period, so rebuilding the
- * O(n) band on every reply would cost work and change nothing.
+ * After new readings the O(n) band is rebuilt once the picks since the last rebuild have paid
+ * for it at this many members each, or {@link BAND_REFRESH_MS} has passed: with few members at
+ * once (a stale band herds every pick onto it), with 1 000 every ~60 picks.
  */
+const BAND_MEMBERS_PER_PICK = 16;
+/** The longest a band lags behind new readings, in ms (a server samples its ELU every 100 ms). */
 const BAND_REFRESH_MS = 100;
 const EMPTY: readonly string[] = Object.freeze([]);
 
@@ -57,8 +59,10 @@ const EMPTY: readonly string[] = Object.freeze([]);
  * - The random choice within the band spreads load among equally idle members instead of
  *   herding onto the single lowest reading, which every caller would see at once.
  *
- * Cost: O(1) per pick (a random index into the band); the band is rebuilt in O(n) at most every
- * 100 ms after new readings, when a reading in it goes stale, or on membership changes.
+ * Cost: O(1) amortised per pick: a random index into the band, which is rebuilt in O(n) after
+ * new readings once the picks since the last rebuild have paid 16 members' worth each (at once
+ * with up to 16 members) or 100 ms have passed, when a reading goes stale, or on membership
+ * changes.
  *
  * @example
  * ```ts
@@ -85,6 +89,7 @@ export class LeastCpu implements SelectionAlgorithm {
   #band = new Int32Array(0);
   #bandSize = 0;
   #bandBuiltAt = Number.NEGATIVE_INFINITY;
+  #picksSinceBuild = 0;
   /** the band is out of date: new readings or members */
   #dirty = true;
   /** the earliest time a fresh reading goes stale and changes the band */
@@ -129,9 +134,8 @@ export class LeastCpu implements SelectionAlgorithm {
     if (nodes !== this.#members) this.#sync(nodes);
     const now = this.#now();
     if (now >= this.#nextPollAt) this.#poll(now);
-    if (now >= this.#nextStaleAt || (this.#dirty && now - this.#bandBuiltAt >= BAND_REFRESH_MS)) {
-      this.#buildBand(now);
-    }
+    if (now >= this.#nextStaleAt || (this.#dirty && this.#bandDue(now))) this.#buildBand(now);
+    this.#picksSinceBuild++;
     return nodes[this.#band[Math.floor(this.#random() * this.#bandSize)]];
   }
 
@@ -156,6 +160,13 @@ export class LeastCpu implements SelectionAlgorithm {
   cpuPercent(node: string): number | undefined {
     const slot = this.#slotOf[node];
     return slot === undefined ? undefined : this.#effective(slot, this.#now());
+  }
+
+  #bandDue(now: number): boolean {
+    return (
+      this.#picksSinceBuild * BAND_MEMBERS_PER_PICK >= this.#members.length ||
+      now - this.#bandBuiltAt >= BAND_REFRESH_MS
+    );
   }
 
   #effective(slot: number, now: number): number {
@@ -192,6 +203,7 @@ export class LeastCpu implements SelectionAlgorithm {
     }
     this.#bandSize = size;
     this.#bandBuiltAt = now;
+    this.#picksSinceBuild = 0;
     this.#nextStaleAt = nextStale;
     this.#dirty = false;
   }

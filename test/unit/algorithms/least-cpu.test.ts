@@ -85,14 +85,42 @@ describe('LeastCpu', () => {
     assert.deepEqual(probes.sort(), ['b', 'c', 'd'], 'a was heard from 4 s ago');
   });
 
-  it('rebuilds its band at most every 100 ms after new readings', () => {
+  it('follows new readings at the next pick with few members', () => {
     const { algo, clock } = make();
     algo.chooseFromNodes(NODES, {});
     algo.onProbeResult('b', load(0.01, clock.now()));
-    clock.advance(50);
-    assert.ok(Object.keys(picks(algo, 400)).length > 1, 'within 100 ms: the old band');
-    clock.advance(50);
     assert.deepEqual(Object.keys(picks(algo, 400)), ['b']);
+  });
+
+  it('with many members, rebuilds its band once picks have paid for it, or after 100 ms', () => {
+    const clock = fakeClock(1_000);
+    const many = Object.freeze(
+      Array.from({ length: 320 }, (_, i) => `m${String(i).padStart(3, '0')}`),
+    );
+    const algo = new LeastCpu({
+      balancerName: 't',
+      options: {},
+      random: seededRandom(5),
+      now: clock.now,
+    });
+    algo.onNodeChange({ type: 'join', nodes: many, members: many });
+    algo.chooseFromNodes(many, {});
+    algo.onProbeResult('m007', load(0.01, clock.now()));
+    const next = () => algo.chooseFromNodes(many, {});
+    const before = Array.from({ length: 19 }, next); // 320 / 16 = 20 picks pay for a rebuild
+    assert.ok(
+      before.some((n) => n !== 'm007'),
+      'the old band, for now',
+    );
+    assert.deepEqual([...new Set(Array.from({ length: 50 }, next))], ['m007']);
+    algo.onProbeResult('m007', load(0.9, clock.now()));
+    algo.onProbeResult('m008', load(0.0, clock.now()));
+    assert.equal(next(), 'm008', 'the picks since the last rebuild paid for this one');
+    algo.onProbeResult('m008', load(0.9, clock.now()));
+    algo.onProbeResult('m009', load(0.0, clock.now()));
+    assert.equal(next(), 'm008', 'one pick later: the band of a moment ago');
+    clock.advance(100);
+    assert.equal(next(), 'm009', '100 ms later at the latest');
   });
 
   it("accepts the simulator's reports (utilisation from the queue length)", () => {
