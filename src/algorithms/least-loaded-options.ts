@@ -31,7 +31,7 @@ export interface LeastLoadedOptions {
   penaltyCodes?: readonly RpcErrorCode[];
   /**
    * Also let any latency sample above the estimate replace it, as Finagle's peak EWMA does. Off
-   * by default: the simulator measured it raising p99 by 15–25 % (docs/explanation/algorithms.md).
+   * by default: in the simulator it raised p99 by 8–19 % (docs/explanation/algorithms.md).
    * @default false
    */
   peakSensitive?: boolean;
