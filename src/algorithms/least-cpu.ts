@@ -38,10 +38,13 @@ export const DEFAULT_CPU_THRESHOLD_PERCENT = 5;
 export const MISSING_CPU_PERCENT = 50;
 /**
  * After new readings the O(n) band is rebuilt once the picks since the last rebuild have paid
- * for it at this many members each, or {@link BAND_REFRESH_MS} has passed: with few members at
- * once (a stale band herds every pick onto it), with 1 000 every ~60 picks.
+ * for all but {@link BAND_FREE_MEMBERS} of it at this many members each, or
+ * {@link BAND_REFRESH_MS} has passed: with few members at once (a stale band herds every pick
+ * onto it), with 1 000 every ~250 picks.
  */
-const BAND_MEMBERS_PER_PICK = 16;
+const BAND_MEMBERS_PER_PICK = 4;
+/** Members a rebuild may cost without waiting for picks to pay for it. */
+const BAND_FREE_MEMBERS = 16;
 /** The longest a band lags behind new readings, in ms (a server samples its ELU every 100 ms). */
 const BAND_REFRESH_MS = 100;
 const EMPTY: readonly string[] = Object.freeze([]);
@@ -60,7 +63,7 @@ const EMPTY: readonly string[] = Object.freeze([]);
  *   herding onto the single lowest reading, which every caller would see at once.
  *
  * Cost: O(1) amortised per pick: a random index into the band, which is rebuilt in O(n) after
- * new readings once the picks since the last rebuild have paid 16 members' worth each (at once
+ * new readings once the picks since the last rebuild have paid 4 members' worth each (at once
  * with up to 16 members) or 100 ms have passed, when a reading goes stale, or on membership
  * changes.
  *
@@ -164,7 +167,7 @@ export class LeastCpu implements SelectionAlgorithm {
 
   #bandDue(now: number): boolean {
     return (
-      this.#picksSinceBuild * BAND_MEMBERS_PER_PICK >= this.#members.length ||
+      this.#picksSinceBuild * BAND_MEMBERS_PER_PICK + BAND_FREE_MEMBERS >= this.#members.length ||
       now - this.#bandBuiltAt >= BAND_REFRESH_MS
     );
   }

@@ -107,12 +107,12 @@ describe('LeastCpu', () => {
     algo.chooseFromNodes(many, {});
     algo.onProbeResult('m007', load(0.01, clock.now()));
     const next = () => algo.chooseFromNodes(many, {});
-    const before = Array.from({ length: 19 }, next); // 320 / 16 = 20 picks pay for a rebuild
+    const before = Array.from({ length: 75 }, next); // (320 - 16) / 4 = 76 picks pay for a rebuild
     assert.ok(
       before.some((n) => n !== 'm007'),
       'the old band, for now',
     );
-    assert.deepEqual([...new Set(Array.from({ length: 50 }, next))], ['m007']);
+    assert.deepEqual([...new Set(Array.from({ length: 150 }, next))], ['m007']);
     algo.onProbeResult('m007', load(0.9, clock.now()));
     algo.onProbeResult('m008', load(0.0, clock.now()));
     assert.equal(next(), 'm008', 'the picks since the last rebuild paid for this one');
