@@ -5,7 +5,18 @@
  * Public API only; importing this module has no side effects.
  */
 
-export { algorithms } from './algorithms/index.js';
+export {
+  algorithms,
+  type HashRingOptions,
+  type InFlightAlgorithmOptions,
+  isUnhealthyFailure,
+  type LeastCpuOptions,
+  type LeastLoadedOptions,
+  type ProbingLeastLoadedOptions,
+  type RoundRobinOptions,
+  type SlowStartOptions,
+  type WeightedRoundRobinOptions,
+} from './algorithms/index.js';
 export type {
   AlgorithmContext,
   CallOutcome,
