@@ -40,7 +40,12 @@ export interface NodeOptions {
   cookie?: string;
   /** `host:port` addresses to join, re-dialled with backoff while the node runs. @default [] */
   seeds?: string[];
-  /** A peer silent this long is declared down. @default 3 000 */
+  /**
+   * A peer silent this long is declared down, at most one ping interval later. Nodes ping every
+   * tenth of the smaller timeout of the two, so a stall shorter than nine tenths of it (a
+   * handler blocking the event loop) never gets a node declared down.
+   * @default 3 000
+   */
   heartbeatTimeoutMs?: number;
   /** Largest frame accepted or sent; a larger message fails with `bad_request`. @default 32 MiB */
   maxFrameBytes?: number;

@@ -27,6 +27,7 @@ import {
   newNonce,
   proofMatches,
 } from './handshake.js';
+import { Heartbeat, pingIntervalMs } from './heartbeat.js';
 import { MessageType, PROTOCOL_VERSIONS } from './message-types.js';
 
 /** Why a ready connection ended, as `nodedown` reports it. */
@@ -64,6 +65,9 @@ export interface ConnectionHost {
  */
 type State = 'handshaking' | 'ready' | 'closing' | 'leaving' | 'closed';
 
+/** Every ping is the same 5 bytes. */
+const PING = buildFrame(MessageType.Ping);
+
 /** How long a goodbye waits for the peer's acknowledgement. */
 const GOODBYE_ACK_TIMEOUT_MS = 2_000;
 
@@ -92,9 +96,7 @@ export class Connection {
   #proofVerified = false;
   #welcomed = false;
   #confirmed = false;
-  #receivedSinceTick = true;
-  #sentSinceTick = false;
-  #silentMs = 0;
+  #heartbeat: Heartbeat | undefined;
   #timer: NodeJS.Timeout;
 
   constructor(host: ConnectionHost, socket: Socket, initiator: boolean) {
@@ -153,7 +155,6 @@ export class Connection {
   /** Queues a frame given as header (with length prefix) and body, without copying the body. */
   send2(header: Buffer, body: Buffer): void {
     if (this.#state !== 'ready' && this.#state !== 'closing') return;
-    this.#sentSinceTick = true;
     this.#writer.write2(header, body);
   }
 
@@ -182,12 +183,11 @@ export class Connection {
   }
 
   #send(frame: Buffer): void {
-    this.#sentSinceTick = true;
     this.#writer.write(frame);
   }
 
   #onData(chunk: Buffer): void {
-    this.#receivedSinceTick = true;
+    this.#heartbeat?.received();
     try {
       this.#decoder.push(chunk, this.#onFrame);
     } catch (err) {
@@ -307,11 +307,12 @@ export class Connection {
     this.#decoder.setMaxFrameBytes(this.#host.maxFrameBytes);
     this.#state = 'ready';
     clearTimeout(this.#timer);
-    // Tick for the stricter of the two timeouts, so a peer with a shorter one never starves of
+    // Ping for the stricter of the two timeouts, so a peer with a shorter one never starves of
     // pings; silence is still judged against this node's own timeout.
-    const strictest = Math.min(this.#host.heartbeatTimeoutMs, peer.heartbeatTimeoutMs);
-    const tick = Math.max(25, Math.floor(strictest / 4));
-    this.#timer = setInterval(() => this.#heartbeat(tick), tick);
+    const heartbeat = new Heartbeat(this.#heartbeatHost, this.#host.heartbeatTimeoutMs);
+    this.#heartbeat = heartbeat;
+    const interval = pingIntervalMs(this.#host.heartbeatTimeoutMs, peer.heartbeatTimeoutMs);
+    this.#timer = setInterval(() => heartbeat.tick(), interval);
     this.#timer.unref();
     this.#host.onReady(this);
     if (this.#isDecider() && this.#state === 'ready') this.#confirm();
@@ -322,21 +323,22 @@ export class Connection {
     this.#host.onConfirmed(this);
   }
 
-  /** Sends PING when idle; declares the peer down after `heartbeatTimeoutMs` of silence. */
-  #heartbeat(tick: number): void {
-    if (this.#receivedSinceTick) {
-      this.#receivedSinceTick = false;
-      this.#silentMs = 0;
-    } else {
-      this.#silentMs += tick;
-      if (this.#silentMs >= this.#host.heartbeatTimeoutMs) {
-        this.#close('timeout', `no traffic for ${this.#silentMs} ms`, false);
-        return;
-      }
-    }
-    if (!this.#sentSinceTick) this.#send(buildFrame(MessageType.Ping));
-    this.#sentSinceTick = false;
-  }
+  readonly #heartbeatHost = {
+    now: () => performance.now(),
+    // Written at once: a ping left for the end of the turn would wait out a handler that
+    // blocks the loop in this same turn, and the peer would hear nothing for a whole stall more.
+    ping: () => {
+      this.#writer.write(PING);
+      this.#writer.flush();
+    },
+    silent: (silentMs: number) =>
+      this.#close(
+        'timeout',
+        `nothing received for ${Math.round(silentMs)} ms (heartbeatTimeoutMs ${this.#host.heartbeatTimeoutMs})`,
+        false,
+      ),
+    defer: (check: () => void) => setImmediate(check),
+  };
 
   #isDecider(): boolean {
     return this.#host.selfName < (this.peer as Hello).name;
@@ -385,6 +387,7 @@ export class Connection {
     if (this.#state === 'leaving') reason = 'goodbye';
     this.#state = 'closed';
     clearTimeout(this.#timer);
+    this.#heartbeat?.stop();
     this.#writer.close(flush);
     if (flush) this.socket.end();
     else this.socket.destroy();
