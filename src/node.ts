@@ -134,9 +134,18 @@ export class RpcNode extends EventEmitter<NodeEvents> {
     return node;
   }
 
-  /** The `host:port` this node listens on. */
+  /** The `host:port` this node listens on (on a wildcard host, e.g. `0.0.0.0:4370`). */
   get address(): string {
     return this.#transport.listenAddress;
+  }
+
+  /**
+   * The `host:port` peers are told to reach this node at: `advertiseAddress`, else the listen
+   * address when its host is specific, else derived from the name (see `advertiseAddress`).
+   * Equal to {@link address} unless the node listens on a wildcard host or behind a proxy.
+   */
+  get advertisedAddress(): string {
+    return this.#transport.advertisedAddress;
   }
 
   /** `true` once `close()` or `destroy()` was called. */
@@ -486,6 +495,8 @@ export async function startNode(options: NodeOptions = {}): Promise<RpcNode> {
   try {
     return await RpcNode.start(resolved);
   } catch (err) {
+    // A configuration error (no address to advertise) keeps its TypeError.
+    if (err instanceof TypeError) throw err;
     throw new RpcError(
       'service_unavailable',
       `cannot listen on ${options.host ?? '127.0.0.1'}:${options.port ?? 0}: ${(err as Error).message}`,

@@ -4,6 +4,7 @@
  * A bad option throws a `TypeError` naming the field, what was expected and what was received.
  */
 import { randomBytes } from 'node:crypto';
+import { isIP, isIPv6 } from 'node:net';
 import { hostname } from 'node:os';
 import type { TlsOptions } from 'node:tls';
 import { consoleLogger, type Logger, type LogLevel } from './logger.js';
@@ -33,6 +34,16 @@ export interface NodeOptions {
   host?: string;
   /** Listen port; 0 picks a free one (read it back from `node.address`). @default 0 */
   port?: number;
+  /**
+   * The address peers are told to reach this node at (in its handshake and in peer lists):
+   * `"host"` (the port is the one it listens on) or `"host:port"` (a proxy, NAT or port mapping
+   * in front of the node). Never a wildcard. Needed when `host` is a wildcard (`0.0.0.0`, `::`)
+   * and the host part of `name` is not an address other machines can reach.
+   * @default the listen `host` when it is a specific address; on a wildcard `host`, the host
+   * part of `name` when it resolves only to addresses other than loopback; else `startNode`
+   * throws a `TypeError`
+   */
+  advertiseAddress?: string;
   /**
    * Shared secret of the cluster; never sent over the wire (HMAC challenge–response).
    * @default `RPCLB_COOKIE`, else a random cookie kept in `~/.rpclb.cookie` (mode 0600)
@@ -80,6 +91,10 @@ export interface ResolvedNodeOptions {
   readonly name: string;
   readonly host: string;
   readonly port: number;
+  /** `advertiseAddress` parsed; `port` undefined means "the port bound". */
+  readonly advertiseAddress:
+    | { readonly host: string; readonly port: number | undefined }
+    | undefined;
   readonly cookie: string;
   readonly seeds: readonly string[];
   readonly heartbeatTimeoutMs: number;
@@ -229,6 +244,44 @@ export function parseAddress(address: unknown, field: string): { host: string; p
   throw optionError(field, 'an address "host:port" with a port from 1 to 65535', address);
 }
 
+/** `true` for a wildcard (unspecified) address: `0.0.0.0`, `::`, `0:0::0`... */
+export function isWildcardHost(host: string): boolean {
+  return host === '0.0.0.0' || (isIPv6(host) && /^[0:]+$/.test(host));
+}
+
+/** `true` for a loopback address: `127.0.0.0/8`, `::1`, `::ffff:127.x.x.x`. */
+export function isLoopbackAddress(address: string): boolean {
+  if (isIP(address) === 4) return address.startsWith('127.');
+  const lower = address.toLowerCase();
+  return /^(0{0,4}:){2,7}0{0,3}1$/.test(lower) || /^::ffff:127\./.test(lower);
+}
+
+/**
+ * Parses `advertiseAddress`: `"host"`, `"host:port"`, `"[v6]"`, `"[v6]:port"` or a bare IPv6
+ * address; never a wildcard host.
+ */
+function parseAdvertiseAddress(value: unknown): ResolvedNodeOptions['advertiseAddress'] {
+  if (value === undefined) return undefined;
+  const expected = '"host" or "host:port" (port 1 to 65535), not a wildcard address';
+  if (typeof value !== 'string') throw optionError('advertiseAddress', expected, value);
+  let parsed: { host: string; port: number | undefined } | undefined;
+  const bracketed = /^\[([^\]]+)\]$/.exec(value);
+  if (isIPv6(value)) parsed = { host: value, port: undefined };
+  else if (bracketed && isIPv6(bracketed[1] as string))
+    parsed = { host: bracketed[1] as string, port: undefined };
+  else if (/^[A-Za-z0-9._-]+$/.test(value)) parsed = { host: value, port: undefined };
+  else if (/:\d+$/.test(value)) {
+    try {
+      parsed = parseAddress(value, 'advertiseAddress');
+    } catch {
+      parsed = undefined;
+    }
+  }
+  if (!parsed || isWildcardHost(parsed.host) || parsed.host === '')
+    throw optionError('advertiseAddress', expected, value);
+  return Object.freeze(parsed);
+}
+
 /** Formats a host and port as `host:port` (`[v6]:port`). */
 export function formatAddress(host: string, port: number): string {
   return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
@@ -324,6 +377,7 @@ export function resolveNodeOptions(input: NodeOptions = {}): ResolvedNodeOptions
     name,
     host,
     port,
+    advertiseAddress: parseAdvertiseAddress(input.advertiseAddress),
     cookie: input.cookie ?? resolveDefaultCookie(),
     seeds: Object.freeze(resolveSeeds(input.seeds)),
     heartbeatTimeoutMs: positiveInt(input, 'heartbeatTimeoutMs', DEFAULT_HEARTBEAT_TIMEOUT_MS),

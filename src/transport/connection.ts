@@ -40,7 +40,8 @@ const PREAUTH_MAX_FRAME_BYTES = 64 * 1024;
 export interface ConnectionHost {
   readonly selfName: string;
   readonly incarnation: string;
-  readonly listenAddress: string;
+  /** The address peers are told to dial (sent in HELLO). */
+  readonly advertisedAddress: string;
   readonly cookie: string;
   readonly maxFrameBytes: number;
   readonly heartbeatTimeoutMs: number;
@@ -119,7 +120,7 @@ export class Connection {
         encodeHello({
           name: host.selfName,
           incarnation: host.incarnation,
-          address: host.listenAddress,
+          address: host.advertisedAddress,
           nonce: this.#nonce,
           maxFrameBytes: host.maxFrameBytes,
           heartbeatTimeoutMs: host.heartbeatTimeoutMs,

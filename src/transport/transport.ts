@@ -13,10 +13,12 @@ import {
   describe,
   formatAddress,
   isValidNodeName,
+  isWildcardHost,
   parseAddress,
   type ResolvedNodeOptions,
 } from '../options.js';
 import { decodeValue, encodeValue } from '../rpc/codec.js';
+import { advertisedHost } from './advertise.js';
 import { Connection, type ConnectionHost, type DownReason } from './connection.js';
 import { buildFrame } from './frames.js';
 import { MessageType } from './message-types.js';
@@ -56,7 +58,10 @@ interface PendingDial {
 export class Transport implements ConnectionHost {
   readonly selfName: string;
   readonly incarnation = randomBytes(8).toString('hex');
+  /** The `host:port` bound (a wildcard host stays a wildcard). */
   listenAddress = '';
+  /** The `host:port` peers are told to dial (never a wildcard). */
+  advertisedAddress = '';
   readonly cookie: string;
   readonly maxFrameBytes: number;
   readonly heartbeatTimeoutMs: number;
@@ -92,9 +97,13 @@ export class Transport implements ConnectionHost {
     });
   }
 
-  /** Starts listening; resolves with the `host:port` actually bound. */
+  /**
+   * Works out the address to advertise (a `TypeError` when it cannot), then listens; resolves
+   * with the `host:port` actually bound.
+   */
   async listen(): Promise<string> {
     const { tls: tlsOptions, host, port } = this.#options;
+    const advertised = await advertisedHost(this.#options);
     const server = tlsOptions
       ? tls.createServer({
           ...tlsOptions,
@@ -125,8 +134,8 @@ export class Transport implements ConnectionHost {
     server.on('error', (err) => this.logger.error(`listener error: ${err.message}`));
     this.#server = server;
     const bound = server.address() as net.AddressInfo;
-    const advertised = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
-    this.listenAddress = formatAddress(advertised, bound.port);
+    this.listenAddress = formatAddress(host, bound.port);
+    this.advertisedAddress = formatAddress(advertised.host, advertised.port ?? bound.port);
     for (const seed of this.#options.seeds) this.#redialer.keep(seed, true);
     return this.listenAddress;
   }
@@ -339,7 +348,9 @@ export class Transport implements ConnectionHost {
   #sendPeerList(to: Connection): void {
     const peers: [string, string][] = [];
     for (const [name, conn] of this.#ready) {
-      if (conn !== to && conn.peer) peers.push([name, conn.peer.address]);
+      // An address with a wildcard host (from a peer of an older version) leads nowhere.
+      if (conn !== to && conn.peer && !hasWildcardHost(conn.peer.address))
+        peers.push([name, conn.peer.address]);
     }
     // Sent even when empty: the first frame after readiness confirms it to the other side.
     to.send(buildFrame(MessageType.PeerList, encodeValue(peers)));
@@ -397,5 +408,13 @@ export class Transport implements ConnectionHost {
         resolve();
       });
     });
+  }
+}
+
+function hasWildcardHost(address: string): boolean {
+  try {
+    return isWildcardHost(parseAddress(address, 'address').host);
+  } catch {
+    return true;
   }
 }

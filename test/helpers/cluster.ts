@@ -53,6 +53,8 @@ export class Worker {
     readonly child: ChildProcess,
     readonly name: string,
     readonly address: string,
+    /** Where peers dial it (differs from `address` on a wildcard host or behind a proxy). */
+    readonly advertisedAddress: string = address,
   ) {
     child.on(
       'message',
@@ -169,19 +171,27 @@ export class Cluster {
         stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       },
     );
-    const ready = await new Promise<{ name: string; address: string }>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('worker did not start in time')), timeoutMs);
-      child.once('message', (m: { type: string; name: string; address: string }) => {
-        clearTimeout(timer);
-        if (m.type === 'ready') resolve(m);
-        else reject(new Error(`unexpected first message ${JSON.stringify(m)}`));
-      });
-      child.once('exit', (code) => {
-        clearTimeout(timer);
-        reject(new Error(`worker exited with ${code} before it was ready`));
-      });
-    });
-    const worker = new Worker(child, ready.name, ready.address);
+    const ready = await new Promise<{ name: string; address: string; advertisedAddress: string }>(
+      (resolve, reject) => {
+        const timer = setTimeout(
+          () => reject(new Error('worker did not start in time')),
+          timeoutMs,
+        );
+        child.once(
+          'message',
+          (m: { type: string; name: string; address: string; advertisedAddress: string }) => {
+            clearTimeout(timer);
+            if (m.type === 'ready') resolve(m);
+            else reject(new Error(`unexpected first message ${JSON.stringify(m)}`));
+          },
+        );
+        child.once('exit', (code) => {
+          clearTimeout(timer);
+          reject(new Error(`worker exited with ${code} before it was ready`));
+        });
+      },
+    );
+    const worker = new Worker(child, ready.name, ready.address, ready.advertisedAddress);
     this.workers.push(worker);
     return worker;
   }

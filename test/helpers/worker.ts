@@ -482,4 +482,10 @@ process.on('message', async (message: Command) => {
 });
 process.on('disconnect', () => process.exit(0));
 
-send({ type: 'ready', name: node.name, address: node.address, pid: process.pid });
+send({
+  type: 'ready',
+  name: node.name,
+  address: node.address,
+  advertisedAddress: node.advertisedAddress,
+  pid: process.pid,
+});
