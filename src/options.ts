@@ -12,6 +12,8 @@ import { resolveDefaultCookie } from './transport/cookie.js';
 
 /** @default 32 MiB */
 export const DEFAULT_MAX_FRAME_BYTES = 32 * 2 ** 20;
+/** @default 16 MiB */
+export const DEFAULT_MAX_SEND_QUEUE_BYTES = 16 * 2 ** 20;
 /** @default 3 000 ms */
 export const DEFAULT_HEARTBEAT_TIMEOUT_MS = 3_000;
 /** @default 10 000 ms */
@@ -61,6 +63,16 @@ export interface NodeOptions {
   /** Largest frame accepted or sent; a larger message fails with `bad_request`. @default 32 MiB */
   maxFrameBytes?: number;
   /**
+   * Bytes that may wait to be sent on one connection (queued by the node and buffered by the
+   * socket) before new calls and casts to that peer fail at once with `service_unavailable`
+   * (`details.reason: 'send_queue_full'`, not executed, so `lb.call` tries another member).
+   * A request is let through while the queue is below the limit, so one frame of any allowed
+   * size passes an empty queue. Replies are never refused, but a peer that lets more than
+   * twice this plus one frame pile up is not reading: its connection is closed.
+   * @default 16 MiB
+   */
+  maxSendQueueBytes?: number;
+  /**
    * TLS between nodes, with mutual authentication: `node:tls` options (`key`, `cert`, `ca`, ...).
    * Both sides present certificates and verify the other's against `ca`. Off when absent.
    */
@@ -99,6 +111,7 @@ export interface ResolvedNodeOptions {
   readonly seeds: readonly string[];
   readonly heartbeatTimeoutMs: number;
   readonly maxFrameBytes: number;
+  readonly maxSendQueueBytes: number;
   readonly tls: (TlsOptions & { servername?: string }) | undefined;
   readonly callTimeoutMs: number;
   readonly drainTimeoutMs: number;
@@ -382,6 +395,12 @@ export function resolveNodeOptions(input: NodeOptions = {}): ResolvedNodeOptions
     seeds: Object.freeze(resolveSeeds(input.seeds)),
     heartbeatTimeoutMs: positiveInt(input, 'heartbeatTimeoutMs', DEFAULT_HEARTBEAT_TIMEOUT_MS),
     maxFrameBytes: frameLimit(input.maxFrameBytes),
+    maxSendQueueBytes: positiveInt(
+      input,
+      'maxSendQueueBytes',
+      DEFAULT_MAX_SEND_QUEUE_BYTES,
+      Number.MAX_SAFE_INTEGER,
+    ),
     tls: input.tls ? Object.freeze({ ...input.tls }) : undefined,
     callTimeoutMs: positiveInt(input, 'callTimeoutMs', DEFAULT_CALL_TIMEOUT_MS),
     drainTimeoutMs: positiveInt(input, 'drainTimeoutMs', DEFAULT_DRAIN_TIMEOUT_MS),

@@ -44,6 +44,7 @@ export interface ConnectionHost {
   readonly advertisedAddress: string;
   readonly cookie: string;
   readonly maxFrameBytes: number;
+  readonly maxSendQueueBytes: number;
   readonly heartbeatTimeoutMs: number;
   readonly handshakeTimeoutMs: number;
   readonly logger: Logger;
@@ -98,6 +99,7 @@ export class Connection {
   #welcomed = false;
   #confirmed = false;
   #heartbeat: Heartbeat | undefined;
+  #overflowing = false;
   #timer: NodeJS.Timeout;
 
   constructor(host: ConnectionHost, socket: Socket, initiator: boolean) {
@@ -147,16 +149,53 @@ export class Connection {
     return this.peer?.name;
   }
 
+  /** Bytes waiting to leave on this connection: the writer's queue and the socket's buffer. */
+  get sendQueueBytes(): number {
+    return this.#writer.queuedBytes + this.socket.writableLength;
+  }
+
+  /**
+   * `true` while {@link sendQueueBytes} is at `maxSendQueueBytes` or over: new requests to this
+   * peer are refused (replies still go out). Below it, one more frame of any size may be queued.
+   */
+  get sendQueueFull(): boolean {
+    return this.sendQueueBytes >= this.#host.maxSendQueueBytes;
+  }
+
   /** Queues a complete frame. */
   send(frame: Buffer): void {
     if (this.#state !== 'ready' && this.#state !== 'closing') return;
+    if (this.#overflows(frame.length)) return;
     this.#send(frame);
   }
 
   /** Queues a frame given as header (with length prefix) and body, without copying the body. */
   send2(header: Buffer, body: Buffer): void {
     if (this.#state !== 'ready' && this.#state !== 'closing') return;
+    if (this.#overflows(header.length + body.length)) return;
     this.#writer.write2(header, body);
+  }
+
+  /**
+   * Past the hard ceiling (twice `maxSendQueueBytes` plus one frame) the peer is not reading:
+   * the frame is dropped and the connection closed (after this turn, so whoever is sending is
+   * not re-entered). Requests are refused long before, at `maxSendQueueBytes`, so only replies
+   * and control frames get here.
+   */
+  #overflows(bytes: number): boolean {
+    const queued = this.sendQueueBytes;
+    if (!this.#overflowing && queued + bytes <= 2 * this.#host.maxSendQueueBytes + this.sendLimit)
+      return false;
+    if (!this.#overflowing) {
+      this.#overflowing = true;
+      const detail =
+        `the peer is not reading: ${queued} bytes wait to be sent ` +
+        `(maxSendQueueBytes ${this.#host.maxSendQueueBytes})`;
+      this.#host.logger.warn(`connection ${this.#describe()} closed: ${detail}`);
+      this.#publishDropped(detail);
+      setImmediate(() => this.#close('closed', detail, false));
+    }
+    return true;
   }
 
   /**

@@ -64,6 +64,7 @@ export class Transport implements ConnectionHost {
   advertisedAddress = '';
   readonly cookie: string;
   readonly maxFrameBytes: number;
+  readonly maxSendQueueBytes: number;
   readonly heartbeatTimeoutMs: number;
   readonly handshakeTimeoutMs: number;
   readonly logger: Logger;
@@ -87,6 +88,7 @@ export class Transport implements ConnectionHost {
     this.selfName = options.name;
     this.cookie = options.cookie;
     this.maxFrameBytes = options.maxFrameBytes;
+    this.maxSendQueueBytes = options.maxSendQueueBytes;
     this.heartbeatTimeoutMs = options.heartbeatTimeoutMs;
     this.handshakeTimeoutMs = options.handshakeTimeoutMs;
     this.logger = options.logger;

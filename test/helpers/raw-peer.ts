@@ -281,6 +281,11 @@ export class RawPeer {
     }, timeoutMs);
   }
 
+  /** Stops reading from the socket: the node's frames pile up in the kernel, then in its queue. */
+  pauseReading(): void {
+    this.#socket.pause();
+  }
+
   /** Closes the socket from this side. */
   destroy(): void {
     if (!this.closed) this.#selfClosed = true;
