@@ -117,6 +117,8 @@ export class RpcNode extends EventEmitter<NodeEvents> {
       logger: options.logger,
       server: this.#server,
       link: (peer) => linkOf(this.#transport.connection(peer)),
+      waitForConnection: (peer, timeoutMs, signal) =>
+        this.#transport.waitForConnection(peer, timeoutMs, signal).then((c) => c !== undefined),
     });
     this.#replicator = new GroupReplicator(options.name, {
       logger: options.logger,

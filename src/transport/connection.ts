@@ -85,6 +85,8 @@ export class Connection {
   protocol = 0;
   /** Per-connection state of the layers above (the node sets it when the connection is ready). */
   session: object | undefined;
+  /** The name the peer gave in its HELLO, as soon as it arrived (even if then refused). */
+  claimedName: string | undefined;
   /** The reason a handshake was refused, when it was (for `connect()` to report). */
   refusal: string | undefined;
   /** The socket error that ended the connection, if one did (e.g. `ECONNREFUSED`). */
@@ -292,6 +294,7 @@ export class Connection {
   #onHello(body: Buffer): void {
     const hello = decodeHello(body);
     if (typeof hello === 'string') return this.#protocolError(hello);
+    this.claimedName = hello.name;
     if (hello.name === this.#host.selfName) return this.#refuse('a node cannot connect to itself');
     const version = negotiateVersion(PROTOCOL_VERSIONS, hello.versions);
     if (version === undefined) {

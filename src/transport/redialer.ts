@@ -9,6 +9,13 @@ import { Backoff } from './backoff.js';
 /** A lost peer that is not a seed is re-dialled for this long before we give up on it. */
 export const LOST_PEER_REDIAL_MS = 60_000;
 
+/**
+ * Why an address is kept dialled: a `seed` (for as long as the node runs, and again whenever its
+ * node is lost), a node `learnt` from a peer list, or a peer `lost` without goodbye (both until
+ * the first success, for at most {@link LOST_PEER_REDIAL_MS}).
+ */
+export type RedialKind = 'seed' | 'learnt' | 'lost';
+
 /** What the redialer needs from the transport. */
 export interface RedialHost {
   /** Dials `address`; resolves with the peer's name. */
@@ -20,11 +27,11 @@ export interface RedialHost {
 
 interface Redial {
   readonly address: string;
-  readonly forever: boolean;
+  readonly kind: RedialKind;
   readonly backoff: Backoff;
   readonly giveUpAt: number;
   timer: NodeJS.Timeout | undefined;
-  /** The node this address led to last time. */
+  /** The node this address leads to, once known (from a peer list, or the last dial). */
   peer: string | undefined;
 }
 
@@ -38,18 +45,19 @@ export class Redialer {
   }
 
   /**
-   * Starts dialling `address` until it connects (`forever`: and again whenever that node is
-   * lost). A non-forever address is given up after {@link LOST_PEER_REDIAL_MS}.
+   * Starts dialling `address` until it connects (a seed: and again whenever that node is
+   * lost). Other addresses are given up after {@link LOST_PEER_REDIAL_MS}. `peer` is the node
+   * the address is expected to lead to, when known.
    */
-  keep(address: string, forever: boolean): void {
+  keep(address: string, kind: RedialKind, peer?: string): void {
     if (this.#stopped || this.#redials.has(address)) return;
     const redial: Redial = {
       address,
-      forever,
+      kind,
       backoff: new Backoff(),
       giveUpAt: Date.now() + LOST_PEER_REDIAL_MS,
       timer: undefined,
-      peer: undefined,
+      peer,
     };
     this.#redials.set(address, redial);
     this.#attempt(redial);
@@ -67,6 +75,39 @@ export class Redialer {
       this.#schedule(redial, true);
     }
     return found;
+  }
+
+  /**
+   * `true` while a kept address could still lead to `peer`: a seed never reached yet (it could
+   * be any node), a seed or a learnt address known to lead to `peer`. A lost peer's re-dials in
+   * backoff do not count (a call to a dead node fails at once, as before it was lost).
+   */
+  mayLeadTo(peer: string): boolean {
+    for (const redial of this.#redials.values()) {
+      if (redial.kind === 'lost') continue;
+      if (redial.peer === peer || (redial.kind === 'seed' && redial.peer === undefined))
+        return true;
+    }
+    return false;
+  }
+
+  /** The node `address` is known to lead to, if any. */
+  peerOf(address: string): string | undefined {
+    return this.#redials.get(address)?.peer;
+  }
+
+  /** A dial to `address` was answered by `peer` (even if refused). */
+  named(address: string, peer: string): void {
+    const redial = this.#redials.get(address);
+    if (redial) redial.peer = peer;
+  }
+
+  /** Stops dialling `address` (it turned out to be this node itself). */
+  forget(address: string): void {
+    const redial = this.#redials.get(address);
+    if (!redial) return;
+    clearTimeout(redial.timer);
+    this.#redials.delete(address);
   }
 
   /** Stops every pending re-dial. */
@@ -90,12 +131,13 @@ export class Redialer {
       (peer) => {
         redial.peer = peer;
         redial.backoff.reset();
-        if (!redial.forever) this.#redials.delete(redial.address);
+        if (redial.kind !== 'seed') this.#redials.delete(redial.address);
         else if (!this.#host.isConnected(peer)) this.#schedule(redial, false);
       },
       (err: Error) => {
         this.#host.logger.debug(`dial ${redial.address} failed: ${err.message}`);
-        if (!redial.forever && Date.now() > redial.giveUpAt) this.#redials.delete(redial.address);
+        if (redial.kind !== 'seed' && Date.now() > redial.giveUpAt)
+          this.#redials.delete(redial.address);
         else this.#schedule(redial, false);
       },
     );

@@ -22,6 +22,7 @@ import { advertisedHost } from './advertise.js';
 import { Connection, type ConnectionHost, type DownReason } from './connection.js';
 import { buildFrame } from './frames.js';
 import { MessageType } from './message-types.js';
+import { PeerWaiters } from './peer-waiters.js';
 import { Redialer } from './redialer.js';
 
 /** What the transport tells the layers above it. */
@@ -79,6 +80,12 @@ export class Transport implements ConnectionHost {
   readonly #pendingDials = new Map<Connection, PendingDial>();
   readonly #admitted = new Map<string, Connection>();
   readonly #closeWaiters = new Set<() => void>();
+  /** Ready connections whose peer has not sent its peer list yet (it may name the one awaited). */
+  readonly #awaitingPeerList = new Set<Connection>();
+  readonly #peerWaiters = new PeerWaiters<Connection>({
+    connection: (peer) => this.connection(peer),
+    couldLeadTo: (peer) => this.#couldLeadTo(peer),
+  });
   #server: net.Server | undefined;
   #closing = false;
 
@@ -138,7 +145,7 @@ export class Transport implements ConnectionHost {
     const bound = server.address() as net.AddressInfo;
     this.listenAddress = formatAddress(host, bound.port);
     this.advertisedAddress = formatAddress(advertised.host, advertised.port ?? bound.port);
-    for (const seed of this.#options.seeds) this.#redialer.keep(seed, true);
+    for (const seed of this.#options.seeds) this.#redialer.keep(seed, 'seed');
     return this.listenAddress;
   }
 
@@ -146,6 +153,20 @@ export class Transport implements ConnectionHost {
   connection(peer: string): Connection | undefined {
     const conn = this.#ready.get(peer);
     return conn?.ready ? conn : undefined;
+  }
+
+  /**
+   * Waits up to `timeoutMs` for a ready connection to `peer` while a dial under way could lead to
+   * it: a handshake in either direction (with that name, or none known yet), a seed never reached
+   * or known to be `peer`, a node learnt from a peer list, a fresh connection whose peer list has
+   * not arrived. Resolves `undefined` as soon as none could (at once when none is under way).
+   */
+  waitForConnection(
+    peer: string,
+    timeoutMs: number,
+    signal?: AbortSignal,
+  ): Promise<Connection | undefined> {
+    return this.#peerWaiters.wait(peer, timeoutMs, signal);
   }
 
   /** Ready connections. */
@@ -186,6 +207,7 @@ export class Transport implements ConnectionHost {
   async close(): Promise<void> {
     this.#closing = true;
     this.#redialer.stop();
+    this.#peerWaiters.clear();
     for (const conn of [...this.#all]) {
       if (conn.ready) conn.goodbye();
       else if (!conn.established) conn.destroy('node closing');
@@ -198,6 +220,7 @@ export class Transport implements ConnectionHost {
   async destroy(): Promise<void> {
     this.#closing = true;
     this.#redialer.stop();
+    this.#peerWaiters.clear();
     for (const conn of [...this.#all]) conn.destroy('node destroyed');
     await this.#closeServer();
   }
@@ -223,6 +246,8 @@ export class Transport implements ConnectionHost {
     const name = conn.peerName as string;
     if (this.#admitted.get(name) === conn) this.#admitted.delete(name);
     this.#ready.set(name, conn);
+    this.#awaitingPeerList.add(conn);
+    this.#peerWaiters.wake();
     this.logger.info(`node up: ${name} (${conn.peer?.address})`);
     publishNodeUp(() => ({ node: this.selfName, peer: name, address: conn.peer?.address ?? '' }));
     this.#sendPeerList(conn);
@@ -241,8 +266,10 @@ export class Transport implements ConnectionHost {
   }
 
   onMessage(conn: Connection, type: number, frame: Buffer): void {
-    if (type === MessageType.PeerList) this.#onPeerList(frame);
-    else this.#handlers.onMessage(conn, type, frame);
+    if (type === MessageType.PeerList) {
+      this.#onPeerList(frame);
+      if (this.#awaitingPeerList.delete(conn)) this.#peerWaiters.wake();
+    } else this.#handlers.onMessage(conn, type, frame);
   }
 
   onLeaving(conn: Connection): void {
@@ -251,6 +278,8 @@ export class Transport implements ConnectionHost {
 
   onClose(conn: Connection, reason: DownReason, detail: string, wasReady: boolean): void {
     this.#all.delete(conn);
+    this.#awaitingPeerList.delete(conn);
+    this.#peerWaiters.wake();
     const admittedAs = conn.peerName;
     if (admittedAs !== undefined && this.#admitted.get(admittedAs) === conn)
       this.#admitted.delete(admittedAs);
@@ -276,7 +305,7 @@ export class Transport implements ConnectionHost {
     this.#handlers.onDown(name, conn, reason, detail);
     if (this.#closing) return;
     if (!this.#redialer.peerLost(name) && reason !== 'goodbye' && conn.peer) {
-      this.#redialer.keep(conn.peer.address, false);
+      this.#redialer.keep(conn.peer.address, 'lost', name);
     }
   }
 
@@ -307,8 +336,30 @@ export class Transport implements ConnectionHost {
     });
   }
 
+  /**
+   * `true` while something under way could still give a ready connection to `peer` (see
+   * {@link waitForConnection}).
+   */
+  #couldLeadTo(peer: string): boolean {
+    if (this.#closing) return false;
+    if (this.#awaitingPeerList.size > 0 || this.#redialer.mayLeadTo(peer)) return true;
+    for (const conn of this.#all) {
+      if (conn.established || conn.closed) continue;
+      const dial = this.#pendingDials.get(conn);
+      const name = conn.claimedName ?? (dial && this.#redialer.peerOf(dial.address));
+      if (name === undefined || name === peer) return true;
+    }
+    return false;
+  }
+
   /** Settles the `connect()` of a dialled connection that closed before it was ready. */
   #dialFailed(conn: Connection, dial: PendingDial): void {
+    // What the address leads to is known from the HELLO, even when refused.
+    const claimed = conn.claimedName;
+    if (claimed === this.selfName) {
+      this.logger.debug(`${dial.address} is this node itself: not dialled again`);
+      this.#redialer.forget(dial.address);
+    } else if (claimed !== undefined) this.#redialer.named(dial.address, claimed);
     const peer = conn.peerName;
     if (peer && conn.refusal === 'duplicate connection') {
       this.#waitForPeer(peer).then(
@@ -374,7 +425,7 @@ export class Transport implements ConnectionHost {
       // Re-dialled like a lost peer, not tried once: the dial can be refused for a while (a
       // node restarted under the same name is "in use" until that peer drops the old
       // process), and nobody else will introduce these two nodes again.
-      this.#redialer.keep(address, false);
+      this.#redialer.keep(address, 'learnt', name);
     }
   }
 
