@@ -410,7 +410,7 @@ export class RpcNode extends EventEmitter<NodeEvents> {
         return;
       default:
         this.#options.logger.warn(
-          `unknown message type 0x${type.toString(16)} from ${conn.peerName}; closing`,
+          `connection ${conn.describe()} closed: unknown message type 0x${type.toString(16)}`,
         );
         conn.destroy('unknown message type');
     }

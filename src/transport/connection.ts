@@ -29,6 +29,7 @@ import {
 } from './handshake.js';
 import { Heartbeat, pingIntervalMs } from './heartbeat.js';
 import { MessageType, PROTOCOL_VERSIONS } from './message-types.js';
+import { describeSocketError } from './socket-errors.js';
 
 /** Why a ready connection ended, as `nodedown` reports it. */
 export type DownReason = 'closed' | 'timeout' | 'goodbye';
@@ -48,6 +49,8 @@ export interface ConnectionHost {
   readonly heartbeatTimeoutMs: number;
   readonly handshakeTimeoutMs: number;
   readonly logger: Logger;
+  /** Logs a warning unless one with the same key was logged recently (recurring refusals). */
+  warnLimited(key: string, message: string): void;
   /** Admission check once the peer is authenticated: `null` to accept, else the refusal reason. */
   admit(conn: Connection): string | null;
   onReady(conn: Connection): void;
@@ -104,16 +107,21 @@ export class Connection {
   #overflowing = false;
   #timer: NodeJS.Timeout;
 
-  constructor(host: ConnectionHost, socket: Socket, initiator: boolean) {
+  readonly #remote: string | undefined;
+
+  /** `dialled`: the address dialled (a dialled socket has no remote address until connected). */
+  constructor(host: ConnectionHost, socket: Socket, initiator: boolean, dialled?: string) {
     this.#host = host;
     this.socket = socket;
     this.initiator = initiator;
+    this.#remote =
+      dialled ?? (socket.remoteAddress && `${socket.remoteAddress}:${socket.remotePort}`);
     this.#writer = new FrameWriter(socket);
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.#onData(chunk));
     socket.on('error', (err: NodeJS.ErrnoException) => {
-      this.socketError = err.code ?? err.message;
-      this.#fail('closed', `socket error: ${err.message}`);
+      this.socketError = describeSocketError(err);
+      this.#fail('closed', this.socketError);
     });
     socket.on('close', () => this.#fail('closed', 'socket closed'));
     this.#timer = setTimeout(() => this.#handshakeTimedOut(), host.handshakeTimeoutMs);
@@ -144,6 +152,30 @@ export class Connection {
   /** `true` once the handshake completed, until the socket closes (also while saying goodbye). */
   get established(): boolean {
     return this.#state === 'ready' || this.#state === 'closing' || this.#state === 'leaving';
+  }
+
+  /** The remote `host:port` (the address dialled, for a dialled connection). */
+  get remote(): string {
+    return this.#remote ?? 'an unknown address';
+  }
+
+  /** Why a dialled connection ended before it was ready, in plain words. */
+  get failure(): string {
+    if (this.refusal !== undefined) return this.refusal;
+    if (this.socketError !== undefined) return this.socketError;
+    if (this.claimedName !== undefined)
+      return 'the peer closed the connection during the handshake';
+    return 'encrypted' in this.socket
+      ? "the peer closed the connection during the TLS handshake (it may not accept this node's certificate)"
+      : 'the peer closed the connection without a hello (is it a node of this cluster? does it use TLS?)';
+  }
+
+  /** `to|from host:port (name)`, for log lines. */
+  describe(): string {
+    // Until its cookie proof checked out, a name is only what the other side claims.
+    const claim = this.#proofVerified ? '' : 'claims ';
+    const who = this.claimedName === undefined ? '' : ` (${claim}${this.claimedName})`;
+    return `${this.initiator ? 'to' : 'from'} ${this.remote}${who}`;
   }
 
   /** The peer's name, once its HELLO arrived. */
@@ -193,7 +225,7 @@ export class Connection {
       const detail =
         `the peer is not reading: ${queued} bytes wait to be sent ` +
         `(maxSendQueueBytes ${this.#host.maxSendQueueBytes})`;
-      this.#host.logger.warn(`connection ${this.#describe()} closed: ${detail}`);
+      this.#host.logger.warn(`connection ${this.describe()} closed: ${detail}`);
       this.#publishDropped(detail);
       setImmediate(() => this.#close('closed', detail, false));
     }
@@ -234,7 +266,13 @@ export class Connection {
       this.#decoder.push(chunk, this.#onFrame);
     } catch (err) {
       if (!(err instanceof FrameError)) throw err;
-      this.#protocolError(`${err.reason}: ${err.message}`);
+      // A TLS ClientHello (record type 0x16, version 0x03..) read as a frame header.
+      const tls = this.#state === 'handshaking' && chunk[0] === 0x16 && chunk[1] === 0x03;
+      this.#protocolError(
+        tls
+          ? 'the peer speaks TLS and this node does not: every node of a cluster needs the tls option, or none'
+          : `${err.reason}: ${err.message}`,
+      );
     }
   }
 
@@ -286,7 +324,11 @@ export class Connection {
     if (type === MessageType.Reject) {
       const reason = body.toString('utf8', 0, Math.min(body.length, 200));
       this.refusal = reason;
-      return this.#close('closed', `refused by ${this.peer?.name ?? 'peer'}: ${reason}`, false);
+      return this.#close(
+        'closed',
+        `refused by ${this.claimedName ?? 'the peer'}: ${reason}`,
+        false,
+      );
     }
     this.#protocolError(`unexpected handshake message 0x${(type ?? 0).toString(16)}`);
   }
@@ -295,12 +337,19 @@ export class Connection {
     const hello = decodeHello(body);
     if (typeof hello === 'string') return this.#protocolError(hello);
     this.claimedName = hello.name;
-    if (hello.name === this.#host.selfName) return this.#refuse('a node cannot connect to itself');
+    if (hello.name === this.#host.selfName) {
+      this.#host.logger.debug(`connection ${this.describe()} refused: it is this node itself`);
+      return this.#refuse('a node cannot connect to itself');
+    }
     const version = negotiateVersion(PROTOCOL_VERSIONS, hello.versions);
     if (version === undefined) {
       const reason = `no common protocol version (this node speaks ${formatVersions(PROTOCOL_VERSIONS)}, ${hello.name} speaks ${formatVersions(hello.versions)})`;
       this.peer = hello;
-      this.#host.logger.warn(`connection ${this.#describe()} refused: ${reason}`);
+      // A node of another version keeps re-dialling: one warning a minute is enough.
+      this.#host.warnLimited(
+        `version ${this.socket.remoteAddress} ${hello.name}`,
+        `connection ${this.describe()} refused: ${reason}`,
+      );
       this.#publishDropped(reason);
       return this.#refuse(reason);
     }
@@ -326,8 +375,9 @@ export class Connection {
       this.#host.selfName,
     );
     if (!proofMatches(body, expected)) {
-      this.#host.logger.warn(
-        `connection ${this.#describe()} refused: wrong cookie (the cookies of the two nodes differ)`,
+      this.#host.warnLimited(
+        `cookie ${this.socket.remoteAddress} ${peer.name}`,
+        `connection ${this.describe()} refused: wrong cookie (the cookies of the two nodes differ)`,
       );
       this.#publishDropped('wrong cookie');
       return this.#refuse('wrong cookie');
@@ -398,15 +448,14 @@ export class Connection {
     const detail = `handshake timed out after ${this.#host.handshakeTimeoutMs} ms`;
     this.socketError ??= detail;
     // An incoming one is a stranger worth a warning; a dial's failure is reported by connect().
-    if (this.initiator)
-      this.#host.logger.debug(`connection ${this.#describe()} dropped: ${detail}`);
-    else this.#host.logger.warn(`connection ${this.#describe()} dropped: ${detail}`);
+    if (this.initiator) this.#host.logger.debug(`connection ${this.describe()} dropped: ${detail}`);
+    else this.#host.logger.warn(`connection ${this.describe()} dropped: ${detail}`);
     this.#publishDropped(detail);
     this.#close('timeout', detail, false);
   }
 
   #protocolError(detail: string): void {
-    this.#host.logger.warn(`connection ${this.#describe()} dropped: ${detail}`);
+    this.#host.logger.warn(`connection ${this.describe()} dropped: ${detail}`);
     this.#publishDropped(detail);
     this.#close('closed', detail, false);
   }
@@ -414,8 +463,8 @@ export class Connection {
   #publishDropped(reason: string): void {
     publishConnectionDropped(() => ({
       node: this.#host.selfName,
-      remote: `${this.socket.remoteAddress}:${this.socket.remotePort}`,
-      claimedName: this.peer?.name,
+      remote: this.remote,
+      claimedName: this.claimedName,
       reason,
     }));
   }
@@ -437,10 +486,5 @@ export class Connection {
     // A flushed end() that the peer never acknowledges must not hold the socket forever.
     if (flush) setTimeout(() => this.socket.destroy(), 2_000).unref();
     this.#host.onClose(this, reason, detail, wasReady);
-  }
-
-  #describe(): string {
-    const who = this.peer ? ` (claims ${this.peer.name})` : '';
-    return `from ${this.socket.remoteAddress}:${this.socket.remotePort}${who}`;
   }
 }

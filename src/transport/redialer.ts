@@ -23,6 +23,8 @@ export interface RedialHost {
   /** `true` while a ready connection to `peer` exists. */
   isConnected(peer: string): boolean;
   readonly logger: Logger;
+  /** Logs a warning unless one with the same key was logged recently. */
+  warnLimited(key: string, message: string): void;
 }
 
 interface Redial {
@@ -125,6 +127,22 @@ export class Redialer {
     redial.timer.unref();
   }
 
+  /**
+   * A seed or a node learnt from a peer list that cannot be reached is a misconfiguration worth
+   * a warning (once a minute per address); a lost peer is expected to be gone for a while.
+   */
+  #reportFailure(redial: Redial, err: Error): void {
+    if (redial.kind === 'lost') {
+      this.#host.logger.debug(`re-dialling lost peer: ${err.message}`);
+      return;
+    }
+    const what = redial.kind === 'seed' ? 'seed' : `${redial.peer ?? 'node'} (from a peer list)`;
+    this.#host.warnLimited(
+      `dial ${redial.address}`,
+      `${what}: ${err.message}; retrying with backoff`,
+    );
+  }
+
   #attempt(redial: Redial): void {
     redial.timer = undefined;
     this.#host.connect(redial.address).then(
@@ -135,7 +153,7 @@ export class Redialer {
         else if (!this.#host.isConnected(peer)) this.#schedule(redial, false);
       },
       (err: Error) => {
-        this.#host.logger.debug(`dial ${redial.address} failed: ${err.message}`);
+        this.#reportFailure(redial, err);
         if (redial.kind !== 'seed' && Date.now() > redial.giveUpAt)
           this.#redials.delete(redial.address);
         else this.#schedule(redial, false);

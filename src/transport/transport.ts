@@ -21,6 +21,8 @@ import { decodeValue, encodeValue } from '../rpc/codec.js';
 import { advertisedHost } from './advertise.js';
 import { Connection, type ConnectionHost, type DownReason } from './connection.js';
 import { buildFrame } from './frames.js';
+import { listen } from './listener.js';
+import { LogLimiter } from './log-limiter.js';
 import { MessageType } from './message-types.js';
 import { PeerWaiters } from './peer-waiters.js';
 import { Redialer } from './redialer.js';
@@ -80,6 +82,7 @@ export class Transport implements ConnectionHost {
   readonly #pendingDials = new Map<Connection, PendingDial>();
   readonly #admitted = new Map<string, Connection>();
   readonly #closeWaiters = new Set<() => void>();
+  readonly #warnings = new LogLimiter();
   /** Ready connections whose peer has not sent its peer list yet (it may name the one awaited). */
   readonly #awaitingPeerList = new Set<Connection>();
   readonly #peerWaiters = new PeerWaiters<Connection>({
@@ -103,6 +106,7 @@ export class Transport implements ConnectionHost {
       connect: (address) => this.connect(address),
       isConnected: (peer) => this.#ready.has(peer),
       logger: options.logger,
+      warnLimited: (key, message) => this.warnLimited(key, message),
     });
   }
 
@@ -113,33 +117,19 @@ export class Transport implements ConnectionHost {
   async listen(): Promise<string> {
     const { tls: tlsOptions, host, port } = this.#options;
     const advertised = await advertisedHost(this.#options);
-    const server = tlsOptions
-      ? tls.createServer({
-          ...tlsOptions,
-          requestCert: true,
-          rejectUnauthorized: true,
-          handshakeTimeout: this.#options.handshakeTimeoutMs,
-        })
-      : net.createServer();
-    server.on(tlsOptions ? 'secureConnection' : 'connection', (socket: net.Socket) => {
-      if (this.#closing) socket.destroy();
-      else this.#adopt(socket, false);
-    });
-    server.on('tlsClientError', (err: Error, socket: net.Socket) => {
-      // The socket may already be gone; its address is read from the error's context if so.
-      const from =
-        socket.remoteAddress ??
-        (socket as { _peername?: { address?: string } })._peername?.address ??
-        'a client';
-      this.logger.warn(`TLS connection from ${from} refused: ${err.message}`);
-    });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen({ host, port }, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
+    const server = await listen(
+      {
+        host,
+        port,
+        tls: tlsOptions,
+        handshakeTimeoutMs: this.handshakeTimeoutMs,
+        warnLimited: (key, message) => this.warnLimited(key, message),
+      },
+      (socket) => {
+        if (this.#closing) socket.destroy();
+        else this.#adopt(socket, false);
+      },
+    );
     server.on('error', (err) => this.logger.error(`listener error: ${err.message}`));
     this.#server = server;
     const bound = server.address() as net.AddressInfo;
@@ -227,15 +217,25 @@ export class Transport implements ConnectionHost {
 
   // --- ConnectionHost ---------------------------------------------------------------------
 
+  warnLimited(key: string, message: string): void {
+    const line = this.#warnings.admit(key, message);
+    if (line !== undefined) this.logger.warn(line);
+  }
+
   admit(conn: Connection): string | null {
     if (this.#closing) return 'node is shutting down';
     const peer = conn.peer;
     if (!peer) return 'no hello';
     const existing = this.#ready.get(peer.name) ?? this.#admitted.get(peer.name);
     if (existing && existing !== conn && !existing.closed) {
-      return existing.peer?.incarnation === peer.incarnation
-        ? 'duplicate connection'
-        : `name ${peer.name} is in use by another live node`;
+      if (existing.peer?.incarnation === peer.incarnation) return 'duplicate connection';
+      const reason = `name ${peer.name} is in use by another live node`;
+      this.warnLimited(
+        `in use ${peer.name}`,
+        `connection ${conn.describe()} refused: ${reason} (connected ${existing.describe()}); ` +
+          'two processes may share a name, or the old one is frozen and not declared down yet',
+      );
+      return reason;
     }
     // Held until the connection is ready or closed, so no second one is admitted meanwhile.
     this.#admitted.set(peer.name, conn);
@@ -300,7 +300,7 @@ export class Transport implements ConnectionHost {
     const name = conn.peerName;
     if (name === undefined || this.#ready.get(name) !== conn) return;
     this.#ready.delete(name);
-    this.logger.info(`node down: ${name} (${reason}: ${detail})`);
+    this.logger.info(`node down: ${name} at ${conn.remote} (${reason}: ${detail})`);
     publishNodeDown(() => ({ node: this.selfName, peer: name, reason, detail }));
     this.#handlers.onDown(name, conn, reason, detail);
     if (this.#closing) return;
@@ -311,11 +311,11 @@ export class Transport implements ConnectionHost {
 
   // --- dialling ---------------------------------------------------------------------------
 
-  #adopt(socket: net.Socket, initiator: boolean): Connection {
+  #adopt(socket: net.Socket, initiator: boolean, dialled?: string): Connection {
     socketStats.opened++;
     socketStats.open++;
     socket.once('close', () => socketStats.open--);
-    const conn = new Connection(this, socket, initiator);
+    const conn = new Connection(this, socket, initiator, dialled);
     this.#all.add(conn);
     return conn;
   }
@@ -330,7 +330,7 @@ export class Transport implements ConnectionHost {
           rejectUnauthorized: true,
         })
       : net.connect({ host, port });
-    const conn = this.#adopt(socket, true);
+    const conn = this.#adopt(socket, true, address);
     return new Promise<string>((resolve, reject) => {
       this.#pendingDials.set(conn, { resolve, reject, address });
     });
@@ -371,8 +371,9 @@ export class Transport implements ConnectionHost {
       );
       return;
     }
-    const why = conn.refusal ?? conn.socketError ?? 'connection closed during handshake';
-    dial.reject(this.#unavailable(`cannot connect to ${dial.address}: ${why}`, dial.address));
+    dial.reject(
+      this.#unavailable(`cannot connect to ${dial.address}: ${conn.failure}`, dial.address),
+    );
   }
 
   #waitForPeer(name: string): Promise<void> {
