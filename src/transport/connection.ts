@@ -185,7 +185,7 @@ export class Connection {
 
   /** Bytes waiting to leave on this connection: the writer's queue and the socket's buffer. */
   get sendQueueBytes(): number {
-    return this.#writer.queuedBytes + this.socket.writableLength;
+    return this.#writer.pendingBytes;
   }
 
   /**

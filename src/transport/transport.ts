@@ -9,21 +9,13 @@ import tls from 'node:tls';
 import { publishNodeDown, publishNodeUp } from '../diagnostics.js';
 import { RpcError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import {
-  describe,
-  formatAddress,
-  isValidNodeName,
-  isWildcardHost,
-  parseAddress,
-  type ResolvedNodeOptions,
-} from '../options.js';
-import { decodeValue, encodeValue } from '../rpc/codec.js';
+import { describe, formatAddress, parseAddress, type ResolvedNodeOptions } from '../options.js';
 import { advertisedHost } from './advertise.js';
 import { Connection, type ConnectionHost, type DownReason } from './connection.js';
-import { buildFrame } from './frames.js';
 import { listen } from './listener.js';
 import { LogLimiter } from './log-limiter.js';
 import { MessageType } from './message-types.js';
+import { decodePeerList, encodePeerList } from './peer-list.js';
 import { PeerWaiters } from './peer-waiters.js';
 import { Redialer } from './redialer.js';
 
@@ -402,30 +394,18 @@ export class Transport implements ConnectionHost {
   #sendPeerList(to: Connection): void {
     const peers: [string, string][] = [];
     for (const [name, conn] of this.#ready) {
-      // An address with a wildcard host (from a peer of an older version) leads nowhere.
-      if (conn !== to && conn.peer && !hasWildcardHost(conn.peer.address))
-        peers.push([name, conn.peer.address]);
+      if (conn !== to && conn.peer) peers.push([name, conn.peer.address]);
     }
     // Sent even when empty: the first frame after readiness confirms it to the other side.
-    to.send(buildFrame(MessageType.PeerList, encodeValue(peers)));
+    to.send(encodePeerList(peers));
   }
 
   #onPeerList(frame: Buffer): void {
-    let peers: unknown;
-    try {
-      peers = decodeValue(frame.subarray(1));
-    } catch {
-      return;
-    }
-    if (!Array.isArray(peers)) return;
-    for (const entry of peers.slice(0, 10_000)) {
-      if (!Array.isArray(entry) || !isValidNodeName(entry[0]) || typeof entry[1] !== 'string')
-        continue;
-      const [name, address] = entry as [string, string];
+    for (const [name, address] of decodePeerList(frame)) {
       if (name === this.selfName || this.#ready.has(name)) continue;
-      // Re-dialled like a lost peer, not tried once: the dial can be refused for a while (a
-      // node restarted under the same name is "in use" until that peer drops the old
-      // process), and nobody else will introduce these two nodes again.
+      // Re-dialled, not tried once: the dial can be refused for a while (a node restarted
+      // under the same name is "in use" until that peer drops the old process), and nobody
+      // else will introduce these two nodes again.
       this.#redialer.keep(address, 'learnt', name);
     }
   }
@@ -462,13 +442,5 @@ export class Transport implements ConnectionHost {
         resolve();
       });
     });
-  }
-}
-
-function hasWildcardHost(address: string): boolean {
-  try {
-    return isWildcardHost(parseAddress(address, 'address').host);
-  } catch {
-    return true;
   }
 }
