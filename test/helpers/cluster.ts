@@ -8,7 +8,7 @@
  * a.kill('SIGKILL');
  * ```
  */
-import { type ChildProcess, fork } from 'node:child_process';
+import { type ChildProcess, fork, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 const WORKER = fileURLToPath(new URL('./worker.js', import.meta.url));
@@ -161,16 +161,25 @@ export class Cluster {
     process.once('exit', () => this.cleanup());
   }
 
-  /** Starts a node process with `options` (cookie defaults to the test cookie). */
-  async spawn(options: Record<string, unknown> = {}, timeoutMs = 15_000): Promise<Worker> {
-    const child = fork(
-      WORKER,
-      [JSON.stringify({ cookie: COOKIE, host: '127.0.0.1', port: 0, ...options })],
-      {
-        serialization: 'advanced',
-        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-      },
-    );
+  /**
+   * Starts a node process with `options` (cookie defaults to the test cookie). `launcher` runs
+   * it through a command that then executes node in place, keeping its pid (e.g.
+   * `['ip', 'netns', 'exec', ns]`).
+   */
+  async spawn(
+    options: Record<string, unknown> = {},
+    timeoutMs = 15_000,
+    launcher?: readonly string[],
+  ): Promise<Worker> {
+    const args = [JSON.stringify({ cookie: COOKIE, host: '127.0.0.1', port: 0, ...options })];
+    const stdio: ('ignore' | 'inherit' | 'ipc')[] = ['ignore', 'inherit', 'inherit', 'ipc'];
+    const child = launcher
+      ? spawn(
+          launcher[0] as string,
+          [...launcher.slice(1), process.execPath, ...process.execArgv, WORKER, ...args],
+          { serialization: 'advanced', stdio },
+        )
+      : fork(WORKER, args, { serialization: 'advanced', stdio });
     const ready = await new Promise<{ name: string; address: string; advertisedAddress: string }>(
       (resolve, reject) => {
         const timer = setTimeout(
