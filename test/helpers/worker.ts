@@ -495,6 +495,31 @@ Object.assign(ops, {
       outcomes[outcome] = (outcomes[outcome] ?? 0) + 1;
     return { heldBytes, outcomes };
   },
+  /**
+   * Calls `Test.echo` on `target` with `bytes` bytes every `everyMs` for `durationMs`, each with
+   * `timeout`; reports every outcome with its duration (all calls are awaited).
+   */
+  steady: async (
+    target: string,
+    bytes: number,
+    everyMs: number,
+    durationMs: number,
+    timeout: number,
+  ) => {
+    const payload = new Uint8Array(bytes);
+    const calls: Promise<{ ok: boolean; ms: number; code?: string }>[] = [];
+    for (const end = Date.now() + durationMs; Date.now() < end; ) {
+      const started = Date.now();
+      calls.push(
+        node.call(target, 'Test', 'echo', [payload], { timeout }).then(
+          () => ({ ok: true, ms: Date.now() - started }),
+          (err: RpcError) => ({ ok: false, ms: Date.now() - started, code: err.code }),
+        ),
+      );
+      await new Promise((resolve) => setTimeout(resolve, everyMs));
+    }
+    return Promise.all(calls);
+  },
   /** Buffer memory, heap and resident size of this process, after a full garbage collection. */
   memory: () => {
     setFlagsFromString('--expose-gc');
