@@ -16,6 +16,12 @@ export const LOST_PEER_REDIAL_MS = 60_000;
  */
 export type RedialKind = 'seed' | 'learnt' | 'lost';
 
+/**
+ * A seed reached before, or a node learnt from a peer list, is worth a warning only once it has
+ * failed this long without a break: a restart or a race takes less, a misconfiguration longer.
+ */
+export const WARN_AFTER_FAILING_MS = 10_000;
+
 /** What the redialer needs from the transport. */
 export interface RedialHost {
   /** Dials `address`; resolves with the peer's name. */
@@ -25,6 +31,8 @@ export interface RedialHost {
   readonly logger: Logger;
   /** Logs a warning unless one with the same key was logged recently. */
   warnLimited(key: string, message: string): void;
+  /** The clock of give-up and warning decisions. @default Date.now */
+  now?(): number;
 }
 
 interface Redial {
@@ -35,6 +43,10 @@ interface Redial {
   timer: NodeJS.Timeout | undefined;
   /** The node this address leads to, once known (from a peer list, or the last dial). */
   peer: string | undefined;
+  /** `true` once a dial to it succeeded. */
+  reached: boolean;
+  /** When the current run of failed dials began (`Date.now()`), if it is failing. */
+  failingSince: number | undefined;
 }
 
 export class Redialer {
@@ -57,9 +69,11 @@ export class Redialer {
       address,
       kind,
       backoff: new Backoff(),
-      giveUpAt: Date.now() + LOST_PEER_REDIAL_MS,
+      giveUpAt: this.#now() + LOST_PEER_REDIAL_MS,
       timer: undefined,
       peer,
+      reached: false,
+      failingSince: undefined,
     };
     this.#redials.set(address, redial);
     this.#attempt(redial);
@@ -132,8 +146,14 @@ export class Redialer {
    * a warning (once a minute per address); a lost peer is expected to be gone for a while.
    */
   #reportFailure(redial: Redial, err: Error): void {
-    if (redial.kind === 'lost') {
-      this.#host.logger.debug(`re-dialling lost peer: ${err.message}`);
+    const now = this.#now();
+    redial.failingSince ??= now;
+    const unreachedSeed = redial.kind === 'seed' && !redial.reached;
+    if (
+      redial.kind === 'lost' ||
+      (!unreachedSeed && now - redial.failingSince < WARN_AFTER_FAILING_MS)
+    ) {
+      this.#host.logger.debug(`re-dialling ${redial.address}: ${err.message}`);
       return;
     }
     const what = redial.kind === 'seed' ? 'seed' : `${redial.peer ?? 'node'} (from a peer list)`;
@@ -143,18 +163,24 @@ export class Redialer {
     );
   }
 
+  #now(): number {
+    return this.#host.now?.() ?? Date.now();
+  }
+
   #attempt(redial: Redial): void {
     redial.timer = undefined;
     this.#host.connect(redial.address).then(
       (peer) => {
         redial.peer = peer;
+        redial.reached = true;
+        redial.failingSince = undefined;
         redial.backoff.reset();
         if (redial.kind !== 'seed') this.#redials.delete(redial.address);
         else if (!this.#host.isConnected(peer)) this.#schedule(redial, false);
       },
       (err: Error) => {
         this.#reportFailure(redial, err);
-        if (redial.kind !== 'seed' && Date.now() > redial.giveUpAt)
+        if (redial.kind !== 'seed' && this.#now() > redial.giveUpAt)
           this.#redials.delete(redial.address);
         else this.#schedule(redial, false);
       },
