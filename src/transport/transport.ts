@@ -75,7 +75,11 @@ export class Transport implements ConnectionHost {
   readonly #admitted = new Map<string, Connection>();
   readonly #closeWaiters = new Set<() => void>();
   readonly #warnings = new LogLimiter();
-  /** Ready connections whose peer has not sent its peer list yet (it may name the one awaited). */
+  /**
+   * Ready connections whose peer has not sent its peer list yet (it may name the node awaited).
+   * The list is the first frame after readiness, so any frame ends the wait; a list that never
+   * comes is given up after `handshakeTimeoutMs`.
+   */
   readonly #awaitingPeerList = new Set<Connection>();
   readonly #peerWaiters = new PeerWaiters<Connection>({
     connection: (peer) => this.connection(peer),
@@ -239,6 +243,7 @@ export class Transport implements ConnectionHost {
     if (this.#admitted.get(name) === conn) this.#admitted.delete(name);
     this.#ready.set(name, conn);
     this.#awaitingPeerList.add(conn);
+    setTimeout(() => this.#peerListDone(conn), this.handshakeTimeoutMs).unref();
     this.#peerWaiters.wake();
     this.logger.info(`node up: ${name} (${conn.peer?.address})`);
     publishNodeUp(() => ({ node: this.selfName, peer: name, address: conn.peer?.address ?? '' }));
@@ -258,10 +263,14 @@ export class Transport implements ConnectionHost {
   }
 
   onMessage(conn: Connection, type: number, frame: Buffer): void {
-    if (type === MessageType.PeerList) {
-      this.#onPeerList(frame);
-      if (this.#awaitingPeerList.delete(conn)) this.#peerWaiters.wake();
-    } else this.#handlers.onMessage(conn, type, frame);
+    if (type === MessageType.PeerList) this.#onPeerList(frame);
+    else this.#handlers.onMessage(conn, type, frame);
+    if (this.#awaitingPeerList.size > 0) this.#peerListDone(conn);
+  }
+
+  /** `conn`'s peer can no longer tell of the node awaited (its list came, or never will). */
+  #peerListDone(conn: Connection): void {
+    if (this.#awaitingPeerList.delete(conn)) this.#peerWaiters.wake();
   }
 
   onLeaving(conn: Connection): void {

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { test } from 'node:test';
 import { type RpcError, type RpcNode, startNode } from '../../src/index.js';
+import { RawPeer } from '../helpers/raw-peer.js';
 
 const quiet = { cookie: 'wait', logLevel: 'silent' as const };
 
@@ -95,4 +96,20 @@ test('while a seed was never reached, a call waits its timeout, then fails with 
     b.call('ghost@127.0.0.1', 'W', 'who', [], { timeout: 5_000, signal: controller.signal }),
     { message: 'stop waiting' },
   );
+});
+
+test('a peer that never sends its peer list holds calls to unknown nodes for handshakeTimeoutMs at most', async (t) => {
+  const start = starter(t);
+  const node = await start({ name: 'wait-n5@127.0.0.1', handshakeTimeoutMs: 300 });
+  const peer = await RawPeer.connect(node.address);
+  t.after(() => peer.destroy());
+  await peer.handshake({ name: 'wait-raw@127.0.0.1', cookie: 'wait' });
+  // A node's first frame once ready is its peer list; this one sends none at all.
+  const started = Date.now();
+  await assert.rejects(
+    node.call('ghost@127.0.0.1', 'W', 'who', [], { timeout: 5_000 }),
+    notConnected('ghost@127.0.0.1'),
+  );
+  const took = Date.now() - started;
+  assert.ok(took < 1_500, `took ${took} ms`);
 });
