@@ -27,7 +27,7 @@ export interface NodeUpMessage {
   node: string;
   /** The peer that connected. */
   peer: string;
-  /** The peer's listen address. */
+  /** The peer's advertised address (where it can be dialled). */
   address: string;
 }
 

@@ -117,6 +117,8 @@ export class RpcNode extends EventEmitter<NodeEvents> {
       logger: options.logger,
       server: this.#server,
       link: (peer) => linkOf(this.#transport.connection(peer)),
+      waitForConnection: (peer, timeoutMs, signal) =>
+        this.#transport.waitForConnection(peer, timeoutMs, signal).then((c) => c !== undefined),
     });
     this.#replicator = new GroupReplicator(options.name, {
       logger: options.logger,
@@ -134,9 +136,18 @@ export class RpcNode extends EventEmitter<NodeEvents> {
     return node;
   }
 
-  /** The `host:port` this node listens on. */
+  /** The `host:port` this node listens on (on a wildcard host, e.g. `0.0.0.0:4370`). */
   get address(): string {
     return this.#transport.listenAddress;
+  }
+
+  /**
+   * The `host:port` peers are told to reach this node at: `advertiseAddress`, else the listen
+   * address when its host is specific, else derived from the name (see `advertiseAddress`).
+   * Equal to {@link address} unless the node listens on a wildcard host or behind a proxy.
+   */
+  get advertisedAddress(): string {
+    return this.#transport.advertisedAddress;
   }
 
   /** `true` once `close()` or `destroy()` was called. */
@@ -399,7 +410,7 @@ export class RpcNode extends EventEmitter<NodeEvents> {
         return;
       default:
         this.#options.logger.warn(
-          `unknown message type 0x${type.toString(16)} from ${conn.peerName}; closing`,
+          `connection ${conn.describe()} closed: unknown message type 0x${type.toString(16)}`,
         );
         conn.destroy('unknown message type');
     }
@@ -486,6 +497,8 @@ export async function startNode(options: NodeOptions = {}): Promise<RpcNode> {
   try {
     return await RpcNode.start(resolved);
   } catch (err) {
+    // A configuration error (no address to advertise) keeps its TypeError.
+    if (err instanceof TypeError) throw err;
     throw new RpcError(
       'service_unavailable',
       `cannot listen on ${options.host ?? '127.0.0.1'}:${options.port ?? 0}: ${(err as Error).message}`,

@@ -4,6 +4,7 @@
  * A bad option throws a `TypeError` naming the field, what was expected and what was received.
  */
 import { randomBytes } from 'node:crypto';
+import { isIP, isIPv6 } from 'node:net';
 import { hostname } from 'node:os';
 import type { TlsOptions } from 'node:tls';
 import { consoleLogger, type Logger, type LogLevel } from './logger.js';
@@ -11,6 +12,8 @@ import { resolveDefaultCookie } from './transport/cookie.js';
 
 /** @default 32 MiB */
 export const DEFAULT_MAX_FRAME_BYTES = 32 * 2 ** 20;
+/** @default 16 MiB */
+export const DEFAULT_MAX_SEND_QUEUE_BYTES = 16 * 2 ** 20;
 /** @default 3 000 ms */
 export const DEFAULT_HEARTBEAT_TIMEOUT_MS = 3_000;
 /** @default 10 000 ms */
@@ -34,16 +37,41 @@ export interface NodeOptions {
   /** Listen port; 0 picks a free one (read it back from `node.address`). @default 0 */
   port?: number;
   /**
+   * The address peers are told to reach this node at (in its handshake and in peer lists):
+   * `"host"` (the port is the one it listens on) or `"host:port"` (a proxy, NAT or port mapping
+   * in front of the node). Never a wildcard. Needed when `host` is a wildcard (`0.0.0.0`, `::`)
+   * and the host part of `name` is not an address other machines can reach.
+   * @default the listen `host` when it is a specific address; on a wildcard `host`, the host
+   * part of `name` when it resolves only to addresses other than loopback; else `startNode`
+   * throws a `TypeError`
+   */
+  advertiseAddress?: string;
+  /**
    * Shared secret of the cluster; never sent over the wire (HMAC challenge–response).
    * @default `RPCLB_COOKIE`, else a random cookie kept in `~/.rpclb.cookie` (mode 0600)
    */
   cookie?: string;
   /** `host:port` addresses to join, re-dialled with backoff while the node runs. @default [] */
   seeds?: string[];
-  /** A peer silent this long is declared down. @default 3 000 */
+  /**
+   * A peer silent this long is declared down, at most one ping interval later. Nodes ping every
+   * tenth of the smaller timeout of the two, so a stall shorter than nine tenths of it (a
+   * handler blocking the event loop) never gets a node declared down.
+   * @default 3 000
+   */
   heartbeatTimeoutMs?: number;
   /** Largest frame accepted or sent; a larger message fails with `bad_request`. @default 32 MiB */
   maxFrameBytes?: number;
+  /**
+   * Bytes that may wait to be sent on one connection (queued by the node and buffered by the
+   * socket) before new calls and casts to that peer fail at once with `service_unavailable`
+   * (`details.reason: 'send_queue_full'`, not executed, so `lb.call` tries another member).
+   * A request is let through while the queue is below the limit, so one frame of any allowed
+   * size passes an empty queue. Replies are never refused, but a peer that lets more than
+   * twice this plus one frame pile up is not reading: its connection is closed.
+   * @default 16 MiB
+   */
+  maxSendQueueBytes?: number;
   /**
    * TLS between nodes, with mutual authentication: `node:tls` options (`key`, `cert`, `ca`, ...).
    * Both sides present certificates and verify the other's against `ca`. Off when absent.
@@ -75,10 +103,15 @@ export interface ResolvedNodeOptions {
   readonly name: string;
   readonly host: string;
   readonly port: number;
+  /** `advertiseAddress` parsed; `port` undefined means "the port bound". */
+  readonly advertiseAddress:
+    | { readonly host: string; readonly port: number | undefined }
+    | undefined;
   readonly cookie: string;
   readonly seeds: readonly string[];
   readonly heartbeatTimeoutMs: number;
   readonly maxFrameBytes: number;
+  readonly maxSendQueueBytes: number;
   readonly tls: (TlsOptions & { servername?: string }) | undefined;
   readonly callTimeoutMs: number;
   readonly drainTimeoutMs: number;
@@ -96,10 +129,12 @@ const NODE_OPTION_NAMES = optionNames({
   name: true,
   host: true,
   port: true,
+  advertiseAddress: true,
   cookie: true,
   seeds: true,
   heartbeatTimeoutMs: true,
   maxFrameBytes: true,
+  maxSendQueueBytes: true,
   tls: true,
   callTimeoutMs: true,
   drainTimeoutMs: true,
@@ -224,6 +259,44 @@ export function parseAddress(address: unknown, field: string): { host: string; p
   throw optionError(field, 'an address "host:port" with a port from 1 to 65535', address);
 }
 
+/** `true` for a wildcard (unspecified) address: `0.0.0.0`, `::`, `0:0::0`... */
+export function isWildcardHost(host: string): boolean {
+  return host === '0.0.0.0' || (isIPv6(host) && /^[0:]+$/.test(host));
+}
+
+/** `true` for a loopback address: `127.0.0.0/8`, `::1`, `::ffff:127.x.x.x`. */
+export function isLoopbackAddress(address: string): boolean {
+  if (isIP(address) === 4) return address.startsWith('127.');
+  const lower = address.toLowerCase();
+  return /^(0{0,4}:){2,7}0{0,3}1$/.test(lower) || /^::ffff:127\./.test(lower);
+}
+
+/**
+ * Parses `advertiseAddress`: `"host"`, `"host:port"`, `"[v6]"`, `"[v6]:port"` or a bare IPv6
+ * address; never a wildcard host.
+ */
+function parseAdvertiseAddress(value: unknown): ResolvedNodeOptions['advertiseAddress'] {
+  if (value === undefined) return undefined;
+  const expected = '"host" or "host:port" (port 1 to 65535), not a wildcard address';
+  if (typeof value !== 'string') throw optionError('advertiseAddress', expected, value);
+  let parsed: { host: string; port: number | undefined } | undefined;
+  const bracketed = /^\[([^\]]+)\]$/.exec(value);
+  if (isIPv6(value)) parsed = { host: value, port: undefined };
+  else if (bracketed && isIPv6(bracketed[1] as string))
+    parsed = { host: bracketed[1] as string, port: undefined };
+  else if (/^[A-Za-z0-9._-]+$/.test(value)) parsed = { host: value, port: undefined };
+  else if (/:\d+$/.test(value)) {
+    try {
+      parsed = parseAddress(value, 'advertiseAddress');
+    } catch {
+      parsed = undefined;
+    }
+  }
+  if (!parsed || isWildcardHost(parsed.host) || parsed.host === '')
+    throw optionError('advertiseAddress', expected, value);
+  return Object.freeze(parsed);
+}
+
 /** Formats a host and port as `host:port` (`[v6]:port`). */
 export function formatAddress(host: string, port: number): string {
   return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
@@ -319,10 +392,17 @@ export function resolveNodeOptions(input: NodeOptions = {}): ResolvedNodeOptions
     name,
     host,
     port,
+    advertiseAddress: parseAdvertiseAddress(input.advertiseAddress),
     cookie: input.cookie ?? resolveDefaultCookie(),
     seeds: Object.freeze(resolveSeeds(input.seeds)),
     heartbeatTimeoutMs: positiveInt(input, 'heartbeatTimeoutMs', DEFAULT_HEARTBEAT_TIMEOUT_MS),
     maxFrameBytes: frameLimit(input.maxFrameBytes),
+    maxSendQueueBytes: positiveInt(
+      input,
+      'maxSendQueueBytes',
+      DEFAULT_MAX_SEND_QUEUE_BYTES,
+      Number.MAX_SAFE_INTEGER,
+    ),
     tls: input.tls ? Object.freeze({ ...input.tls }) : undefined,
     callTimeoutMs: positiveInt(input, 'callTimeoutMs', DEFAULT_CALL_TIMEOUT_MS),
     drainTimeoutMs: positiveInt(input, 'drainTimeoutMs', DEFAULT_DRAIN_TIMEOUT_MS),

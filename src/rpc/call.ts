@@ -142,8 +142,8 @@ export abstract class OutgoingCall implements Expiring {
     readonly module: string,
     readonly fn: string,
     readonly args: unknown[],
-    /** This attempt's timeout in ms. */
-    readonly timeoutMs: number,
+    /** This attempt's timeout in ms (what is left of it, after waiting for a connection). */
+    public timeoutMs: number,
     readonly signal: AbortSignal | undefined,
     readonly meta: CallMetadata | undefined,
     readonly onTrailer: ((trailer: CallMetadata) => void) | undefined,

@@ -63,6 +63,12 @@ export interface ClientHost {
   readonly server: RpcServer;
   /** The ready connection to `peer`, if any. */
   link(peer: string): RpcLink | undefined;
+  /**
+   * Resolves `true` once `peer` is connected, `false` as soon as no dial under way could
+   * connect it (or at `timeoutMs`, or on abort). Without it, requests to a node that is not
+   * connected fail at once.
+   */
+  waitForConnection?(peer: string, timeoutMs: number, signal?: AbortSignal): Promise<boolean>;
 }
 
 interface PendingProbe {
@@ -166,7 +172,9 @@ export class RpcClient {
     const names = this.#names.get(call.module, call.fn);
     // The usual case is checked cheaply: a connected (hence valid) target, sane names and args.
     if (names === null || !Array.isArray(call.args) || link === undefined) {
-      return this.#fail(call, checkRequest(call) ?? this.#notConnected(call.details));
+      const bad = checkRequest(call);
+      if (bad === undefined && this.#canWait()) return this.#startWhenConnected(call);
+      return this.#fail(call, bad ?? this.#notConnected(call.details));
     }
     const signal = call.signal;
     if (signal?.aborted) return call.end(false, signal.reason);
@@ -236,9 +244,10 @@ export class RpcClient {
     const names = this.#names.get(module, fn);
     const details = { node: target, module, function: fn };
     if (names === null || !Array.isArray(args) || link === undefined) {
-      return Promise.reject(
-        checkRequest({ target, module, fn, args, details }) ?? this.#notConnected(details),
-      );
+      const bad = checkRequest({ target, module, fn, args, details });
+      if (bad === undefined && this.#canWait())
+        return this.#castWhenConnected(target, module, fn, args, options);
+      return Promise.reject(bad ?? this.#notConnected(details));
     }
     let meta: CallMetadata | undefined;
     if (options !== undefined) {
@@ -498,6 +507,39 @@ export class RpcClient {
     } while (this.#pending.has(id));
     this.#nextId = id;
     return id;
+  }
+
+  #canWait(): boolean {
+    return this.#host.waitForConnection !== undefined && !this.#closed;
+  }
+
+  /**
+   * A call to a node that is not connected yet (`node.call` right after `startNode({ seeds })`):
+   * waits, within its timeout, while a dial could lead to it, then goes with the time left.
+   */
+  #startWhenConnected(call: OutgoingCall): void {
+    const started = performance.now();
+    const wait = this.#host.waitForConnection?.(call.target, call.timeoutMs, call.signal);
+    void wait?.then((connected) => {
+      if (call.signal?.aborted) return call.end(false, call.signal.reason);
+      if (!connected || this.#closed) return this.#fail(call, this.#notConnected(call.details));
+      call.timeoutMs = Math.max(1, Math.round(call.timeoutMs - (performance.now() - started)));
+      this.start(call);
+    });
+  }
+
+  /** As {@link #startWhenConnected}, for a cast (within the node's default call timeout). */
+  async #castWhenConnected(
+    target: string,
+    module: string,
+    fn: string,
+    args: unknown[],
+    options: CastOptions | undefined,
+  ): Promise<void> {
+    const connected = await this.#host.waitForConnection?.(target, this.#host.defaultTimeoutMs);
+    if (!connected || this.#closed)
+      throw this.#notConnected({ node: target, module, function: fn });
+    return this.#cast(target, module, fn, args, options);
   }
 
   #notConnected(details: RpcErrorDetails): RpcError {

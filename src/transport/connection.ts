@@ -27,7 +27,9 @@ import {
   newNonce,
   proofMatches,
 } from './handshake.js';
+import { Heartbeat, pingIntervalMs } from './heartbeat.js';
 import { MessageType, PROTOCOL_VERSIONS } from './message-types.js';
+import { describeSocketError } from './socket-errors.js';
 
 /** Why a ready connection ended, as `nodedown` reports it. */
 export type DownReason = 'closed' | 'timeout' | 'goodbye';
@@ -39,12 +41,16 @@ const PREAUTH_MAX_FRAME_BYTES = 64 * 1024;
 export interface ConnectionHost {
   readonly selfName: string;
   readonly incarnation: string;
-  readonly listenAddress: string;
+  /** The address peers are told to dial (sent in HELLO). */
+  readonly advertisedAddress: string;
   readonly cookie: string;
   readonly maxFrameBytes: number;
+  readonly maxSendQueueBytes: number;
   readonly heartbeatTimeoutMs: number;
   readonly handshakeTimeoutMs: number;
   readonly logger: Logger;
+  /** Logs a warning unless one with the same key was logged recently (recurring refusals). */
+  warnLimited(key: string, message: string): void;
   /** Admission check once the peer is authenticated: `null` to accept, else the refusal reason. */
   admit(conn: Connection): string | null;
   onReady(conn: Connection): void;
@@ -64,6 +70,9 @@ export interface ConnectionHost {
  */
 type State = 'handshaking' | 'ready' | 'closing' | 'leaving' | 'closed';
 
+/** Every ping is the same 5 bytes. */
+const PING = buildFrame(MessageType.Ping);
+
 /** How long a goodbye waits for the peer's acknowledgement. */
 const GOODBYE_ACK_TIMEOUT_MS = 2_000;
 
@@ -79,6 +88,8 @@ export class Connection {
   protocol = 0;
   /** Per-connection state of the layers above (the node sets it when the connection is ready). */
   session: object | undefined;
+  /** The name the peer gave in its HELLO, as soon as it arrived (even if then refused). */
+  claimedName: string | undefined;
   /** The reason a handshake was refused, when it was (for `connect()` to report). */
   refusal: string | undefined;
   /** The socket error that ended the connection, if one did (e.g. `ECONNREFUSED`). */
@@ -92,21 +103,25 @@ export class Connection {
   #proofVerified = false;
   #welcomed = false;
   #confirmed = false;
-  #receivedSinceTick = true;
-  #sentSinceTick = false;
-  #silentMs = 0;
+  #heartbeat: Heartbeat | undefined;
+  #overflowing = false;
   #timer: NodeJS.Timeout;
 
-  constructor(host: ConnectionHost, socket: Socket, initiator: boolean) {
+  readonly #remote: string | undefined;
+
+  /** `dialled`: the address dialled (a dialled socket has no remote address until connected). */
+  constructor(host: ConnectionHost, socket: Socket, initiator: boolean, dialled?: string) {
     this.#host = host;
     this.socket = socket;
     this.initiator = initiator;
+    this.#remote =
+      dialled ?? (socket.remoteAddress && `${socket.remoteAddress}:${socket.remotePort}`);
     this.#writer = new FrameWriter(socket);
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.#onData(chunk));
     socket.on('error', (err: NodeJS.ErrnoException) => {
-      this.socketError = err.code ?? err.message;
-      this.#fail('closed', `socket error: ${err.message}`);
+      this.socketError = describeSocketError(err);
+      this.#fail('closed', this.socketError);
     });
     socket.on('close', () => this.#fail('closed', 'socket closed'));
     this.#timer = setTimeout(() => this.#handshakeTimedOut(), host.handshakeTimeoutMs);
@@ -117,7 +132,7 @@ export class Connection {
         encodeHello({
           name: host.selfName,
           incarnation: host.incarnation,
-          address: host.listenAddress,
+          address: host.advertisedAddress,
           nonce: this.#nonce,
           maxFrameBytes: host.maxFrameBytes,
           heartbeatTimeoutMs: host.heartbeatTimeoutMs,
@@ -139,22 +154,82 @@ export class Connection {
     return this.#state === 'ready' || this.#state === 'closing' || this.#state === 'leaving';
   }
 
+  /** The remote `host:port` (the address dialled, for a dialled connection). */
+  get remote(): string {
+    return this.#remote ?? 'an unknown address';
+  }
+
+  /** Why a dialled connection ended before it was ready, in plain words. */
+  get failure(): string {
+    if (this.refusal !== undefined) return this.refusal;
+    if (this.socketError !== undefined) return this.socketError;
+    if (this.claimedName !== undefined)
+      return 'the peer closed the connection during the handshake';
+    return 'encrypted' in this.socket
+      ? "the peer closed the connection during the TLS handshake (it may not accept this node's certificate)"
+      : 'the peer closed the connection without a hello (is it a node of this cluster? does it use TLS?)';
+  }
+
+  /** `to|from host:port (name)`, for log lines. */
+  describe(): string {
+    // Until its cookie proof checked out, a name is only what the other side claims.
+    const claim = this.#proofVerified ? '' : 'claims ';
+    const who = this.claimedName === undefined ? '' : ` (${claim}${this.claimedName})`;
+    return `${this.initiator ? 'to' : 'from'} ${this.remote}${who}`;
+  }
+
   /** The peer's name, once its HELLO arrived. */
   get peerName(): string | undefined {
     return this.peer?.name;
   }
 
+  /** Bytes waiting to leave on this connection: the writer's queue and the socket's buffer. */
+  get sendQueueBytes(): number {
+    return this.#writer.pendingBytes;
+  }
+
+  /**
+   * `true` while {@link sendQueueBytes} is at `maxSendQueueBytes` or over: new requests to this
+   * peer are refused (replies still go out). Below it, one more frame of any size may be queued.
+   */
+  get sendQueueFull(): boolean {
+    return this.sendQueueBytes >= this.#host.maxSendQueueBytes;
+  }
+
   /** Queues a complete frame. */
   send(frame: Buffer): void {
     if (this.#state !== 'ready' && this.#state !== 'closing') return;
+    if (this.#overflows(frame.length)) return;
     this.#send(frame);
   }
 
   /** Queues a frame given as header (with length prefix) and body, without copying the body. */
   send2(header: Buffer, body: Buffer): void {
     if (this.#state !== 'ready' && this.#state !== 'closing') return;
-    this.#sentSinceTick = true;
+    if (this.#overflows(header.length + body.length)) return;
     this.#writer.write2(header, body);
+  }
+
+  /**
+   * Past the hard ceiling (twice `maxSendQueueBytes` plus one frame) the peer is not reading:
+   * the frame is dropped and the connection closed (after this turn, so whoever is sending is
+   * not re-entered). Requests are refused long before, at `maxSendQueueBytes`, so only replies
+   * and control frames get here.
+   */
+  #overflows(bytes: number): boolean {
+    const queued = this.sendQueueBytes;
+    if (!this.#overflowing && queued + bytes <= 2 * this.#host.maxSendQueueBytes + this.sendLimit)
+      return false;
+    if (!this.#overflowing) {
+      this.#overflowing = true;
+      const detail =
+        `the peer is not reading: ${queued} bytes wait to be sent ` +
+        `(maxSendQueueBytes ${this.#host.maxSendQueueBytes})`;
+      this.#host.logger.warn(`connection ${this.describe()} closed: ${detail}`);
+      this.#publishDropped(detail);
+      setImmediate(() => this.#close('closed', detail, false));
+    }
+    return true;
   }
 
   /**
@@ -182,17 +257,22 @@ export class Connection {
   }
 
   #send(frame: Buffer): void {
-    this.#sentSinceTick = true;
     this.#writer.write(frame);
   }
 
   #onData(chunk: Buffer): void {
-    this.#receivedSinceTick = true;
+    this.#heartbeat?.received();
     try {
       this.#decoder.push(chunk, this.#onFrame);
     } catch (err) {
       if (!(err instanceof FrameError)) throw err;
-      this.#protocolError(`${err.reason}: ${err.message}`);
+      // A TLS ClientHello (record type 0x16, version 0x03..) read as a frame header.
+      const tls = this.#state === 'handshaking' && chunk[0] === 0x16 && chunk[1] === 0x03;
+      this.#protocolError(
+        tls
+          ? 'the peer speaks TLS and this node does not: every node of a cluster needs the tls option, or none'
+          : `${err.reason}: ${err.message}`,
+      );
     }
   }
 
@@ -244,7 +324,11 @@ export class Connection {
     if (type === MessageType.Reject) {
       const reason = body.toString('utf8', 0, Math.min(body.length, 200));
       this.refusal = reason;
-      return this.#close('closed', `refused by ${this.peer?.name ?? 'peer'}: ${reason}`, false);
+      return this.#close(
+        'closed',
+        `refused by ${this.claimedName ?? 'the peer'}: ${reason}`,
+        false,
+      );
     }
     this.#protocolError(`unexpected handshake message 0x${(type ?? 0).toString(16)}`);
   }
@@ -252,12 +336,20 @@ export class Connection {
   #onHello(body: Buffer): void {
     const hello = decodeHello(body);
     if (typeof hello === 'string') return this.#protocolError(hello);
-    if (hello.name === this.#host.selfName) return this.#refuse('a node cannot connect to itself');
+    this.claimedName = hello.name;
+    if (hello.name === this.#host.selfName) {
+      this.#host.logger.debug(`connection ${this.describe()} refused: it is this node itself`);
+      return this.#refuse('a node cannot connect to itself');
+    }
     const version = negotiateVersion(PROTOCOL_VERSIONS, hello.versions);
     if (version === undefined) {
       const reason = `no common protocol version (this node speaks ${formatVersions(PROTOCOL_VERSIONS)}, ${hello.name} speaks ${formatVersions(hello.versions)})`;
       this.peer = hello;
-      this.#host.logger.warn(`connection ${this.#describe()} refused: ${reason}`);
+      // A node of another version keeps re-dialling: one warning a minute is enough.
+      this.#host.warnLimited(
+        `version ${this.socket.remoteAddress} ${hello.name}`,
+        `connection ${this.describe()} refused: ${reason}`,
+      );
       this.#publishDropped(reason);
       return this.#refuse(reason);
     }
@@ -283,8 +375,9 @@ export class Connection {
       this.#host.selfName,
     );
     if (!proofMatches(body, expected)) {
-      this.#host.logger.warn(
-        `connection ${this.#describe()} refused: wrong cookie (the cookies of the two nodes differ)`,
+      this.#host.warnLimited(
+        `cookie ${this.socket.remoteAddress} ${peer.name}`,
+        `connection ${this.describe()} refused: wrong cookie (the cookies of the two nodes differ)`,
       );
       this.#publishDropped('wrong cookie');
       return this.#refuse('wrong cookie');
@@ -307,11 +400,12 @@ export class Connection {
     this.#decoder.setMaxFrameBytes(this.#host.maxFrameBytes);
     this.#state = 'ready';
     clearTimeout(this.#timer);
-    // Tick for the stricter of the two timeouts, so a peer with a shorter one never starves of
+    // Ping for the stricter of the two timeouts, so a peer with a shorter one never starves of
     // pings; silence is still judged against this node's own timeout.
-    const strictest = Math.min(this.#host.heartbeatTimeoutMs, peer.heartbeatTimeoutMs);
-    const tick = Math.max(25, Math.floor(strictest / 4));
-    this.#timer = setInterval(() => this.#heartbeat(tick), tick);
+    const heartbeat = new Heartbeat(this.#heartbeatHost, this.#host.heartbeatTimeoutMs);
+    this.#heartbeat = heartbeat;
+    const interval = pingIntervalMs(this.#host.heartbeatTimeoutMs, peer.heartbeatTimeoutMs);
+    this.#timer = setInterval(() => heartbeat.tick(), interval);
     this.#timer.unref();
     this.#host.onReady(this);
     if (this.#isDecider() && this.#state === 'ready') this.#confirm();
@@ -322,21 +416,22 @@ export class Connection {
     this.#host.onConfirmed(this);
   }
 
-  /** Sends PING when idle; declares the peer down after `heartbeatTimeoutMs` of silence. */
-  #heartbeat(tick: number): void {
-    if (this.#receivedSinceTick) {
-      this.#receivedSinceTick = false;
-      this.#silentMs = 0;
-    } else {
-      this.#silentMs += tick;
-      if (this.#silentMs >= this.#host.heartbeatTimeoutMs) {
-        this.#close('timeout', `no traffic for ${this.#silentMs} ms`, false);
-        return;
-      }
-    }
-    if (!this.#sentSinceTick) this.#send(buildFrame(MessageType.Ping));
-    this.#sentSinceTick = false;
-  }
+  readonly #heartbeatHost = {
+    now: () => performance.now(),
+    // Written at once: a ping left for the end of the turn would wait out a handler that
+    // blocks the loop in this same turn, and the peer would hear nothing for a whole stall more.
+    ping: () => {
+      this.#writer.write(PING);
+      this.#writer.flush();
+    },
+    silent: (silentMs: number) =>
+      this.#close(
+        'timeout',
+        `nothing received for ${Math.round(silentMs)} ms (heartbeatTimeoutMs ${this.#host.heartbeatTimeoutMs})`,
+        false,
+      ),
+    defer: (check: () => void) => setImmediate(check),
+  };
 
   #isDecider(): boolean {
     return this.#host.selfName < (this.peer as Hello).name;
@@ -353,15 +448,14 @@ export class Connection {
     const detail = `handshake timed out after ${this.#host.handshakeTimeoutMs} ms`;
     this.socketError ??= detail;
     // An incoming one is a stranger worth a warning; a dial's failure is reported by connect().
-    if (this.initiator)
-      this.#host.logger.debug(`connection ${this.#describe()} dropped: ${detail}`);
-    else this.#host.logger.warn(`connection ${this.#describe()} dropped: ${detail}`);
+    if (this.initiator) this.#host.logger.debug(`connection ${this.describe()} dropped: ${detail}`);
+    else this.#host.logger.warn(`connection ${this.describe()} dropped: ${detail}`);
     this.#publishDropped(detail);
     this.#close('timeout', detail, false);
   }
 
   #protocolError(detail: string): void {
-    this.#host.logger.warn(`connection ${this.#describe()} dropped: ${detail}`);
+    this.#host.logger.warn(`connection ${this.describe()} dropped: ${detail}`);
     this.#publishDropped(detail);
     this.#close('closed', detail, false);
   }
@@ -369,8 +463,8 @@ export class Connection {
   #publishDropped(reason: string): void {
     publishConnectionDropped(() => ({
       node: this.#host.selfName,
-      remote: `${this.socket.remoteAddress}:${this.socket.remotePort}`,
-      claimedName: this.peer?.name,
+      remote: this.remote,
+      claimedName: this.claimedName,
       reason,
     }));
   }
@@ -385,16 +479,12 @@ export class Connection {
     if (this.#state === 'leaving') reason = 'goodbye';
     this.#state = 'closed';
     clearTimeout(this.#timer);
+    this.#heartbeat?.stop();
     this.#writer.close(flush);
     if (flush) this.socket.end();
     else this.socket.destroy();
     // A flushed end() that the peer never acknowledges must not hold the socket forever.
     if (flush) setTimeout(() => this.socket.destroy(), 2_000).unref();
     this.#host.onClose(this, reason, detail, wasReady);
-  }
-
-  #describe(): string {
-    const who = this.peer ? ` (claims ${this.peer.name})` : '';
-    return `from ${this.socket.remoteAddress}:${this.socket.remotePort}${who}`;
   }
 }

@@ -35,6 +35,11 @@ export class FrameWriter {
     return this.#queuedBytes;
   }
 
+  /** Bytes not yet handed to the kernel: this queue and what the socket itself buffers. */
+  get pendingBytes(): number {
+    return this.#queuedBytes + this.#socket.writableLength;
+  }
+
   /** Queues a complete frame (length prefix included). */
   write(frame: Buffer): void {
     if (this.#closed) return;

@@ -1,9 +1,9 @@
 /**
  * Handshake messages, protocol version negotiation and the cookie proof.
  *
- * Both sides send HELLO at once (magic, the protocol versions spoken, name, incarnation, listen
- * address, a fresh 32-byte nonce, frame limit, heartbeat timeout). The connection then speaks
- * the highest version both sides speak ({@link negotiateVersion}); with none in common it is
+ * Both sides send HELLO at once (magic, the protocol versions spoken, name, incarnation,
+ * advertised address, a fresh 32-byte nonce, frame limit, heartbeat timeout). The connection
+ * then speaks the highest version both sides speak ({@link negotiateVersion}); with none in common it is
  * refused, naming both ranges. Each then proves it knows the cookie by sending
  * `HMAC-SHA256(cookie, label | peerNonce | ownNonce | ownName | peerName)`: the cookie never
  * crosses the wire, the peer's fresh nonce defeats replay, and the direction-dependent order
@@ -27,7 +27,7 @@ export interface Hello {
   name: string;
   /** Random per process start: tells a restarted node from a duplicate connection. */
   incarnation: string;
-  /** The address it listens on, so others can dial it. */
+  /** The address it advertises (`advertiseAddress`, never a wildcard), so others can dial it. */
   address: string;
   nonce: Uint8Array;
   maxFrameBytes: number;

@@ -9,6 +9,19 @@ import { Backoff } from './backoff.js';
 /** A lost peer that is not a seed is re-dialled for this long before we give up on it. */
 export const LOST_PEER_REDIAL_MS = 60_000;
 
+/**
+ * Why an address is kept dialled: a `seed` (for as long as the node runs, and again whenever its
+ * node is lost), a node `learnt` from a peer list, or a peer `lost` without goodbye (both until
+ * the first success, for at most {@link LOST_PEER_REDIAL_MS}).
+ */
+export type RedialKind = 'seed' | 'learnt' | 'lost';
+
+/**
+ * A seed reached before, or a node learnt from a peer list, is worth a warning only once it has
+ * failed this long without a break: a restart or a race takes less, a misconfiguration longer.
+ */
+export const WARN_AFTER_FAILING_MS = 10_000;
+
 /** What the redialer needs from the transport. */
 export interface RedialHost {
   /** Dials `address`; resolves with the peer's name. */
@@ -16,16 +29,24 @@ export interface RedialHost {
   /** `true` while a ready connection to `peer` exists. */
   isConnected(peer: string): boolean;
   readonly logger: Logger;
+  /** Logs a warning unless one with the same key was logged recently. */
+  warnLimited(key: string, message: string): void;
+  /** The clock of give-up and warning decisions. @default Date.now */
+  now?(): number;
 }
 
 interface Redial {
   readonly address: string;
-  readonly forever: boolean;
+  readonly kind: RedialKind;
   readonly backoff: Backoff;
   readonly giveUpAt: number;
   timer: NodeJS.Timeout | undefined;
-  /** The node this address led to last time. */
+  /** The node this address leads to, once known (from a peer list, or the last dial). */
   peer: string | undefined;
+  /** `true` once a dial to it succeeded. */
+  reached: boolean;
+  /** When the current run of failed dials began (`Date.now()`), if it is failing. */
+  failingSince: number | undefined;
 }
 
 export class Redialer {
@@ -38,18 +59,21 @@ export class Redialer {
   }
 
   /**
-   * Starts dialling `address` until it connects (`forever`: and again whenever that node is
-   * lost). A non-forever address is given up after {@link LOST_PEER_REDIAL_MS}.
+   * Starts dialling `address` until it connects (a seed: and again whenever that node is
+   * lost). Other addresses are given up after {@link LOST_PEER_REDIAL_MS}. `peer` is the node
+   * the address is expected to lead to, when known.
    */
-  keep(address: string, forever: boolean): void {
+  keep(address: string, kind: RedialKind, peer?: string): void {
     if (this.#stopped || this.#redials.has(address)) return;
     const redial: Redial = {
       address,
-      forever,
+      kind,
       backoff: new Backoff(),
-      giveUpAt: Date.now() + LOST_PEER_REDIAL_MS,
+      giveUpAt: this.#now() + LOST_PEER_REDIAL_MS,
       timer: undefined,
-      peer: undefined,
+      peer,
+      reached: false,
+      failingSince: undefined,
     };
     this.#redials.set(address, redial);
     this.#attempt(redial);
@@ -69,6 +93,39 @@ export class Redialer {
     return found;
   }
 
+  /**
+   * `true` while a kept address could still lead to `peer`: a seed never reached yet (it could
+   * be any node), a seed or a learnt address known to lead to `peer`. A lost peer's re-dials in
+   * backoff do not count (a call to a dead node fails at once, as before it was lost).
+   */
+  mayLeadTo(peer: string): boolean {
+    for (const redial of this.#redials.values()) {
+      if (redial.kind === 'lost') continue;
+      if (redial.peer === peer || (redial.kind === 'seed' && redial.peer === undefined))
+        return true;
+    }
+    return false;
+  }
+
+  /** The node `address` is known to lead to, if any. */
+  peerOf(address: string): string | undefined {
+    return this.#redials.get(address)?.peer;
+  }
+
+  /** A dial to `address` was answered by `peer` (even if refused). */
+  named(address: string, peer: string): void {
+    const redial = this.#redials.get(address);
+    if (redial) redial.peer = peer;
+  }
+
+  /** Stops dialling `address` (it turned out to be this node itself). */
+  forget(address: string): void {
+    const redial = this.#redials.get(address);
+    if (!redial) return;
+    clearTimeout(redial.timer);
+    this.#redials.delete(address);
+  }
+
   /** Stops every pending re-dial. */
   stop(): void {
     this.#stopped = true;
@@ -84,18 +141,47 @@ export class Redialer {
     redial.timer.unref();
   }
 
+  /**
+   * A seed or a node learnt from a peer list that cannot be reached is a misconfiguration worth
+   * a warning (once a minute per address); a lost peer is expected to be gone for a while.
+   */
+  #reportFailure(redial: Redial, err: Error): void {
+    const now = this.#now();
+    redial.failingSince ??= now;
+    const unreachedSeed = redial.kind === 'seed' && !redial.reached;
+    if (
+      redial.kind === 'lost' ||
+      (!unreachedSeed && now - redial.failingSince < WARN_AFTER_FAILING_MS)
+    ) {
+      this.#host.logger.debug(`re-dialling ${redial.address}: ${err.message}`);
+      return;
+    }
+    const what = redial.kind === 'seed' ? 'seed' : `${redial.peer ?? 'node'} (from a peer list)`;
+    this.#host.warnLimited(
+      `dial ${redial.address}`,
+      `${what}: ${err.message}; retrying with backoff`,
+    );
+  }
+
+  #now(): number {
+    return this.#host.now?.() ?? Date.now();
+  }
+
   #attempt(redial: Redial): void {
     redial.timer = undefined;
     this.#host.connect(redial.address).then(
       (peer) => {
         redial.peer = peer;
+        redial.reached = true;
+        redial.failingSince = undefined;
         redial.backoff.reset();
-        if (!redial.forever) this.#redials.delete(redial.address);
+        if (redial.kind !== 'seed') this.#redials.delete(redial.address);
         else if (!this.#host.isConnected(peer)) this.#schedule(redial, false);
       },
       (err: Error) => {
-        this.#host.logger.debug(`dial ${redial.address} failed: ${err.message}`);
-        if (!redial.forever && Date.now() > redial.giveUpAt) this.#redials.delete(redial.address);
+        this.#reportFailure(redial, err);
+        if (redial.kind !== 'seed' && this.#now() > redial.giveUpAt)
+          this.#redials.delete(redial.address);
         else this.#schedule(redial, false);
       },
     );

@@ -9,17 +9,14 @@ import tls from 'node:tls';
 import { publishNodeDown, publishNodeUp } from '../diagnostics.js';
 import { RpcError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import {
-  describe,
-  formatAddress,
-  isValidNodeName,
-  parseAddress,
-  type ResolvedNodeOptions,
-} from '../options.js';
-import { decodeValue, encodeValue } from '../rpc/codec.js';
+import { describe, formatAddress, parseAddress, type ResolvedNodeOptions } from '../options.js';
+import { advertisedHost } from './advertise.js';
 import { Connection, type ConnectionHost, type DownReason } from './connection.js';
-import { buildFrame } from './frames.js';
+import { listen } from './listener.js';
+import { LogLimiter } from './log-limiter.js';
 import { MessageType } from './message-types.js';
+import { decodePeerList, encodePeerList } from './peer-list.js';
+import { PeerWaiters } from './peer-waiters.js';
 import { Redialer } from './redialer.js';
 
 /** What the transport tells the layers above it. */
@@ -56,9 +53,13 @@ interface PendingDial {
 export class Transport implements ConnectionHost {
   readonly selfName: string;
   readonly incarnation = randomBytes(8).toString('hex');
+  /** The `host:port` bound (a wildcard host stays a wildcard). */
   listenAddress = '';
+  /** The `host:port` peers are told to dial (never a wildcard). */
+  advertisedAddress = '';
   readonly cookie: string;
   readonly maxFrameBytes: number;
+  readonly maxSendQueueBytes: number;
   readonly heartbeatTimeoutMs: number;
   readonly handshakeTimeoutMs: number;
   readonly logger: Logger;
@@ -73,6 +74,17 @@ export class Transport implements ConnectionHost {
   readonly #pendingDials = new Map<Connection, PendingDial>();
   readonly #admitted = new Map<string, Connection>();
   readonly #closeWaiters = new Set<() => void>();
+  readonly #warnings = new LogLimiter();
+  /**
+   * Ready connections whose peer has not sent its peer list yet (it may name the node awaited).
+   * The list is the first frame after readiness, so any frame ends the wait; a list that never
+   * comes is given up after `handshakeTimeoutMs`.
+   */
+  readonly #awaitingPeerList = new Set<Connection>();
+  readonly #peerWaiters = new PeerWaiters<Connection>({
+    connection: (peer) => this.connection(peer),
+    couldLeadTo: (peer) => this.#couldLeadTo(peer),
+  });
   #server: net.Server | undefined;
   #closing = false;
 
@@ -82,6 +94,7 @@ export class Transport implements ConnectionHost {
     this.selfName = options.name;
     this.cookie = options.cookie;
     this.maxFrameBytes = options.maxFrameBytes;
+    this.maxSendQueueBytes = options.maxSendQueueBytes;
     this.heartbeatTimeoutMs = options.heartbeatTimeoutMs;
     this.handshakeTimeoutMs = options.handshakeTimeoutMs;
     this.logger = options.logger;
@@ -89,45 +102,36 @@ export class Transport implements ConnectionHost {
       connect: (address) => this.connect(address),
       isConnected: (peer) => this.#ready.has(peer),
       logger: options.logger,
+      warnLimited: (key, message) => this.warnLimited(key, message),
     });
   }
 
-  /** Starts listening; resolves with the `host:port` actually bound. */
+  /**
+   * Works out the address to advertise (a `TypeError` when it cannot), then listens; resolves
+   * with the `host:port` actually bound.
+   */
   async listen(): Promise<string> {
     const { tls: tlsOptions, host, port } = this.#options;
-    const server = tlsOptions
-      ? tls.createServer({
-          ...tlsOptions,
-          requestCert: true,
-          rejectUnauthorized: true,
-          handshakeTimeout: this.#options.handshakeTimeoutMs,
-        })
-      : net.createServer();
-    server.on(tlsOptions ? 'secureConnection' : 'connection', (socket: net.Socket) => {
-      if (this.#closing) socket.destroy();
-      else this.#adopt(socket, false);
-    });
-    server.on('tlsClientError', (err: Error, socket: net.Socket) => {
-      // The socket may already be gone; its address is read from the error's context if so.
-      const from =
-        socket.remoteAddress ??
-        (socket as { _peername?: { address?: string } })._peername?.address ??
-        'a client';
-      this.logger.warn(`TLS connection from ${from} refused: ${err.message}`);
-    });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen({ host, port }, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
+    const advertised = await advertisedHost(this.#options);
+    const server = await listen(
+      {
+        host,
+        port,
+        tls: tlsOptions,
+        handshakeTimeoutMs: this.handshakeTimeoutMs,
+        warnLimited: (key, message) => this.warnLimited(key, message),
+      },
+      (socket) => {
+        if (this.#closing) socket.destroy();
+        else this.#adopt(socket, false);
+      },
+    );
     server.on('error', (err) => this.logger.error(`listener error: ${err.message}`));
     this.#server = server;
     const bound = server.address() as net.AddressInfo;
-    const advertised = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
-    this.listenAddress = formatAddress(advertised, bound.port);
-    for (const seed of this.#options.seeds) this.#redialer.keep(seed, true);
+    this.listenAddress = formatAddress(host, bound.port);
+    this.advertisedAddress = formatAddress(advertised.host, advertised.port ?? bound.port);
+    for (const seed of this.#options.seeds) this.#redialer.keep(seed, 'seed');
     return this.listenAddress;
   }
 
@@ -135,6 +139,20 @@ export class Transport implements ConnectionHost {
   connection(peer: string): Connection | undefined {
     const conn = this.#ready.get(peer);
     return conn?.ready ? conn : undefined;
+  }
+
+  /**
+   * Waits up to `timeoutMs` for a ready connection to `peer` while a dial under way could lead to
+   * it: a handshake in either direction (with that name, or none known yet), a seed never reached
+   * or known to be `peer`, a node learnt from a peer list, a fresh connection whose peer list has
+   * not arrived. Resolves `undefined` as soon as none could (at once when none is under way).
+   */
+  waitForConnection(
+    peer: string,
+    timeoutMs: number,
+    signal?: AbortSignal,
+  ): Promise<Connection | undefined> {
+    return this.#peerWaiters.wait(peer, timeoutMs, signal);
   }
 
   /** Ready connections. */
@@ -175,6 +193,7 @@ export class Transport implements ConnectionHost {
   async close(): Promise<void> {
     this.#closing = true;
     this.#redialer.stop();
+    this.#peerWaiters.clear();
     for (const conn of [...this.#all]) {
       if (conn.ready) conn.goodbye();
       else if (!conn.established) conn.destroy('node closing');
@@ -187,11 +206,17 @@ export class Transport implements ConnectionHost {
   async destroy(): Promise<void> {
     this.#closing = true;
     this.#redialer.stop();
+    this.#peerWaiters.clear();
     for (const conn of [...this.#all]) conn.destroy('node destroyed');
     await this.#closeServer();
   }
 
   // --- ConnectionHost ---------------------------------------------------------------------
+
+  warnLimited(key: string, message: string): void {
+    const line = this.#warnings.admit(key, message);
+    if (line !== undefined) this.logger.warn(line);
+  }
 
   admit(conn: Connection): string | null {
     if (this.#closing) return 'node is shutting down';
@@ -199,9 +224,14 @@ export class Transport implements ConnectionHost {
     if (!peer) return 'no hello';
     const existing = this.#ready.get(peer.name) ?? this.#admitted.get(peer.name);
     if (existing && existing !== conn && !existing.closed) {
-      return existing.peer?.incarnation === peer.incarnation
-        ? 'duplicate connection'
-        : `name ${peer.name} is in use by another live node`;
+      if (existing.peer?.incarnation === peer.incarnation) return 'duplicate connection';
+      const reason = `name ${peer.name} is in use by another live node`;
+      this.warnLimited(
+        `in use ${peer.name}`,
+        `connection ${conn.describe()} refused: ${reason} (connected ${existing.describe()}); ` +
+          'two processes may share a name, or the old one is frozen and not declared down yet',
+      );
+      return reason;
     }
     // Held until the connection is ready or closed, so no second one is admitted meanwhile.
     this.#admitted.set(peer.name, conn);
@@ -212,6 +242,9 @@ export class Transport implements ConnectionHost {
     const name = conn.peerName as string;
     if (this.#admitted.get(name) === conn) this.#admitted.delete(name);
     this.#ready.set(name, conn);
+    this.#awaitingPeerList.add(conn);
+    setTimeout(() => this.#peerListDone(conn), this.handshakeTimeoutMs).unref();
+    this.#peerWaiters.wake();
     this.logger.info(`node up: ${name} (${conn.peer?.address})`);
     publishNodeUp(() => ({ node: this.selfName, peer: name, address: conn.peer?.address ?? '' }));
     this.#sendPeerList(conn);
@@ -232,6 +265,12 @@ export class Transport implements ConnectionHost {
   onMessage(conn: Connection, type: number, frame: Buffer): void {
     if (type === MessageType.PeerList) this.#onPeerList(frame);
     else this.#handlers.onMessage(conn, type, frame);
+    if (this.#awaitingPeerList.size > 0) this.#peerListDone(conn);
+  }
+
+  /** `conn`'s peer can no longer tell of the node awaited (its list came, or never will). */
+  #peerListDone(conn: Connection): void {
+    if (this.#awaitingPeerList.delete(conn)) this.#peerWaiters.wake();
   }
 
   onLeaving(conn: Connection): void {
@@ -240,6 +279,8 @@ export class Transport implements ConnectionHost {
 
   onClose(conn: Connection, reason: DownReason, detail: string, wasReady: boolean): void {
     this.#all.delete(conn);
+    this.#awaitingPeerList.delete(conn);
+    this.#peerWaiters.wake();
     const admittedAs = conn.peerName;
     if (admittedAs !== undefined && this.#admitted.get(admittedAs) === conn)
       this.#admitted.delete(admittedAs);
@@ -260,22 +301,22 @@ export class Transport implements ConnectionHost {
     const name = conn.peerName;
     if (name === undefined || this.#ready.get(name) !== conn) return;
     this.#ready.delete(name);
-    this.logger.info(`node down: ${name} (${reason}: ${detail})`);
+    this.logger.info(`node down: ${name} at ${conn.remote} (${reason}: ${detail})`);
     publishNodeDown(() => ({ node: this.selfName, peer: name, reason, detail }));
     this.#handlers.onDown(name, conn, reason, detail);
     if (this.#closing) return;
     if (!this.#redialer.peerLost(name) && reason !== 'goodbye' && conn.peer) {
-      this.#redialer.keep(conn.peer.address, false);
+      this.#redialer.keep(conn.peer.address, 'lost', name);
     }
   }
 
   // --- dialling ---------------------------------------------------------------------------
 
-  #adopt(socket: net.Socket, initiator: boolean): Connection {
+  #adopt(socket: net.Socket, initiator: boolean, dialled?: string): Connection {
     socketStats.opened++;
     socketStats.open++;
     socket.once('close', () => socketStats.open--);
-    const conn = new Connection(this, socket, initiator);
+    const conn = new Connection(this, socket, initiator, dialled);
     this.#all.add(conn);
     return conn;
   }
@@ -290,14 +331,36 @@ export class Transport implements ConnectionHost {
           rejectUnauthorized: true,
         })
       : net.connect({ host, port });
-    const conn = this.#adopt(socket, true);
+    const conn = this.#adopt(socket, true, address);
     return new Promise<string>((resolve, reject) => {
       this.#pendingDials.set(conn, { resolve, reject, address });
     });
   }
 
+  /**
+   * `true` while something under way could still give a ready connection to `peer` (see
+   * {@link waitForConnection}).
+   */
+  #couldLeadTo(peer: string): boolean {
+    if (this.#closing) return false;
+    if (this.#awaitingPeerList.size > 0 || this.#redialer.mayLeadTo(peer)) return true;
+    for (const conn of this.#all) {
+      if (conn.established || conn.closed) continue;
+      const dial = this.#pendingDials.get(conn);
+      const name = conn.claimedName ?? (dial && this.#redialer.peerOf(dial.address));
+      if (name === undefined || name === peer) return true;
+    }
+    return false;
+  }
+
   /** Settles the `connect()` of a dialled connection that closed before it was ready. */
   #dialFailed(conn: Connection, dial: PendingDial): void {
+    // What the address leads to is known from the HELLO, even when refused.
+    const claimed = conn.claimedName;
+    if (claimed === this.selfName) {
+      this.logger.debug(`${dial.address} is this node itself: not dialled again`);
+      this.#redialer.forget(dial.address);
+    } else if (claimed !== undefined) this.#redialer.named(dial.address, claimed);
     const peer = conn.peerName;
     if (peer && conn.refusal === 'duplicate connection') {
       this.#waitForPeer(peer).then(
@@ -309,8 +372,9 @@ export class Transport implements ConnectionHost {
       );
       return;
     }
-    const why = conn.refusal ?? conn.socketError ?? 'connection closed during handshake';
-    dial.reject(this.#unavailable(`cannot connect to ${dial.address}: ${why}`, dial.address));
+    dial.reject(
+      this.#unavailable(`cannot connect to ${dial.address}: ${conn.failure}`, dial.address),
+    );
   }
 
   #waitForPeer(name: string): Promise<void> {
@@ -342,26 +406,16 @@ export class Transport implements ConnectionHost {
       if (conn !== to && conn.peer) peers.push([name, conn.peer.address]);
     }
     // Sent even when empty: the first frame after readiness confirms it to the other side.
-    to.send(buildFrame(MessageType.PeerList, encodeValue(peers)));
+    to.send(encodePeerList(peers));
   }
 
   #onPeerList(frame: Buffer): void {
-    let peers: unknown;
-    try {
-      peers = decodeValue(frame.subarray(1));
-    } catch {
-      return;
-    }
-    if (!Array.isArray(peers)) return;
-    for (const entry of peers.slice(0, 10_000)) {
-      if (!Array.isArray(entry) || !isValidNodeName(entry[0]) || typeof entry[1] !== 'string')
-        continue;
-      const [name, address] = entry as [string, string];
+    for (const [name, address] of decodePeerList(frame)) {
       if (name === this.selfName || this.#ready.has(name)) continue;
-      // Re-dialled like a lost peer, not tried once: the dial can be refused for a while (a
-      // node restarted under the same name is "in use" until that peer drops the old
-      // process), and nobody else will introduce these two nodes again.
-      this.#redialer.keep(address, false);
+      // Re-dialled, not tried once: the dial can be refused for a while (a node restarted
+      // under the same name is "in use" until that peer drops the old process), and nobody
+      // else will introduce these two nodes again.
+      this.#redialer.keep(address, 'learnt', name);
     }
   }
 

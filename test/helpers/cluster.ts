@@ -8,7 +8,7 @@
  * a.kill('SIGKILL');
  * ```
  */
-import { type ChildProcess, fork } from 'node:child_process';
+import { type ChildProcess, fork, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 const WORKER = fileURLToPath(new URL('./worker.js', import.meta.url));
@@ -53,6 +53,8 @@ export class Worker {
     readonly child: ChildProcess,
     readonly name: string,
     readonly address: string,
+    /** Where peers dial it (differs from `address` on a wildcard host or behind a proxy). */
+    readonly advertisedAddress: string = address,
   ) {
     child.on(
       'message',
@@ -159,29 +161,46 @@ export class Cluster {
     process.once('exit', () => this.cleanup());
   }
 
-  /** Starts a node process with `options` (cookie defaults to the test cookie). */
-  async spawn(options: Record<string, unknown> = {}, timeoutMs = 15_000): Promise<Worker> {
-    const child = fork(
-      WORKER,
-      [JSON.stringify({ cookie: COOKIE, host: '127.0.0.1', port: 0, ...options })],
-      {
-        serialization: 'advanced',
-        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  /**
+   * Starts a node process with `options` (cookie defaults to the test cookie). `launcher` runs
+   * it through a command that then executes node in place, keeping its pid (e.g.
+   * `['ip', 'netns', 'exec', ns]`).
+   */
+  async spawn(
+    options: Record<string, unknown> = {},
+    timeoutMs = 15_000,
+    launcher?: readonly string[],
+  ): Promise<Worker> {
+    const args = [JSON.stringify({ cookie: COOKIE, host: '127.0.0.1', port: 0, ...options })];
+    const stdio: ('ignore' | 'inherit' | 'ipc')[] = ['ignore', 'inherit', 'inherit', 'ipc'];
+    const child = launcher
+      ? spawn(
+          launcher[0] as string,
+          [...launcher.slice(1), process.execPath, ...process.execArgv, WORKER, ...args],
+          { serialization: 'advanced', stdio },
+        )
+      : fork(WORKER, args, { serialization: 'advanced', stdio });
+    const ready = await new Promise<{ name: string; address: string; advertisedAddress: string }>(
+      (resolve, reject) => {
+        const timer = setTimeout(
+          () => reject(new Error('worker did not start in time')),
+          timeoutMs,
+        );
+        child.once(
+          'message',
+          (m: { type: string; name: string; address: string; advertisedAddress: string }) => {
+            clearTimeout(timer);
+            if (m.type === 'ready') resolve(m);
+            else reject(new Error(`unexpected first message ${JSON.stringify(m)}`));
+          },
+        );
+        child.once('exit', (code) => {
+          clearTimeout(timer);
+          reject(new Error(`worker exited with ${code} before it was ready`));
+        });
       },
     );
-    const ready = await new Promise<{ name: string; address: string }>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('worker did not start in time')), timeoutMs);
-      child.once('message', (m: { type: string; name: string; address: string }) => {
-        clearTimeout(timer);
-        if (m.type === 'ready') resolve(m);
-        else reject(new Error(`unexpected first message ${JSON.stringify(m)}`));
-      });
-      child.once('exit', (code) => {
-        clearTimeout(timer);
-        reject(new Error(`worker exited with ${code} before it was ready`));
-      });
-    });
-    const worker = new Worker(child, ready.name, ready.address);
+    const worker = new Worker(child, ready.name, ready.address, ready.advertisedAddress);
     this.workers.push(worker);
     return worker;
   }

@@ -40,6 +40,8 @@ export interface HandshakeOptions {
    * release's protocol: every message decodes on its own, which suits hand-made frames)
    */
   versions?: VersionRange;
+  /** The heartbeat timeout announced in HELLO. @default 3 000 */
+  heartbeatTimeoutMs?: number;
 }
 
 /** A decoded reply to a call made with {@link RawPeer.call}. */
@@ -59,6 +61,8 @@ export class RawPeer {
   readonly connectedAt = Date.now();
   /** Payloads (type byte first) received so far, in order. */
   readonly frames: Buffer[] = [];
+  /** When each of {@link frames} arrived (`performance.now()`), same index. */
+  readonly frameTimes: number[] = [];
   /** When the socket closed (`Date.now()`), once it did. */
   closedAt: number | undefined;
   /** `true` when this side ended the socket (so a close does not count as the node's doing). */
@@ -83,6 +87,7 @@ export class RawPeer {
         this.#decoder.push(chunk, (payload) => {
           const frame = Buffer.from(payload);
           this.frames.push(frame);
+          this.frameTimes.push(performance.now());
           if (isRpcFrame(frame[0] as number)) this.#decodeReply(frame);
           return true;
         });
@@ -139,7 +144,7 @@ export class RawPeer {
         address: '127.0.0.1:1',
         nonce,
         maxFrameBytes: options.maxFrameBytes ?? 32 * 2 ** 20,
-        heartbeatTimeoutMs: 3_000,
+        heartbeatTimeoutMs: options.heartbeatTimeoutMs ?? 3_000,
         versions: options.versions ?? { min: 1, max: 1 },
       }),
     );
@@ -274,6 +279,11 @@ export class RawPeer {
       if (this.#selfClosed) throw new Error('closed by the test, not by the node');
       return this.closedAt;
     }, timeoutMs);
+  }
+
+  /** Stops reading from the socket: the node's frames pile up in the kernel, then in its queue. */
+  pauseReading(): void {
+    this.#socket.pause();
   }
 
   /** Closes the socket from this side. */

@@ -457,6 +457,78 @@ function collectGarbage(): void {
   (runInNewContext('gc') as () => void)();
 }
 // --- end of production-readiness ops ------------------------------------------------------------
+// --- transport ops (issue 11: send queue, network faults) --------------------------------------
+Object.assign(ops, {
+  /**
+   * Starts `count` requests of `bytes` bytes each in one tick — `call` or `cast` to `target`, or
+   * `lb` (an `lb.call` of `Test.whoami`, which returns the serving node) — and reports how they
+   * ended (`ok`, a node name for `lb`, or `code/reason/notExecuted`) and how much buffer memory
+   * was held right after they were started.
+   */
+  flood: async (
+    target: string,
+    kind: 'call' | 'cast' | 'lb',
+    count: number,
+    bytes: number,
+    timeout: number,
+  ) => {
+    const before = process.memoryUsage().arrayBuffers;
+    const payload = new Uint8Array(bytes);
+    const settled: Promise<string>[] = [];
+    for (let i = 0; i < count; i++) {
+      const request =
+        kind === 'call'
+          ? node.call(target, 'Test', 'echo', [payload], { timeout })
+          : kind === 'cast'
+            ? node.cast(target, 'Test', 'record', [payload])
+            : balancer('lb').call('Test', 'whoami', [payload], { timeout });
+      settled.push(
+        request.then(
+          (value) => (kind === 'lb' ? String(value) : 'ok'),
+          (err: RpcError) => `${err.code}/${err.details?.reason}/${err.notExecuted}`,
+        ),
+      );
+    }
+    const heldBytes = process.memoryUsage().arrayBuffers - before;
+    const outcomes: Record<string, number> = {};
+    for (const outcome of await Promise.all(settled))
+      outcomes[outcome] = (outcomes[outcome] ?? 0) + 1;
+    return { heldBytes, outcomes };
+  },
+  /**
+   * Calls `Test.echo` on `target` with `bytes` bytes every `everyMs` for `durationMs`, each with
+   * `timeout`; reports every outcome with its duration (all calls are awaited).
+   */
+  steady: async (
+    target: string,
+    bytes: number,
+    everyMs: number,
+    durationMs: number,
+    timeout: number,
+  ) => {
+    const payload = new Uint8Array(bytes);
+    const calls: Promise<{ ok: boolean; ms: number; code?: string }>[] = [];
+    for (const end = Date.now() + durationMs; Date.now() < end; ) {
+      const started = Date.now();
+      calls.push(
+        node.call(target, 'Test', 'echo', [payload], { timeout }).then(
+          () => ({ ok: true, ms: Date.now() - started }),
+          (err: RpcError) => ({ ok: false, ms: Date.now() - started, code: err.code }),
+        ),
+      );
+      await new Promise((resolve) => setTimeout(resolve, everyMs));
+    }
+    return Promise.all(calls);
+  },
+  /** Buffer memory, heap and resident size of this process, after a full garbage collection. */
+  memory: () => {
+    setFlagsFromString('--expose-gc');
+    (runInNewContext('gc') as () => void)();
+    const { arrayBuffers, rss, heapUsed } = process.memoryUsage();
+    return { arrayBuffers, rss, heapUsed };
+  },
+});
+// --- end of transport ops ------------------------------------------------------------------------
 
 process.on('message', async (message: Command) => {
   const op = ops[message.op] as ((...args: unknown[]) => unknown) | undefined;
@@ -482,4 +554,10 @@ process.on('message', async (message: Command) => {
 });
 process.on('disconnect', () => process.exit(0));
 
-send({ type: 'ready', name: node.name, address: node.address, pid: process.pid });
+send({
+  type: 'ready',
+  name: node.name,
+  address: node.address,
+  advertisedAddress: node.advertisedAddress,
+  pid: process.pid,
+});

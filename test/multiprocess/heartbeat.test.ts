@@ -1,6 +1,18 @@
+/**
+ * The heartbeat's two bounds, with real processes (docs/explanation/membership.md, "Failure
+ * detection"): a node pings every ping interval (a tenth of the stricter heartbeatTimeoutMs of
+ * the pair) whatever else it sends; a stall shorter than heartbeatTimeoutMs minus one interval
+ * never causes a nodedown; a silent peer is declared down no later than heartbeatTimeoutMs plus
+ * one interval after the last frame it sent.
+ */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { Cluster } from '../helpers/cluster.js';
+import { Cluster, COOKIE, type Worker } from '../helpers/cluster.js';
+import { RawPeer } from '../helpers/raw-peer.js';
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** Timer lateness and IPC delay allowed on top of a bound (2 shared cores). */
+const SLACK_MS = 120;
 
 test('nodes with different heartbeat timeouts stay connected while idle', async (t) => {
   const cluster = new Cluster(t);
@@ -12,8 +24,98 @@ test('nodes with different heartbeat timeouts stay connected while idle', async 
   });
   await strict.waitForEvent((e) => e.event === 'nodeup' && e.peer === relaxed.name);
   // Idle for several of the strict node's timeouts: the relaxed node must ping often enough.
-  await new Promise((resolve) => setTimeout(resolve, 2_000));
+  await sleep(2_000);
   const downs = [...strict.events, ...relaxed.events].filter((e) => e.event === 'nodedown');
   assert.deepEqual(downs, []);
   assert.equal(await strict.request('call', relaxed.name, 'Test', 'whoami', []), relaxed.name);
+});
+
+test('a node pings every interval (a tenth of the timeout), even while it sends replies', async (t) => {
+  const cluster = new Cluster(t);
+  const node = await cluster.spawn({ name: 'pinger@127.0.0.1', heartbeatTimeoutMs: 3_000 });
+  const peer = await RawPeer.connect(node.address);
+  t.after(() => peer.destroy());
+  await peer.handshake({ name: 'raw-pinged@127.0.0.1', cookie: COOKIE, heartbeatTimeoutMs: 3_000 });
+  const since = performance.now();
+  // Replies flow at random moments: they must not hold back the pings.
+  const until = Date.now() + 2_000;
+  while (Date.now() < until) {
+    peer.sendFrame(0x05); // our own ping, so the node does not time us out
+    await peer.call('Test', 'echo', [1]);
+    await sleep(30 + Math.random() * 120);
+  }
+  const pings = peer.frameTimes.filter((at, i) => at >= since && peer.frames[i]?.[0] === 0x05);
+  const gaps = pings.slice(1).map((at, i) => at - (pings[i] as number));
+  const worst = Math.max(pings[0] === undefined ? Infinity : pings[0] - since, ...gaps);
+  t.diagnostic(`${pings.length} pings in 2 s; largest gap ${worst.toFixed(0)} ms (interval 300)`);
+  assert.ok(worst <= 300 + SLACK_MS, `largest gap between pings ${worst.toFixed(0)} ms`);
+});
+
+/** Every nodedown any of `workers` reported. */
+const downs = (workers: readonly Worker[]) =>
+  workers.flatMap((w) =>
+    w.events.filter((e) => e.event === 'nodedown').map((e) => `${w.name} saw ${e.peer} down`),
+  );
+
+test('a handler blocking the loop 2.5 s with heartbeatTimeoutMs 3000 causes no nodedown', async (t) => {
+  const cluster = new Cluster(t);
+  const options = { heartbeatTimeoutMs: 3_000 };
+  const blocker = await cluster.spawn({ ...options, name: 'blocker@127.0.0.1' });
+  // Idle observers connected at staggered moments, so their links have different phases.
+  const observers: Worker[] = [];
+  for (let i = 0; i < 4; i++) {
+    const seeds = [blocker.address];
+    observers.push(await cluster.spawn({ ...options, name: `idle${i}@127.0.0.1`, seeds }));
+    await blocker.waitForEvent((e) => e.event === 'nodeup' && e.peer === observers[i]?.name);
+    await sleep(i * 170);
+  }
+  const caller = observers[0] as Worker;
+  // On fresh links, then again after a pause: each block is 2.5 s, under 3000 - 300.
+  for (const pauseMs of [0, 450]) {
+    await sleep(pauseMs);
+    const started = Date.now();
+    assert.equal(
+      await caller.request('call', blocker.name, 'Test', 'block', [2_500], { timeout: 10_000 }),
+      2_500,
+    );
+    t.diagnostic(`blocked 2500 ms (call took ${Date.now() - started} ms)`);
+  }
+  await sleep(600);
+  assert.deepEqual(downs([blocker, ...observers]), []);
+  assert.equal((await blocker.request<string[]>('peers')).length, 4);
+});
+
+test('a SIGSTOPped node is declared down within heartbeatTimeoutMs plus one interval', async (t) => {
+  const cluster = new Cluster(t);
+  const timeout = 1_500;
+  const interval = 150;
+  const frozen = await cluster.spawn({ name: 'frozen@127.0.0.1', heartbeatTimeoutMs: timeout });
+  const watchers: Worker[] = [];
+  for (let i = 0; i < 3; i++) {
+    watchers.push(
+      await cluster.spawn({
+        name: `watcher${i}@127.0.0.1`,
+        heartbeatTimeoutMs: timeout,
+        seeds: [frozen.address],
+      }),
+    );
+  }
+  for (const w of watchers)
+    await w.waitForEvent((e) => e.event === 'nodeup' && e.peer === frozen.name);
+  await sleep(300);
+  const stoppedAt = Date.now();
+  frozen.kill('SIGSTOP');
+  t.after(() => frozen.kill('SIGCONT'));
+  const seen = await Promise.all(
+    watchers.map((w) =>
+      w.waitForEvent((e) => e.event === 'nodedown' && e.peer === frozen.name, 5_000),
+    ),
+  );
+  const after = seen.map((e) => e.at - stoppedAt);
+  t.diagnostic(`declared down ${after.join(', ')} ms after SIGSTOP (bound ${timeout + interval})`);
+  for (const [i, e] of seen.entries()) {
+    assert.equal(e.reason, 'timeout');
+    assert.ok((after[i] as number) >= timeout - interval - SLACK_MS, `too early: ${after[i]} ms`);
+    assert.ok((after[i] as number) <= timeout + interval + SLACK_MS, `too late: ${after[i]} ms`);
+  }
 });

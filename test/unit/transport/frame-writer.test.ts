@@ -9,6 +9,7 @@ class FakeSocket extends EventEmitter {
   readonly writes: Buffer[] = [];
   accept = true;
   corked = 0;
+  writableLength = 0;
   write(buf: Buffer): boolean {
     this.writes.push(buf);
     return this.accept;
@@ -124,5 +125,12 @@ describe('FrameWriter', () => {
     writer.close(false);
     await nextTurn();
     assert.equal(socket.writes.length, 0);
+  });
+
+  test('pendingBytes counts the queue and what the socket buffers', () => {
+    const { socket, writer } = setup();
+    writer.write(frame('abc'));
+    socket.writableLength = 10;
+    assert.equal(writer.pendingBytes, 13);
   });
 });
