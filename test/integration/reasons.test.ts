@@ -151,7 +151,11 @@ describe('every details.reason, produced for real', () => {
     },
     send_queue_full: async () => {
       // a peer that authenticates, then stops reading: the node's frames pile up
-      const sender = await startNode({ name: 'r-g@127.0.0.1', ...quiet, maxSendQueueBytes: 1 << 20 });
+      const sender = await startNode({
+        name: 'r-g@127.0.0.1',
+        ...quiet,
+        maxSendQueueBytes: 1 << 20,
+      });
       const peer = await RawPeer.connect(sender.address);
       try {
         await peer.handshake({ name: 'zz-slow@127.0.0.1', cookie: COOKIE });
