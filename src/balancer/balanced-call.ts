@@ -17,11 +17,14 @@ import {
   traceStart,
 } from '../tracing.js';
 import { attemptTimeout, remaining, retryable } from './call-policy.js';
+import type { MemberStats } from './member-stats.js';
 
 /** A selection made for an attempt: the node and its membership generation. */
 export interface Selection {
   readonly node: string;
   readonly generation: number;
+  /** The member's figures for `inspect()` (absent for `CallDirect`). */
+  readonly stats?: MemberStats;
 }
 
 /** What a balanced call needs from its balancer. */

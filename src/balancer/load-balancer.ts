@@ -30,6 +30,7 @@ import {
   type Selection,
 } from './balanced-call.js';
 import { NO_OPTIONS, randomDistinct, remaining, selectionOptions } from './call-policy.js';
+import { type BalancerSnapshot, MemberStats } from './member-stats.js';
 import {
   type BalancedCallOptions,
   type LoadBalancerOptions,
@@ -102,6 +103,8 @@ export class LoadBalancer {
   readonly #joined: boolean;
   readonly #generations = new Map<string, number>();
   readonly #manual = new Map<string, ManualSelections>();
+  /** Per-member figures for `inspect()`, one object per membership generation. */
+  readonly #stats = new Map<string, MemberStats>();
   readonly #runner: CallRunner;
   /** What a call with no options runs with (no allocation for it). */
   readonly #defaultSpec: BalancedCallSpec;
@@ -156,7 +159,10 @@ export class LoadBalancer {
     this.#joined = !this.#direct && matchesNode(this.#options.nodeMatchList, host.name);
     if (this.#joined) host.join(this.name);
     this.#members = host.members(this.name);
-    for (const node of this.#members) this.#generations.set(node, ++this.#lastGeneration);
+    for (const node of this.#members) {
+      this.#generations.set(node, ++this.#lastGeneration);
+      this.#stats.set(node, new MemberStats());
+    }
     if (this.#members.length > 0) {
       this.#tellAlgorithm({ type: 'join', nodes: this.#members, members: this.#members });
     }
@@ -232,6 +238,7 @@ export class LoadBalancer {
     const manual = this.#manual.get(node);
     if (manual === undefined || manual.generation !== this.#generations.get(node)) return;
     if (--manual.count === 0) this.#manual.delete(node);
+    this.#stats.get(node)?.released(outcome);
     this.#tellRelease(node, outcome);
   }
 
@@ -339,6 +346,30 @@ export class LoadBalancer {
     }
   }
 
+  /**
+   * A plain, serialisable snapshot: the algorithm, the members with their selections in flight,
+   * calls, errors, recent latency percentiles and last reported load. Cheap enough to call every
+   * second (the percentiles are computed here, not per call).
+   */
+  inspect(): BalancerSnapshot {
+    const now = this.#options.now();
+    return {
+      name: this.name,
+      algorithm: this.#algorithmName,
+      stopped: this.#stopping !== undefined,
+      inFlight: this.#inFlight,
+      members: this.#members.map(
+        (node) =>
+          this.#stats.get(node)?.snapshot(node, now) ?? {
+            node,
+            inFlight: 0,
+            calls: 0,
+            errors: 0,
+          },
+      ),
+    };
+  }
+
   /** Leaves the group (peers stop choosing this node), then waits up to `drainTimeoutMs` for this balancer's calls in flight. Idempotent. */
   stop(): Promise<void> {
     return this.stopWithin(this.#options.drainTimeoutMs);
@@ -440,7 +471,9 @@ export class LoadBalancer {
       );
     }
     if (channels.select.hasSubscribers) this.#publishSelection(node, members.length);
-    return { node, generation };
+    const stats = this.#stats.get(node);
+    stats?.selected();
+    return { node, generation, stats };
   }
 
   #publishSelection(selected: string, members: number): void {
@@ -522,6 +555,7 @@ export class LoadBalancer {
   /** Ends a selection, if its node is still the member it was. */
   #release(selection: Selection, outcome: CallOutcome | undefined): void {
     if (this.#direct || this.#generations.get(selection.node) === selection.generation) {
+      selection.stats?.released(outcome);
       this.#tellRelease(selection.node, outcome);
     }
   }
@@ -570,10 +604,13 @@ export class LoadBalancer {
     // Generations are unique across the balancer's life, so a selection from before a leave
     // can never match the node's generation after it rejoins.
     for (const node of change.nodes) {
-      if (change.type === 'join') this.#generations.set(node, ++this.#lastGeneration);
-      else {
+      if (change.type === 'join') {
+        this.#generations.set(node, ++this.#lastGeneration);
+        this.#stats.set(node, new MemberStats());
+      } else {
         this.#generations.delete(node);
         this.#manual.delete(node);
+        this.#stats.delete(node);
       }
     }
     this.#members = this.#host.members(this.name);
