@@ -57,6 +57,19 @@ export {
   type RpcErrorDetails,
   type RpcErrorReason,
 } from './errors.js';
+export {
+  type BalancerSnapshot,
+  type ClusterSnapshot,
+  type GroupSnapshot,
+  type InspectOptions,
+  type LatencySnapshot,
+  type LoadSnapshot,
+  type MemberSnapshot,
+  type NodeSnapshot,
+  type PeerSnapshot,
+  SYSTEM_MODULE,
+  type UnreachableNode,
+} from './inspect.js';
 export type { Logger, LogLevel } from './logger.js';
 export type { GroupEvent, GroupListener, Groups } from './membership/groups.js';
 export { type CloseOptions, type NodeEvents, RpcNode, startNode } from './node.js';

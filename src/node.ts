@@ -10,6 +10,17 @@ import { LoadBalancer } from './balancer/load-balancer.js';
 import type { LoadBalancerOptions } from './balancer/options.js';
 import { callContained, describeThrown } from './contained.js';
 import { RpcError } from './errors.js';
+import {
+  type ClusterSnapshot,
+  type InspectHost,
+  type InspectOptions,
+  inspectCluster,
+  inspectNode,
+  inspectPeer,
+  type NodeSnapshot,
+  SYSTEM_MODULE,
+  systemModule,
+} from './inspect.js';
 import { GroupReplicator, type Groups } from './membership/groups.js';
 import {
   findUnknownOption,
@@ -88,6 +99,7 @@ export class RpcNode extends EventEmitter<NodeEvents> {
   readonly #client: RpcClient;
   readonly #services = new Set<NodeService>();
   readonly #balancers = new Map<string, LoadBalancer>();
+  readonly #inspectHost: InspectHost;
   #closing: Promise<void> | undefined;
   #closed = false;
 
@@ -126,6 +138,60 @@ export class RpcNode extends EventEmitter<NodeEvents> {
       connection: (peer) => this.#transport.connection(peer),
     });
     this.groups = this.#replicator;
+    this.#inspectHost = this.#makeInspectHost();
+    this.#server.exposeSystem(SYSTEM_MODULE, systemModule(this.#inspectHost));
+  }
+
+  /**
+   * A plain, serialisable snapshot of this node: connected peers (state, advertised address,
+   * last probe round trip, last reported load), process groups, load balancers (algorithm,
+   * members with their calls in flight, calls, errors, recent latency percentiles, last
+   * reported load) and calls in flight. Cheap enough to take every second.
+   */
+  inspect(): NodeSnapshot {
+    return inspectNode(this.#inspectHost);
+  }
+
+  /**
+   * The snapshot of connected node `peer`, fetched through the `$rpclb` system module (which
+   * offers that snapshot and nothing else). Fails like a call: `service_unavailable` when not
+   * connected, `request_timeout`, `not_found` for a peer of a release without `$rpclb`.
+   */
+  inspectPeer(peer: string, options?: InspectOptions): Promise<NodeSnapshot> {
+    return inspectPeer(this.#inspectHost, peer, options);
+  }
+
+  /** This node's snapshot and every connected peer's, fetched in parallel; peers that fail are listed apart. */
+  inspectCluster(options?: InspectOptions): Promise<ClusterSnapshot> {
+    return inspectCluster(this.#inspectHost, options);
+  }
+
+  #makeInspectHost(): InspectHost {
+    const transport = this.#transport;
+    return {
+      name: this.name,
+      address: () => this.advertisedAddress,
+      peers: function* () {
+        for (const conn of transport.connections()) {
+          const link = linkOf(conn);
+          yield {
+            name: conn.peerName as string,
+            ready: conn.ready,
+            address: conn.peer?.address ?? '',
+            protocol: conn.protocol,
+            rttMs: link?.rttMs,
+            load: link?.load,
+          };
+        }
+      },
+      groups: () => this.#replicator.list(),
+      members: (group) => this.#replicator.members(group),
+      localJoins: (group) => this.#replicator.localCount(group),
+      balancers: () => this.#balancers.values(),
+      server: () => this.#server.load,
+      pendingCalls: () => this.#client.pendingCount,
+      call: (target, fn, timeout) => this.#client.call(target, SYSTEM_MODULE, fn, [], { timeout }),
+    };
   }
 
   /** @internal Use `startNode()`: makes a node with resolved options and listens. */

@@ -76,6 +76,8 @@ interface PendingProbe {
   readonly resolve: (load: ServerLoad) => void;
   readonly reject: (err: RpcError) => void;
   readonly timer: NodeJS.Timeout;
+  /** `performance.now()` when it was sent (for the link's round-trip time). */
+  readonly sentAt: number;
 }
 
 const LOAD_OR_ENVELOPE = FrameFlag.Load | FrameFlag.Envelope;
@@ -310,7 +312,7 @@ export class RpcClient {
           }),
         );
       }, timeoutMs);
-      this.#probes.set(id, { link, resolve, reject, timer });
+      this.#probes.set(id, { link, resolve, reject, timer, sentAt: performance.now() });
       link.send(encodeProbe(id));
     });
   }
@@ -374,6 +376,7 @@ export class RpcClient {
     if (probe === undefined || probe.link !== link) return;
     this.#probes.delete(id);
     clearTimeout(probe.timer);
+    link.rttMs = load.at - probe.sentAt;
     probe.resolve(load);
   }
 

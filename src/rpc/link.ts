@@ -39,6 +39,8 @@ export class RpcLink {
   loadEpoch = -1;
   /** Client side: the latest load this peer reported. */
   load: ServerLoad | undefined;
+  /** Client side: the round trip of the last load probe answered on this connection, in ms. */
+  rttMs: number | undefined;
 
   constructor(readonly wire: Wire) {
     this.peer = wire.peerName as string;

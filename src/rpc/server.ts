@@ -40,6 +40,9 @@ export type Handler = (...args: never[]) => unknown;
 /** A module: function name → handler. */
 export type HandlerTable = Record<string, Handler>;
 
+/** Module names starting with this are reserved for the library's system modules (`$rpclb`). */
+export const SYSTEM_MODULE_PREFIX = '$';
+
 type AnyHandler = (...args: unknown[]) => unknown;
 
 /** What the server needs from the node. */
@@ -87,26 +90,22 @@ export class RpcServer {
   /** Exposes (or replaces) `module`. Throws a `TypeError` for bad names or non-function values. */
   expose(module: string, functions: HandlerTable): void {
     checkName('module', module);
-    if (typeof functions !== 'object' || functions === null) {
+    if (module.startsWith(SYSTEM_MODULE_PREFIX)) {
       throw new TypeError(
-        `expose("${module}", functions): functions must be an object, received ${describe(functions)}`,
+        `expose("${module}"): module names starting with "${SYSTEM_MODULE_PREFIX}" are reserved for the library's system modules`,
       );
     }
-    const table = new Map<string, AnyHandler>();
-    for (const [name, fn] of Object.entries(functions)) {
-      checkName('function', name);
-      if (typeof fn !== 'function') {
-        throw new TypeError(
-          `expose("${module}"): "${name}" must be a function, received ${describe(fn)}`,
-        );
-      }
-      table.set(name, fn as AnyHandler);
-    }
-    this.#modules.set(module, table);
+    this.#modules.set(module, handlerTable(module, functions));
   }
 
-  /** Removes `module`; later calls to it fail with `not_found`. */
+  /** @internal Exposes a system module (a reserved `$` name), which `expose` refuses and `unexpose` keeps. */
+  exposeSystem(module: string, functions: HandlerTable): void {
+    this.#modules.set(module, handlerTable(module, functions));
+  }
+
+  /** Removes `module`; later calls to it fail with `not_found`. System modules stay. */
   unexpose(module: string): boolean {
+    if (typeof module === 'string' && module.startsWith(SYSTEM_MODULE_PREFIX)) return false;
     return this.#modules.delete(module);
   }
 
@@ -413,6 +412,26 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
     value !== null &&
     typeof (value as { then?: unknown }).then === 'function'
   );
+}
+
+/** The handler table of `module`, checked: a `TypeError` for bad names or non-function values. */
+function handlerTable(module: string, functions: HandlerTable): Map<string, AnyHandler> {
+  if (typeof functions !== 'object' || functions === null) {
+    throw new TypeError(
+      `expose("${module}", functions): functions must be an object, received ${describe(functions)}`,
+    );
+  }
+  const table = new Map<string, AnyHandler>();
+  for (const [name, fn] of Object.entries(functions)) {
+    checkName('function', name);
+    if (typeof fn !== 'function') {
+      throw new TypeError(
+        `expose("${module}"): "${name}" must be a function, received ${describe(fn)}`,
+      );
+    }
+    table.set(name, fn as AnyHandler);
+  }
+  return table;
 }
 
 function checkName(what: string, name: unknown): void {
