@@ -26,12 +26,17 @@ const behaviour = (options.behaviour ?? {}) as {
   captureLogs?: boolean;
   /** Node event listeners registered first that throw (or reject), as buggy user code would. */
   throwingListeners?: boolean;
+  /** Set up the OpenTelemetry SDK (test/helpers/otel.ts) and expose the `Otel` module. */
+  otel?: boolean;
+  /** `Refuse.maybe` refuses as if draining (not executed, so lb.call retries elsewhere). */
+  refuse?: boolean;
 };
 delete options.behaviour;
 // captureLogs: every log line from info up is also sent to the parent as a 'log' event.
 if (behaviour.captureLogs) options.logger = captureLogger(options.name ?? 'node');
 
 let counter = 0;
+const otel = behaviour.otel ? (await import('./otel.js')).setupOtel() : undefined;
 const node: RpcNode = await startNode({ logLevel: 'error', ...options });
 if (behaviour.throwingListeners) {
   // Before the listeners below, which must still run.
@@ -48,6 +53,20 @@ if (behaviour.throwingListeners) {
     throw new Error('close listener boom');
   });
 }
+if (otel) {
+  node.expose('Otel', {
+    /** Starts a span inside the handler: its parent shows whether the server span is active. */
+    nested: () => otel.tracer.startActiveSpan('inner', (span) => (span.end(), node.name)),
+  });
+}
+node.expose('Refuse', {
+  /** With `behaviour.refuse`, refuses as if draining (not executed, so lb.call retries). */
+  maybe: () => {
+    if (behaviour.refuse)
+      throw new RpcError('service_unavailable', 'refused', { notExecuted: true });
+    return node.name;
+  },
+});
 const sleep = (ms: number, signal?: AbortSignal) =>
   new Promise<void>((resolve, reject) => {
     const timer = setTimeout(resolve, ms);
@@ -244,6 +263,8 @@ const ops: Record<string, (...args: never[]) => unknown> = {
     return { perNode, errors };
   },
   lbStop: (name = 'lb') => balancer(name).stop(),
+  otelSpans: () => otel?.spans() ?? [],
+  otelPoints: () => otel?.points() ?? [],
   // --- end load balancer ops ---
 };
 
