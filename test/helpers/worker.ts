@@ -56,7 +56,11 @@ if (behaviour.throwingListeners) {
 if (otel) {
   node.expose('Otel', {
     /** Starts a span inside the handler: its parent shows whether the server span is active. */
-    nested: () => otel.tracer.startActiveSpan('inner', (span) => (span.end(), node.name)),
+    nested: () =>
+      otel.tracer.startActiveSpan('inner', (span) => {
+        span.end();
+        return node.name;
+      }),
   });
 }
 node.expose('Refuse', {
