@@ -78,6 +78,7 @@ const OPTIONS = {
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean', short: 'v' },
   algorithm: { type: 'string' },
+  'metrics-port': { type: 'string' },
   ...Object.fromEntries(Object.keys(NUMERIC_FLAGS).map((flag) => [flag, { type: 'string' }])),
 } as const;
 
@@ -87,6 +88,12 @@ const range = (f: NumericFlag) =>
 function optionLine(flagAndValue: string, text: string, detail: string): string {
   return `  ${flagAndValue.padEnd(22)} ${text}\n  ${''.padEnd(22)} ${detail}\n`;
 }
+
+const metricsPortHelp = optionLine(
+  '--metrics-port <port>',
+  'serve Prometheus metrics on http://127.0.0.1:<port>/metrics while it runs',
+  'an integer from 0 (any free port) to 65,535; needs the optional package prom-client',
+);
 
 function helpText(): string {
   const numeric = Object.entries(NUMERIC_FLAGS).map(([flag, f]) => {
@@ -107,7 +114,7 @@ Usage:
   rpclb --version        print the version
 
 Demo options:
-${[numeric[0], numeric[1], algorithm, ...numeric.slice(2)].join('')}
+${[numeric[0], numeric[1], algorithm, ...numeric.slice(2), metricsPortHelp].join('')}
 The demo forks worker processes on 127.0.0.1 with a cookie made for the run, joins them as a
 node that only selects, and drives load through each algorithm in turn. It stops every
 process it started when it ends, fails, or is interrupted (Ctrl-C), and ends quietly when its
@@ -217,6 +224,15 @@ export function parseCommandLine(argv: readonly string[]): Command {
   for (const flag of Object.keys(NUMERIC_FLAGS)) {
     const f = NUMERIC_FLAGS[flag] as NumericFlag;
     options[f.option] = numberFlag(flag, flags[flag]);
+  }
+  const port = flags['metrics-port'];
+  if (port !== undefined) {
+    if (!/^\d+$/.test(port) || Number(port) > 65_535) {
+      throw new UsageError(
+        `--metrics-port must be an integer from 0 to 65,535, received ${JSON.stringify(port)}`,
+      );
+    }
+    options.metricsPort = Number(port);
   }
   return { command: 'demo', options };
 }

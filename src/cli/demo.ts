@@ -23,6 +23,12 @@ import {
   type Output,
   TICK_MS,
 } from './demo-view.js';
+import {
+  loadMetrics,
+  type MetricsServer,
+  MissingPromClient,
+  startMetricsServer,
+} from './metrics-server.js';
 
 /** The algorithms the demo can run, in the order it runs them. */
 export const DEMO_ALGORITHMS = [
@@ -50,6 +56,8 @@ export interface DemoOptions {
   workMs: number;
   /** Extra time the slow worker spends per call, in ms. @default 15 */
   slowMs: number;
+  /** Serve the demo node's Prometheus metrics on 127.0.0.1:`metricsPort`/metrics while it runs. @default off */
+  metricsPort?: number;
 }
 
 export const DEMO_DEFAULTS: DemoOptions = Object.freeze({
@@ -171,6 +179,7 @@ class Demo {
   readonly #names: string[];
   readonly #labels: NodeLabels;
   #node: RpcNode | undefined;
+  #metrics: MetricsServer | undefined;
   #interruptedAt = 0;
   #outputGone = false;
 
@@ -193,8 +202,18 @@ class Demo {
     process.on('SIGINT', onSignal).on('SIGTERM', onSignal).on('exit', onExit);
     this.out.on?.('error', onOutputError);
     let code: number;
+    let metricsLib: Awaited<ReturnType<typeof loadMetrics>> | undefined;
+    try {
+      if (this.options.metricsPort !== undefined) metricsLib = await loadMetrics();
+    } catch (err) {
+      if (!(err instanceof MissingPromClient)) throw err;
+      process.stderr.write(`rpclb demo: ${err.message}\n`);
+      process.off('SIGINT', onSignal).off('SIGTERM', onSignal).off('exit', onExit);
+      return 1;
+    }
     try {
       await this.#startCluster();
+      if (metricsLib !== undefined) await this.#serveMetrics(metricsLib);
       const results: RunResult[] = [];
       for (const algorithm of this.options.algorithms) {
         results.push(await this.#runAlgorithm(algorithm));
@@ -372,7 +391,17 @@ class Demo {
     return undefined;
   }
 
+  async #serveMetrics(lib: Awaited<ReturnType<typeof loadMetrics>>): Promise<void> {
+    this.#metrics = await startMetricsServer(
+      lib,
+      this.#node as RpcNode,
+      this.options.metricsPort as number,
+    );
+    this.out.write(`metrics: ${this.#metrics.url}\n`);
+  }
+
   async #shutdown(): Promise<void> {
+    await this.#metrics?.close();
     const node = this.#node;
     if (node) {
       // close() stops the balancers and says goodbye; destroy() if that takes too long.
