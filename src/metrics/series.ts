@@ -97,6 +97,7 @@ export function createSeries(
   prefix: string,
   buckets: readonly number[],
   collect: (name: SeriesName, gauge: Gauge<string>) => void,
+  collectCounter: (name: SeriesName, counter: Counter<string>) => void,
 ): Series {
   const registers = [registry];
   const opts = (name: SeriesName) => ({
@@ -105,7 +106,13 @@ export function createSeries(
     labelNames: SERIES_LABELS[name],
     registers,
   });
-  const counter = (name: SeriesName) => new Counter(opts(name));
+  const counter = (name: SeriesName): Counter<string> =>
+    new Counter({
+      ...opts(name),
+      collect() {
+        collectCounter(name, this);
+      },
+    });
   const histogram = (name: SeriesName) => new Histogram({ ...opts(name), buckets: [...buckets] });
   const gauge = (name: SeriesName): Gauge<string> =>
     new Gauge({
