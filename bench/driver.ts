@@ -17,6 +17,8 @@ const connectors: Record<SystemName, () => Promise<Connect>> = {
   grpc: async () => (await import('./systems/grpc.js')).connectGrpc,
   moleculer: async () => (await import('./systems/moleculer.js')).connectMoleculer,
   rpclb: async () => (await import('./systems/rpclb.js')).connectRpclb,
+  rpclbOtel: async () => (await import('./systems/rpclb.js')).observed('otel'),
+  rpclbMetrics: async () => (await import('./systems/rpclb.js')).observed('metrics'),
 };
 
 /** Every payload must come back intact, directly and through the balancer. */

@@ -8,8 +8,9 @@ import { type Analysis, analyze, type BenchResults, type Cell, judge } from './l
 import { TARGETS } from './lib/cases.js';
 import { renderSvg as chart } from './lib/chart.js';
 import { ROOT } from './lib/machine.js';
+import { observabilityTable } from './lib/observability-report.js';
 import { PICK_FLOOR_NAME, PICK_MEMBER_COUNTS, type PickRow } from './lib/picks-types.js';
-import { SYSTEM_LABELS, type SystemName } from './lib/protocol.js';
+import { OBSERVED_SYSTEMS, SYSTEM_LABELS, type SystemName } from './lib/protocol.js';
 import { soakSection } from './lib/soak-report.js';
 import type { Summary } from './lib/stats.js';
 
@@ -37,8 +38,9 @@ function table(head: string[], rows: string[][]): string {
   return [line(head), line(head.map(() => '---')), ...rows.map(line)].join('\n');
 }
 
+/** The systems compared with each other (the observed rpclb variants have their own section). */
 function systemsOf(results: BenchResults): SystemName[] {
-  return results.systems;
+  return results.systems.filter((s) => !OBSERVED_SYSTEMS.includes(s));
 }
 
 function cellOr(
@@ -146,12 +148,12 @@ function cpuTable(results: BenchResults, analysis: Analysis): string {
   const us = (s: Summary | undefined) => (s && s.n > 0 ? fmt(s.median) : '–');
   const rows = results.cases.map((c) => [
     c.title,
-    ...results.systems.map((system) => {
+    ...systemsOf(results).map((system) => {
       const cell = analysis.get(c.id)?.get(system);
       return cell?.clientCpu ? `${us(cell.clientCpu)} + ${us(cell.serverCpu)}` : '–';
     }),
   ]);
-  return table(['case', ...results.systems.map((s) => SYSTEM_LABELS[s])], rows);
+  return table(['case', ...systemsOf(results).map((s) => SYSTEM_LABELS[s])], rows);
 }
 
 /** Median with the fastest and slowest sample in small print (just the figure for one sample). */
@@ -221,10 +223,10 @@ export function renderMarkdown(results: BenchResults, opts: { summaryOnly?: bool
     ]),
   );
   const overview = table(
-    ['case', ...results.systems.map((s) => SYSTEM_LABELS[s])],
+    ['case', ...systemsOf(results).map((s) => SYSTEM_LABELS[s])],
     results.cases.map((c) => [
       c.title,
-      ...results.systems.map((s) => {
+      ...systemsOf(results).map((s) => {
         const cell = analysis.get(c.id)?.get(s);
         if (!cell || cell.throughput.n === 0) return '–';
         const r = s === 'floor' ? '' : ` (${cell.ratio?.median.toFixed(2) ?? '–'}×)`;
@@ -233,7 +235,7 @@ export function renderMarkdown(results: BenchResults, opts: { summaryOnly?: bool
     ]),
   );
   if (opts.summaryOnly) {
-    return `\nCalls/s, median of passes (ratio to the floor):\n\n${overview}\n\nCPU µs per call, client + servers:\n\n${cpuTable(results, analysis)}\n\n${targets}\n`;
+    return `\nCalls/s, median of passes (ratio to the floor):\n\n${overview}\n\nCPU µs per call, client + servers:\n\n${cpuTable(results, analysis)}\n\nThe cost of observability:\n\n${observabilityTable(results, analysis)}\n\n${targets}\n`;
   }
   const m = results.machine;
   const cfg = results.config;
@@ -294,6 +296,18 @@ cores, so it shows each system's own cost per call most directly. It includes th
 share of the socket writes and reads.
 
 ${cpuTable(results, analysis)}
+
+## The cost of observability
+
+What tracing and metrics cost, measured as two more systems in the same passes: rpc-load-balancer
+with \`rpc-load-balancer/otel\` (the OpenTelemetry SDK with the AsyncLocalStorage context manager,
+the W3C propagator, so every call carries a \`traceparent\`, and a batch span processor whose
+exporter drops the spans) and with \`rpc-load-balancer/metrics\` (a prom-client registry scraped
+once a second), set up in the client and in every server, in the 256-in-flight and balanced 64 B
+cases. \`vs rpclb\` is paired pass by pass with plain rpc-load-balancer; the extra CPU is the
+difference of the medians. Plain rpc-load-balancer has no subscriber on any channel.
+
+${observabilityTable(results, analysis)}
 
 ## Results by case
 

@@ -24,6 +24,7 @@ import { encodedSize } from './lib/payloads.js';
 import type { PicksReport } from './lib/picks-types.js';
 import { Child, installCleanup, killAll, liveChildren } from './lib/procs.js';
 import {
+  measuredIn,
   type RunResult,
   type RunSpec,
   type ServerInfo,
@@ -260,7 +261,8 @@ async function warmUp(
   const ok: LiveSystem[] = [];
   for (const sys of live) {
     try {
-      for (const id of ['c16-64B', 'c16-4K', 'echo-1M', 'lb-64B']) {
+      const ids = ['c16-64B', 'c16-4K', 'echo-1M', 'lb-64B', 'c256-64B'];
+      for (const id of ids.filter((c) => measuredIn(sys.name, c)).slice(0, 4)) {
         const def = CASES.find((c) => c.id === id) as CaseDef;
         await run(sys, { ...specOf(def), durationMs: mode.initialWarmupMs, recordLatency: false });
       }
@@ -296,6 +298,7 @@ async function runPass(
     const order = live.map((_, i) => live[(i + pass) % live.length] as LiveSystem);
     const line: string[] = [];
     for (const sys of order) {
+      if (!measuredIn(sys.name, def.id)) continue;
       try {
         const m = await measure(sys, def, mode);
         m.pass = pass;

@@ -5,7 +5,7 @@
  * ratios (min–max would mostly show the one pass that met a busy moment of the machine).
  */
 import type { Analysis, BenchResults } from './analyze.js';
-import { SYSTEM_LABELS, type SystemName } from './protocol.js';
+import { OBSERVED_SYSTEMS, SYSTEM_LABELS, type SystemName } from './protocol.js';
 
 const COLORS: Record<SystemName, string> = {
   floor: '#333333',
@@ -13,6 +13,8 @@ const COLORS: Record<SystemName, string> = {
   grpc: '#4c78a8',
   moleculer: '#f58518',
   rpclb: '#54a24b',
+  rpclbOtel: '#72b7b2',
+  rpclbMetrics: '#b279a2',
 };
 
 const LABEL_W = 250;
@@ -28,7 +30,10 @@ const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replac
 
 export function renderSvg(results: BenchResults, analysis: Analysis): string {
   const systems = results.systems.filter(
-    (s) => s !== 'floor' && results.cases.some((c) => analysis.get(c.id)?.get(s)?.ratio),
+    (s) =>
+      s !== 'floor' &&
+      !OBSERVED_SYSTEMS.includes(s) &&
+      results.cases.some((c) => analysis.get(c.id)?.get(s)?.ratio),
   );
   const groupH = Math.max(systems.length, 1) * (BAR_H + BAR_GAP) - BAR_GAP;
   const height = TOP + results.cases.length * (groupH + GROUP_GAP) + BOTTOM;

@@ -5,7 +5,15 @@ import type { PicksReport } from './picks-types.js';
 import type { LatencyDigest } from './stats.js';
 
 /** The systems under comparison, in report order (the floor first). */
-export const SYSTEMS = ['floor', 'floorPlain', 'grpc', 'moleculer', 'rpclb'] as const;
+export const SYSTEMS = [
+  'floor',
+  'floorPlain',
+  'grpc',
+  'moleculer',
+  'rpclb',
+  'rpclbOtel',
+  'rpclbMetrics',
+] as const;
 export type SystemName = (typeof SYSTEMS)[number];
 
 /** Human names for reports. */
@@ -15,7 +23,28 @@ export const SYSTEM_LABELS: Record<SystemName, string> = {
   grpc: '@grpc/grpc-js',
   moleculer: 'Moleculer TCP',
   rpclb: 'rpc-load-balancer',
+  rpclbOtel: 'rpc-load-balancer + otel',
+  rpclbMetrics: 'rpc-load-balancer + metrics',
 };
+
+/**
+ * rpc-load-balancer with an observability integration on the client and every server: the cost
+ * of observability, read against plain `rpclb` in the same passes. Measured only in the cases
+ * of {@link SYSTEM_CASES}, to keep the run within its budget, and left out of the comparison
+ * with the other systems.
+ */
+export const OBSERVED_SYSTEMS: readonly SystemName[] = ['rpclbOtel', 'rpclbMetrics'];
+
+/** Systems measured only in some cases (the others run every case). */
+export const SYSTEM_CASES: Partial<Record<SystemName, readonly string[]>> = {
+  rpclbOtel: ['c256-64B', 'lb-64B'],
+  rpclbMetrics: ['c256-64B', 'lb-64B'],
+};
+
+/** Whether `system` is measured in case `caseId`. */
+export function measuredIn(system: SystemName, caseId: string): boolean {
+  return SYSTEM_CASES[system]?.includes(caseId) ?? true;
+}
 
 /** What a server process reports once it listens. */
 export interface ServerInfo {

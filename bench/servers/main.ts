@@ -13,6 +13,8 @@ const loaders: Record<SystemName, () => Promise<StartServer>> = {
   grpc: async () => (await import('./grpc.js')).startGrpcServer,
   moleculer: async () => (await import('./moleculer.js')).startMoleculerServer,
   rpclb: async () => (await import('./rpclb.js')).startRpclbServer,
+  rpclbOtel: async () => (await import('./rpclb.js')).observedServer('otel'),
+  rpclbMetrics: async () => (await import('./rpclb.js')).observedServer('metrics'),
 };
 
 async function main(): Promise<void> {

@@ -4,10 +4,30 @@
  * case is a round-robin balancer on the group `bench` that the client itself stays out of
  * (`nodeMatchList: ['srv']`), called with `lb.call('Bench', 'echo', [x])`.
  */
+import { type Observation, observe } from '../lib/observe.js';
+import type { ServerInfo } from '../lib/protocol.js';
 import { loadRpclb } from '../lib/rpclb-api.js';
-import { type Connect, waitUntil } from './types.js';
+import { type Connect, type SystemClient, waitUntil } from './types.js';
 
-export const connectRpclb: Connect = async (servers) => {
+/** The rpclb client, with its node (for the observed variants). */
+type RpclbClient = SystemClient & { node: Parameters<typeof observe>[1] };
+
+/** `connectRpclb` with `kind` of observation set up first (the `rpclb+otel` and `rpclb+metrics` systems). */
+export function observed(kind: Observation): Connect {
+  return async (servers) => {
+    const client = await connectRpclb(servers);
+    const stop = await observe(kind, client.node);
+    return {
+      ...client,
+      close: async () => {
+        await stop();
+        await client.close();
+      },
+    };
+  };
+}
+
+export const connectRpclb = async (servers: ServerInfo[]): Promise<RpclbClient> => {
   const lib = await loadRpclb();
   if ('missing' in lib) throw new Error(lib.missing);
   const node = await lib.startNode({
@@ -38,5 +58,6 @@ export const connectRpclb: Connect = async (servers) => {
     call: (value) => node.call(first, 'Bench', 'echo', [value]),
     callBalanced: (value) => lb.call('Bench', 'echo', [value]),
     close: () => node.close(),
+    node,
   };
 };
