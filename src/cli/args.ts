@@ -91,8 +91,8 @@ function optionLine(flagAndValue: string, text: string, detail: string): string 
 
 const metricsPortHelp = optionLine(
   '--metrics-port <port>',
-  'serve Prometheus metrics on http://127.0.0.1:<port>/metrics while it runs',
-  'an integer from 0 (any free port) to 65,535; needs the optional package prom-client',
+  'serve Prometheus metrics on 127.0.0.1:<port>/metrics while running',
+  'an integer from 0 (any free port) to 65,535; needs prom-client',
 );
 
 function helpText(): string {

@@ -111,3 +111,20 @@ test('the help shows each numeric flag with its range and default, within 100 co
   for (const algorithm of DEMO_ALGORITHMS) assert.ok(HELP.includes(algorithm), algorithm);
   for (const line of HELP.split('\n')) assert.ok(line.length <= 100, line);
 });
+
+test('--metrics-port: an integer from 0 to 65,535, absent by default', () => {
+  const demo = (argv: string[]) => {
+    const parsed = parseCommandLine(['demo', ...argv]);
+    assert.equal(parsed.command, 'demo');
+    return (parsed as { options: { metricsPort?: number } }).options.metricsPort;
+  };
+  assert.equal(demo([]), undefined);
+  assert.equal(demo(['--metrics-port', '0']), 0);
+  assert.equal(demo(['--metrics-port', '9464']), 9464);
+  for (const bad of ['65536', '-1', '1.5', 'x', '']) {
+    assert.throws(
+      () => demo(['--metrics-port', bad]),
+      /--metrics-port must be an integer from 0 to 65,535/,
+    );
+  }
+});
