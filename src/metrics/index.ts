@@ -107,23 +107,64 @@ function checkOptions(registry: Registry, options: MetricsOptions): Required<Met
  * several small objects, which is most of a call's own cost at 100 000 calls/s.
  */
 class Tally {
-  readonly #counts = new Map<string, { labels: Record<string, string>; n: number }>();
+  readonly #counts = new Map<string, TallyEntry>();
+  /**
+   * The same entries by their raw label values, level by level: the hot path finds an entry
+   * without building a key string (names are interned, so each level's hash is cached). Only
+   * label sets within the limits are here, so it stays as bounded as the entries.
+   */
+  readonly #fast: Level = new Map();
+
+  /** The entry of raw label values already seen within the limits, else `undefined`. */
+  get(a: string, b: string, c: string, d: string, e?: string, f?: string, g?: string) {
+    let level = this.#fast.get(a) as Level | undefined;
+    level = level?.get(b) as Level | undefined;
+    level = level?.get(c) as Level | undefined;
+    if (e === undefined) return level?.get(d) as TallyEntry | undefined;
+    level = level?.get(d) as Level | undefined;
+    if (f === undefined) return level?.get(e) as TallyEntry | undefined;
+    level = level?.get(e) as Level | undefined;
+    level = level?.get(f) as Level | undefined;
+    return level?.get(g as string) as TallyEntry | undefined;
+  }
+
+  /** Remembers `entry` under its raw label values (when they were all within the limits). */
+  remember(entry: TallyEntry, values: readonly string[]): void {
+    let level = this.#fast;
+    for (const value of values.slice(0, -1)) {
+      let next = level.get(value) as Level | undefined;
+      if (next === undefined) level.set(value, (next = new Map()));
+      level = next;
+    }
+    level.set(values[values.length - 1] as string, entry);
+  }
+
+  /** The entry of `labels`, made if needed (keyed by the label values as limited, so bounded). */
+  entry(key: string, labels: () => Record<string, string>): TallyEntry {
+    let entry = this.#counts.get(key);
+    if (entry === undefined) this.#counts.set(key, (entry = { labels: labels(), n: 0 }));
+    return entry;
+  }
   /** Counts one event of the label set `key`; returns its labels (built on first sight only). */
   add(key: string, labels: () => Record<string, string>): Record<string, string> {
-    const entry = this.#counts.get(key);
-    if (entry !== undefined) {
-      entry.n++;
-      return entry.labels;
-    }
-    const made = labels();
-    this.#counts.set(key, { labels: made, n: 1 });
-    return made;
+    const entry = this.entry(key, labels);
+    entry.n++;
+    return entry.labels;
   }
   /** Sets `counter` to the totals (called from its `collect`). */
   writeTo(counter: { reset(): void; inc(labels: Record<string, string>, n: number): void }): void {
     counter.reset();
     for (const { labels, n } of this.#counts.values()) counter.inc(labels, n);
   }
+}
+
+type Level = Map<string, Level | TallyEntry>;
+
+interface TallyEntry {
+  readonly labels: Record<string, string>;
+  n: number;
+  /** The labels of a histogram observed with this count, when they differ (no `type`). */
+  timed?: Record<string, string>;
 }
 
 /** Keeps a label's distinct values under a limit. */
@@ -148,6 +189,10 @@ class Collector {
   readonly #subscriptions: Subscription[] = [];
   readonly #labels: Record<'module' | 'fn' | 'node' | 'balancer', LabelLimit>;
   readonly #tallies = new Map<string, Tally>();
+  readonly #startedTally = this.#tally('client_calls_started_total');
+  readonly #callsTally = this.#tally('client_calls_total');
+  readonly #servedTally = this.#tally('server_calls_total');
+  readonly #selectionsTally = this.#tally('balancer_selections_total');
   #snapshots: NodeSnapshot[] | undefined;
   #closed = false;
 
@@ -216,31 +261,65 @@ class Collector {
   #clientStarted(ctx: (CallTrace | CastTrace) & Marked, type: 'call' | 'cast'): void {
     if (!this.#watched(ctx.node)) return;
     ctx[this.#started] = performance.now();
-    const l = this.#labels;
-    const module = l.module.value(ctx.module);
-    const fn = l.fn.value(ctx.function);
-    const balancer = l.balancer.value(ctx.balancer);
-    this.#tally('client_calls_started_total').add(
-      `${ctx.node}\0${type}\0${module}\0${fn}\0${balancer}`,
-      () => ({ node: ctx.node, type, module, function: fn, balancer }),
-    );
+    const balancerRaw = ctx.balancer ?? '';
+    const tally = this.#startedTally;
+    let entry = tally.get(ctx.node, type, ctx.module, ctx.function, balancerRaw);
+    if (entry === undefined) {
+      const l = this.#labels;
+      const module = l.module.value(ctx.module);
+      const fn = l.fn.value(ctx.function);
+      const balancer = l.balancer.value(ctx.balancer);
+      const values = [ctx.node, type, module, fn, balancer];
+      entry = tally.entry(values.join('\0'), () => ({
+        node: ctx.node,
+        type,
+        module,
+        function: fn,
+        balancer,
+      }));
+      if (module === ctx.module && fn === ctx.function) tally.remember(entry, values);
+    }
+    entry.n++;
   }
 
   #clientEnded(ctx: (CallTrace | CastTrace) & Marked, type: 'call' | 'cast'): void {
     const started = ctx[this.#started] as number | undefined;
     if (started === undefined) return;
     const status = outcomeStatus(ctx);
+    const seconds = (performance.now() - started) / 1000;
+    const target = ctx.target ?? '';
+    const balancer = ctx.balancer ?? '';
+    const tally = this.#callsTally;
+    let entry =
+      status === 'not_found'
+        ? undefined
+        : tally.get(ctx.node, type, ctx.module, ctx.function, balancer, target, status);
+    entry ??= this.#callsEntry(ctx, type, status);
+    entry.n++;
+    this.#series.clientDuration.observe(entry.labels, seconds);
+  }
+
+  /** The slow path of {@link #clientEnded}: the label set as limited, remembered when within limits. */
+  #callsEntry(ctx: CallTrace | CastTrace, type: string, status: string): TallyEntry {
     const known = status !== 'not_found';
     const l = this.#labels;
     const module = known ? l.module.value(ctx.module) : UNKNOWN_METHOD;
     const fn = known ? l.fn.value(ctx.function) : UNKNOWN_METHOD;
     const balancer = l.balancer.value(ctx.balancer);
     const target = l.node.value(ctx.target);
-    const labels = this.#tally('client_calls_total').add(
-      `${ctx.node}\0${type}\0${module}\0${fn}\0${balancer}\0${target}\0${status}`,
-      () => ({ node: ctx.node, type, module, function: fn, balancer, target, status }),
-    );
-    this.#series.clientDuration.observe(labels, (performance.now() - started) / 1000);
+    const values = [ctx.node, type, module, fn, balancer, target, status];
+    const entry = this.#callsTally.entry(values.join('\0'), () => ({
+      node: ctx.node,
+      type,
+      module,
+      function: fn,
+      balancer,
+      target,
+      status,
+    }));
+    const raw = module === ctx.module && fn === ctx.function && target === (ctx.target ?? '');
+    if (known && raw && balancer === (ctx.balancer ?? '')) this.#callsTally.remember(entry, values);
+    return entry;
   }
 
   #attemptStarted(ctx: AttemptTrace): void {
@@ -265,37 +344,50 @@ class Collector {
     const started = ctx[this.#started] as number | undefined;
     if (started === undefined) return;
     const status = outcomeStatus(ctx);
-    // A name a node does not expose came from the network: never a label value.
+    // A name a node does not expose came from the network: never a label value (nor a key).
     const known = status !== 'not_found';
-    const module = known ? this.#labels.module.value(ctx.module) : UNKNOWN_METHOD;
-    const fn = known ? this.#labels.fn.value(ctx.function) : UNKNOWN_METHOD;
     const type = ctx.isCast ? 'cast' : 'call';
     const node = ctx.node;
-    this.#tally('server_calls_total').add(`${node}\0${type}\0${module}\0${fn}\0${status}`, () => ({
-      node,
-      type,
-      module,
-      function: fn,
-      status,
-    }));
-    if (!ctx.isCast) {
-      // the duration histogram has no type label: its labels are cached per label set too
-      const timed = this.#tally('server_call_durations').add(
-        `${node}\0${module}\0${fn}\0${status}`,
-        () => ({ node, module, function: fn, status }),
-      );
-      this.#series.serverDuration.observe(timed, (performance.now() - started) / 1000);
+    const tally = this.#servedTally;
+    let entry = known ? tally.get(node, type, ctx.module, ctx.function, status) : undefined;
+    if (entry === undefined) {
+      const module = known ? this.#labels.module.value(ctx.module) : UNKNOWN_METHOD;
+      const fn = known ? this.#labels.fn.value(ctx.function) : UNKNOWN_METHOD;
+      const values = [node, type, module, fn, status];
+      entry = tally.entry(values.join('\0'), () => ({
+        node,
+        type,
+        module,
+        function: fn,
+        status,
+      }));
+      // the duration histogram has no type label
+      entry.timed ??= { node, module, function: fn, status };
+      if (known && module === ctx.module && fn === ctx.function) tally.remember(entry, values);
+    }
+    entry.n++;
+    if (!ctx.isCast && entry.timed !== undefined) {
+      this.#series.serverDuration.observe(entry.timed, (performance.now() - started) / 1000);
     }
   }
 
   #selected(m: SelectionMessage): void {
     if (!this.#watched(m.node)) return;
-    const balancer = this.#labels.balancer.value(m.balancer);
-    const target = this.#labels.node.value(m.selected);
-    this.#tally('balancer_selections_total').add(
-      `${m.node}\0${balancer}\0${m.algorithm}\0${target}`,
-      () => ({ node: m.node, balancer, algorithm: m.algorithm, target }),
-    );
+    const tally = this.#selectionsTally;
+    let entry = tally.get(m.node, m.balancer, m.algorithm, m.selected);
+    if (entry === undefined) {
+      const balancer = this.#labels.balancer.value(m.balancer);
+      const target = this.#labels.node.value(m.selected);
+      const values = [m.node, balancer, m.algorithm, target];
+      entry = tally.entry(values.join('\0'), () => ({
+        node: m.node,
+        balancer,
+        algorithm: m.algorithm,
+        target,
+      }));
+      if (balancer === m.balancer && target === m.selected) tally.remember(entry, values);
+    }
+    entry.n++;
   }
 
   #selectedNone(m: EmptySelectionMessage): void {
