@@ -198,6 +198,82 @@ describe('tracing channels', () => {
     }
   });
 
+  test('a retried balanced call: call, selection and attempt events in the documented order', async () => {
+    const lb = await a.startLoadBalancer({ name: 'lb', nodeMatchList: [] });
+    try {
+      await lb.waitForMembers(2, { timeout: 5_000 });
+      let order: string[] = [];
+      for (let i = 0; i < 20; i++) {
+        events.length = 0;
+        await lb.call('T', 'refuse', []);
+        order = events
+          .filter((e) => !e.channel.endsWith(':serve'))
+          .map((e) => {
+            const what = `${e.channel.split(':').slice(1).join(':')}.${e.event}`;
+            const attempt = (e.ctx as unknown as AttemptTrace).attempt;
+            return e.channel === TRACING_CHANNELS.attempt ? `${what}#${attempt}` : what;
+          });
+        if (order.includes('attempt.start#2')) break;
+      }
+      assert.deepEqual(order, [
+        'call.start',
+        'call.end',
+        'select.publish',
+        'attempt.start#1',
+        'attempt.end#1',
+        'attempt.error#1',
+        'attempt.asyncStart#1',
+        'attempt.asyncEnd#1',
+        'select.publish',
+        'attempt.start#2',
+        'attempt.end#2',
+        'attempt.asyncStart#2',
+        'attempt.asyncEnd#2',
+        'call.asyncStart',
+        'call.asyncEnd',
+      ]);
+    } finally {
+      await lb.stop();
+    }
+  });
+
+  test('an aborted balanced call: error with the reason on the attempt, then on the call', async () => {
+    const lb = await a.startLoadBalancer({ name: 'lb', nodeMatchList: [] });
+    try {
+      await lb.waitForMembers(2, { timeout: 5_000 });
+      events.length = 0;
+      const controller = new AbortController();
+      const pending = lb.call('T', 'slow', [], { signal: controller.signal });
+      setTimeout(() => controller.abort(new Error('user gave up')), 50);
+      await assert.rejects(pending, /user gave up/);
+      const order = events
+        .filter(
+          (e) => e.channel === TRACING_CHANNELS.call || e.channel === TRACING_CHANNELS.attempt,
+        )
+        .map((e) => `${e.channel.split(':')[1]}.${e.event}`);
+      assert.deepEqual(order, [
+        'call.start',
+        'call.end',
+        'attempt.start',
+        'attempt.end',
+        'attempt.error',
+        'attempt.asyncStart',
+        'attempt.asyncEnd',
+        'call.error',
+        'call.asyncStart',
+        'call.asyncEnd',
+      ]);
+      const attempt = of(TRACING_CHANNELS.attempt, 'asyncEnd')[0]?.ctx as unknown as AttemptTrace;
+      const call = of(TRACING_CHANNELS.call, 'asyncEnd')[0]?.ctx as unknown as CallTrace;
+      assert.match(String(attempt.error), /user gave up/);
+      assert.equal(attempt.code, undefined, 'an abort has no error code');
+      assert.equal(call.error, attempt.error);
+      assert.equal(call.attempts, 1);
+    } finally {
+      await lb.stop();
+    }
+  });
+
   test('an aborted call publishes error with the abort reason, and asyncEnd', async () => {
     const controller = new AbortController();
     const pending = a.call(b.name, 'T', 'slow', [], { signal: controller.signal });
