@@ -46,6 +46,20 @@ function pages(): string[] {
   return ['README.md', ...walk('docs').sort()];
 }
 
+/**
+ * Packages the observability how-tos tell the reader to install beside rpc-load-balancer (its
+ * optional peer dependencies and the OpenTelemetry SDK), linked from the repository's
+ * devDependencies.
+ */
+const READER_PACKAGES = [
+  'prom-client',
+  '@opentelemetry/api',
+  '@opentelemetry/context-async-hooks',
+  '@opentelemetry/core',
+  '@opentelemetry/sdk-metrics',
+  '@opentelemetry/sdk-trace-base',
+];
+
 /** A fresh project directory in which `rpc-load-balancer` (and TypeScript) are installed. */
 function project(page: string): { dir: string; env: NodeJS.ProcessEnv } {
   const dir = mkdtempSync(join(tmpdir(), `rpclb-doc-${page.replace(/\W+/g, '-')}-`));
@@ -55,6 +69,10 @@ function project(page: string): { dir: string; env: NodeJS.ProcessEnv } {
   mkdirSync(join(dir, 'node_modules/@types'));
   symlinkSync(join(ROOT, 'node_modules/@types/node'), join(dir, 'node_modules/@types/node'));
   symlinkSync(TSC, join(dir, 'node_modules/.bin/tsc'));
+  for (const name of READER_PACKAGES) {
+    mkdirSync(dirname(join(dir, 'node_modules', name)), { recursive: true });
+    symlinkSync(join(ROOT, 'node_modules', name), join(dir, 'node_modules', name));
+  }
   writeFileSync(join(dir, 'package.json'), `{ "private": true, "type": "module" }\n`);
   const env: NodeJS.ProcessEnv = {
     ...process.env,
