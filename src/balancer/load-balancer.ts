@@ -21,7 +21,16 @@ import type { Logger } from '../logger.js';
 import { describe } from '../options.js';
 import { checkCallOptions, type OutgoingCall } from '../rpc/call.js';
 import type { CastOptions } from '../rpc/client.js';
-import { channels, type EmptySelectionMessage, type SelectionMessage } from '../tracing.js';
+import type { CallMetadata } from '../rpc/envelope.js';
+import {
+  type CastTrace,
+  channels,
+  type EmptySelectionMessage,
+  type SelectionMessage,
+  traced,
+  traceSettled,
+  traceStart,
+} from '../tracing.js';
 import {
   type Attempt,
   BalancedCall,
@@ -321,8 +330,14 @@ export class LoadBalancer {
     const deadline = Date.now() + (timeout ?? this.#host.callTimeoutMs);
     this.#inFlight++;
     try {
-      const selected = this.#selectWaiting(selectionOptions(opts), deadline, signal, undefined);
-      const selection = selected instanceof Promise ? await selected : selected;
+      let selection: Selection;
+      try {
+        const selected = this.#selectWaiting(selectionOptions(opts), deadline, signal, undefined);
+        selection = selected instanceof Promise ? await selected : selected;
+      } catch (err) {
+        if (traced(channels.cast)) this.#traceCastRefused(module, fn, meta, err);
+        throw err;
+      }
       const started = this.#options.now();
       try {
         await this.#host.cast(
@@ -344,6 +359,29 @@ export class LoadBalancer {
     } finally {
       this.#callEnded();
     }
+  }
+
+  /**
+   * A cast that found no member is traced too (the client traces the ones it sends), so
+   * observers count it as the failed cast it is.
+   */
+  #traceCastRefused(
+    module: string,
+    fn: string,
+    meta: CallMetadata | undefined,
+    err: unknown,
+  ): void {
+    const trace: CastTrace = {
+      node: this.#host.name,
+      balancer: this.name,
+      target: undefined,
+      module,
+      function: fn,
+      meta: { ...meta },
+    };
+    traceStart(channels.cast, trace);
+    if (err instanceof RpcError) trace.code = err.code;
+    traceSettled(channels.cast, trace, false, err);
   }
 
   /**
