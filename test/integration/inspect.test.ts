@@ -5,7 +5,13 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { type LoadBalancer, type RpcNode, SYSTEM_MODULE, startNode } from '../../src/index.js';
+import {
+  type AlgorithmContext,
+  type LoadBalancer,
+  type RpcNode,
+  SYSTEM_MODULE,
+  startNode,
+} from '../../src/index.js';
 
 const quiet = { logLevel: 'silent' as const, cookie: 'inspect' };
 
@@ -84,6 +90,36 @@ describe('inspect', () => {
       code: 'service_unavailable',
     });
     await assert.rejects(a.inspectPeer(b.name, { timeout: -1 }), { code: 'bad_request' });
+  });
+
+  test('a peer that answered a load probe shows its round trip', async () => {
+    assert.equal(a.inspect().peers[0]?.rttMs, undefined, 'no probe sent yet');
+    // An algorithm that probes every member it is told about (AlgorithmContext.probe).
+    class Probing {
+      readonly #probe: ((node: string) => void) | undefined;
+      constructor(ctx: AlgorithmContext) {
+        this.#probe = ctx.probe;
+      }
+      chooseFromNodes(nodes: readonly string[]): string {
+        return nodes[0] as string;
+      }
+      onNodeChange(change: { members: readonly string[] }): void {
+        for (const node of change.members) this.#probe?.(node);
+      }
+    }
+    await lb.stop();
+    lb = await a.startLoadBalancer({
+      name: 'work',
+      selectionAlgorithm: Probing,
+      nodeMatchList: [],
+    });
+    const deadline = Date.now() + 5_000;
+    while (a.inspect().peers[0]?.rttMs === undefined && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    const rtt = a.inspect().peers[0]?.rttMs;
+    assert.ok(rtt !== undefined && rtt >= 0 && rtt < 5_000, `round trip ${rtt}`);
+    assert.equal(a.inspect().balancers.find((b) => b.name === 'work')?.algorithm, 'Probing');
   });
 
   test('$rpclb is reserved and offers nothing but the snapshot', async () => {
