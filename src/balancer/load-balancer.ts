@@ -21,16 +21,7 @@ import type { Logger } from '../logger.js';
 import { describe } from '../options.js';
 import { checkCallOptions, type OutgoingCall } from '../rpc/call.js';
 import type { CastOptions } from '../rpc/client.js';
-import type { CallMetadata } from '../rpc/envelope.js';
-import {
-  type CastTrace,
-  channels,
-  type EmptySelectionMessage,
-  type SelectionMessage,
-  traced,
-  traceSettled,
-  traceStart,
-} from '../tracing.js';
+import { channels, type EmptySelectionMessage, type SelectionMessage, traced } from '../tracing.js';
 import {
   type Attempt,
   BalancedCall,
@@ -39,7 +30,8 @@ import {
   type Selection,
 } from './balanced-call.js';
 import { NO_OPTIONS, randomDistinct, remaining, selectionOptions } from './call-policy.js';
-import { type BalancerSnapshot, MemberStats } from './member-stats.js';
+import { traceRefusedCast } from './cast-trace.js';
+import { type BalancerSnapshot, balancerSnapshot, MemberStats } from './member-stats.js';
 import {
   type BalancedCallOptions,
   type LoadBalancerOptions,
@@ -335,7 +327,8 @@ export class LoadBalancer {
         const selected = this.#selectWaiting(selectionOptions(opts), deadline, signal, undefined);
         selection = selected instanceof Promise ? await selected : selected;
       } catch (err) {
-        if (traced(channels.cast)) this.#traceCastRefused(module, fn, meta, err);
+        if (traced(channels.cast))
+          traceRefusedCast(this.#host.name, this.name, module, fn, meta, err);
         throw err;
       }
       const started = this.#options.now();
@@ -362,50 +355,18 @@ export class LoadBalancer {
   }
 
   /**
-   * A cast that found no member is traced too (the client traces the ones it sends), so
-   * observers count it as the failed cast it is.
-   */
-  #traceCastRefused(
-    module: string,
-    fn: string,
-    meta: CallMetadata | undefined,
-    err: unknown,
-  ): void {
-    const trace: CastTrace = {
-      node: this.#host.name,
-      balancer: this.name,
-      target: undefined,
-      module,
-      function: fn,
-      meta: { ...meta },
-    };
-    traceStart(channels.cast, trace);
-    if (err instanceof RpcError) trace.code = err.code;
-    traceSettled(channels.cast, trace, false, err);
-  }
-
-  /**
    * A plain, serialisable snapshot: the algorithm, the members with their selections in flight,
    * calls, errors, recent latency percentiles and last reported load. Cheap enough to call every
    * second (the percentiles are computed here, not per call).
    */
   inspect(): BalancerSnapshot {
-    const now = this.#options.now();
-    return {
-      name: this.name,
-      algorithm: this.#algorithmName,
-      stopped: this.#stopping !== undefined,
-      inFlight: this.#inFlight,
-      members: this.#members.map(
-        (node) =>
-          this.#stats.get(node)?.snapshot(node, now) ?? {
-            node,
-            inFlight: 0,
-            calls: 0,
-            errors: 0,
-          },
-      ),
-    };
+    return balancerSnapshot(
+      { name: this.name, algorithm: this.#algorithmName, stopped: this.stopped },
+      this.#inFlight,
+      this.#members,
+      this.#stats,
+      this.#options.now(),
+    );
   }
 
   /** Leaves the group (peers stop choosing this node), then waits up to `drainTimeoutMs` for this balancer's calls in flight. Idempotent. */

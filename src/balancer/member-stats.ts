@@ -111,6 +111,25 @@ export class MemberStats {
   }
 }
 
+/** The snapshot of a balancer: its members' figures (zeros for one without any yet). */
+export function balancerSnapshot(
+  balancer: { readonly name: string; readonly algorithm: string; readonly stopped: boolean },
+  inFlight: number,
+  members: readonly string[],
+  stats: ReadonlyMap<string, MemberStats>,
+  now: number,
+): BalancerSnapshot {
+  return {
+    name: balancer.name,
+    algorithm: balancer.algorithm,
+    stopped: balancer.stopped,
+    inFlight,
+    members: members.map(
+      (node) => stats.get(node)?.snapshot(node, now) ?? { node, inFlight: 0, calls: 0, errors: 0 },
+    ),
+  };
+}
+
 /** Nearest-rank percentiles of the first `count` values of `ring`. */
 function percentiles(ring: Float64Array, count: number): LatencySnapshot {
   const sorted = ring.slice(0, count).sort();
