@@ -41,6 +41,12 @@ export type LoadBalancer = LoadBalancerClass;
  */
 export const LoadBalancer: abstract new (...args: never[]) => LoadBalancer = LoadBalancerClass;
 export type { LoadBalancerOptions, NodeMatchList } from './balancer/options.js';
+export type {
+  FailurePercentageOptions,
+  OutlierDetectionOptions,
+  SuccessRateOptions,
+} from './balancer/outlier-options.js';
+export type { RetryBudgetOptions } from './balancer/retry-budget.js';
 export {
   type ConnectionDroppedMessage,
   DIAGNOSTICS_CHANNELS,
@@ -83,6 +89,9 @@ export {
   type CallTrace,
   type CastTrace,
   type EmptySelectionMessage,
+  type OutlierMessage,
+  type ProbeMessage,
+  type RetryMessage,
   type SelectionMessage,
   type ServeTrace,
   TRACING_CHANNELS,

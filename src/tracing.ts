@@ -36,6 +36,12 @@ export const TRACING_CHANNELS = Object.freeze({
   select: 'rpc-load-balancer:select',
   /** Plain channel: a balancer could not select (no member, stopped, the algorithm failed): {@link EmptySelectionMessage}. */
   selectEmpty: 'rpc-load-balancer:select:empty',
+  /** Plain channel: outlier detection ejected a member, or let it back: {@link OutlierMessage}. */
+  outlier: 'rpc-load-balancer:outlier',
+  /** Plain channel: a failed attempt of an `lb.call` could be retried; whether the retry budget allowed it: {@link RetryMessage}. */
+  retry: 'rpc-load-balancer:retry',
+  /** Plain channel: a load probe sent before a pick came back or gave up: {@link ProbeMessage}. */
+  probe: 'rpc-load-balancer:probe',
 });
 
 /** Fields every traced operation's context has. */
@@ -132,6 +138,52 @@ export interface EmptySelectionMessage {
   readonly reason: string;
 }
 
+/** Published on `rpc-load-balancer:outlier`. */
+export interface OutlierMessage {
+  /** The node whose balancer saw it. */
+  readonly node: string;
+  readonly balancer: string;
+  /** `eject`: left out of the members the algorithm chooses from; `return`: back in. */
+  readonly type: 'eject' | 'return';
+  /** The member ejected or back. */
+  readonly member: string;
+  /** For an ejection: `consecutive_failures`, `failure_percentage` or `success_rate`. */
+  readonly reason?: string;
+  /** For an ejection: how long it lasts, ms. */
+  readonly durationMs?: number;
+  /** For an ejection: how many times the member was ejected (the base time is multiplied by it). */
+  readonly timesEjected?: number;
+}
+
+/** Published on `rpc-load-balancer:retry`. */
+export interface RetryMessage {
+  readonly node: string;
+  readonly balancer: string;
+  readonly module: string;
+  readonly function: string;
+  /** The attempt that failed (1 for the first). */
+  readonly attempt: number;
+  /** The member it failed on. */
+  readonly target: string;
+  readonly code: RpcErrorCode;
+  /** `false` when the retry budget was spent: the call fails with this attempt's error. */
+  readonly allowed: boolean;
+}
+
+/** Published on `rpc-load-balancer:probe`. */
+export interface ProbeMessage {
+  readonly node: string;
+  readonly balancer: string;
+  /** The member probed. */
+  readonly target: string;
+  /** `false` when it did not answer in time (or its connection dropped). */
+  readonly ok: boolean;
+  /** Round trip, ms (when it answered). */
+  readonly rttMs?: number;
+  /** What it answered. */
+  readonly load?: ServerLoad;
+}
+
 /** @internal The channels, as the library publishes on them. */
 export const channels = {
   call: diagnosticsChannel.tracingChannel<CallTrace>(TRACING_CHANNELS.call),
@@ -140,6 +192,9 @@ export const channels = {
   serve: diagnosticsChannel.tracingChannel<ServeTrace>(TRACING_CHANNELS.serve),
   select: diagnosticsChannel.channel(TRACING_CHANNELS.select),
   selectEmpty: diagnosticsChannel.channel(TRACING_CHANNELS.selectEmpty),
+  outlier: diagnosticsChannel.channel(TRACING_CHANNELS.outlier),
+  retry: diagnosticsChannel.channel(TRACING_CHANNELS.retry),
+  probe: diagnosticsChannel.channel(TRACING_CHANNELS.probe),
 };
 
 /** @internal `true` when anyone listens to any event of `channel`. */

@@ -17,15 +17,9 @@ import {
   traceStart,
 } from '../tracing.js';
 import { attemptTimeout, remaining, retryable } from './call-policy.js';
-import type { MemberStats } from './member-stats.js';
+import type { Selection } from './selector.js';
 
-/** A selection made for an attempt: the node and its membership generation. */
-export interface Selection {
-  readonly node: string;
-  readonly generation: number;
-  /** The member's figures for `inspect()` (absent for `CallDirect`). */
-  readonly stats?: MemberStats;
-}
+export type { Selection } from './selector.js';
 
 /** What a balanced call needs from its balancer. */
 export interface CallRunner {
@@ -36,12 +30,17 @@ export interface CallRunner {
   readonly maxAttempts: number;
   /** The balancer's clock (ms). */
   now(): number;
-  /** Selects a member for `call`: at once when one is at hand, else after waiting (or fails). */
-  select(call: BalancedCall): Selection | Promise<Selection>;
+  /**
+   * Selects a member for `call`: at once when one is at hand, else after waiting (for a member,
+   * or for probes), or fails. `now`: the clock's reading.
+   */
+  select(call: BalancedCall, now: number): Selection | Promise<Selection>;
   /** Hands an attempt to the client. */
   send(attempt: Attempt): void;
-  /** Ends a selection, telling the algorithm how it went. */
-  release(selection: Selection, outcome: CallOutcome): void;
+  /** Ends a selection, telling the algorithm (and outlier detection) how it went. */
+  release(selection: Selection, outcome: CallOutcome, now: number): void;
+  /** A failed attempt may be retried: `true` when the retry budget allows it. */
+  mayRetry(attempt: Attempt, err: RpcError): boolean;
   /** The call settled. */
   settled(call: BalancedCall): void;
 }
@@ -131,25 +130,25 @@ export class BalancedCall {
     });
   }
 
-  /** Starts the next attempt (the first one from `lb.call`). */
-  next(): void {
+  /** Starts the next attempt (the first one from `lb.call`); `now`: the balancer clock's reading. */
+  next(now: number = this.runner.now()): void {
     let selection: Selection | Promise<Selection>;
     try {
-      selection = this.runner.select(this);
+      selection = this.runner.select(this, now);
     } catch (err) {
       return this.#fail(err);
     }
     if (selection instanceof Promise) {
       selection.then(
-        (s) => this.#send(s),
+        (s) => this.#send(s, this.runner.now()),
         (err: unknown) => this.#fail(err),
       );
     } else {
-      this.#send(selection);
+      this.#send(selection, now);
     }
   }
 
-  #send(selection: Selection): void {
+  #send(selection: Selection, now: number): void {
     this.attempts++;
     const attempt = new Attempt(this, selection, attemptTimeout(this.spec.timeout, this.deadline));
     if (this.trace !== undefined) {
@@ -168,7 +167,7 @@ export class BalancedCall {
       };
       traceStart(channels.attempt, attempt.trace);
     }
-    attempt.startedAt = this.runner.now();
+    attempt.startedAt = now;
     this.runner.send(attempt);
   }
 
@@ -181,7 +180,7 @@ export class BalancedCall {
     const load = attempt.load;
     // stamped again on the balancer's clock, which tests may replace
     if (load !== undefined) outcome.load = { inFlight: load.inFlight, elu: load.elu, at: now };
-    runner.release(attempt.selection, outcome);
+    runner.release(attempt.selection, outcome, now);
     const trace = attempt.trace;
     if (trace !== undefined) {
       trace.latencyMs = outcome.latencyMs;
@@ -200,12 +199,14 @@ export class BalancedCall {
     if (
       this.attempts >= runner.maxAttempts ||
       remaining(this.deadline) <= 1 ||
-      !retryable(value, this.spec.idempotent)
+      !retryable(value, this.spec.idempotent) ||
+      // a spent retry budget fails the call with this attempt's (real) error
+      !runner.mayRetry(attempt, value)
     ) {
       return this.#fail(value);
     }
     (this.tried ??= []).push(attempt.target);
-    this.next();
+    this.next(now);
   }
 
   #fail(err: unknown): void {

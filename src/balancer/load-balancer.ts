@@ -1,37 +1,30 @@
 /**
- * A named load balancer over the process group of the same name.
- *
- * The member list is a frozen, sorted snapshot replaced only when the group changes, so a pick
- * is one algorithm call on an array the algorithm may cache by identity. Connection tracking is
- * done with selections that remember the node's membership generation, so a release that
- * arrives after its node left (and maybe rejoined) is ignored instead of eating a newer count.
- *
- * Everything the algorithm (user code) does is contained: an exception fails the selection it
- * belongs to with an `RpcError` and is logged, and never escapes into the node.
+ * A named load balancer over the process group of the same name: the public API (select,
+ * release, call, cast, stop, inspect), waiting for members, probes before a pick, retries
+ * within a budget, and draining. What happens around the algorithm itself — the member
+ * snapshot, generations, containment, outlier ejection — is the `Selector`'s (selector.ts).
  */
 import type {
   CallOutcome,
-  NodeChange,
   SelectionAlgorithm,
   SelectOptions,
   ServerLoad,
 } from '../algorithms/types.js';
-import { RpcError, type RpcErrorDetails } from '../errors.js';
+import { RpcError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { describe } from '../options.js';
 import { checkCallOptions, type OutgoingCall } from '../rpc/call.js';
 import type { CastOptions } from '../rpc/client.js';
-import { channels, type EmptySelectionMessage, type SelectionMessage, traced } from '../tracing.js';
+import { channels, type ProbeMessage, type RetryMessage, traced } from '../tracing.js';
 import {
   type Attempt,
   BalancedCall,
   type BalancedCallSpec,
   type CallRunner,
-  type Selection,
 } from './balanced-call.js';
-import { NO_OPTIONS, randomDistinct, remaining, selectionOptions } from './call-policy.js';
+import { NO_OPTIONS, remaining, selectionOptions } from './call-policy.js';
 import { traceRefusedCast } from './cast-trace.js';
-import { type BalancerSnapshot, balancerSnapshot, MemberStats } from './member-stats.js';
+import { type BalancerSnapshot, balancerSnapshot } from './member-stats.js';
 import {
   type BalancedCallOptions,
   type LoadBalancerOptions,
@@ -39,6 +32,8 @@ import {
   type ResolvedBalancerOptions,
   resolveBalancerOptions,
 } from './options.js';
+import { RetryBudget } from './retry-budget.js';
+import { type Selection, Selector } from './selector.js';
 
 export type { BalancedCallOptions } from './options.js';
 
@@ -74,7 +69,7 @@ export interface BalancerHost {
   probe(target: string, timeoutMs: number): Promise<ServerLoad>;
 }
 
-/** How long a probe an algorithm sent may take before it is dropped. */
+/** How long a probe an algorithm sent on its own (`ctx.probe`) may take before it is dropped. */
 export const PROBE_TIMEOUT_MS = 1_000;
 
 /** One selection, released exactly once. */
@@ -85,39 +80,23 @@ export interface Lease {
   release(outcome?: CallOutcome): void;
 }
 
-/** Selections made with `selectNode` and not yet released, for one membership generation. */
-interface ManualSelections {
-  generation: number;
-  count: number;
-}
-
-/** At most one log line per this many ms for a misbehaving algorithm. */
-const ALGORITHM_LOG_INTERVAL_MS = 10_000;
-
 export class LoadBalancer {
   /** The balancer's name (and its group's). */
   readonly name: string;
   readonly #host: BalancerHost;
   readonly #options: ResolvedBalancerOptions;
-  readonly #algorithm: SelectionAlgorithm;
-  readonly #direct: boolean;
+  readonly #selector: Selector;
+  readonly #budget: RetryBudget | undefined;
   readonly #joined: boolean;
-  readonly #generations = new Map<string, number>();
-  readonly #manual = new Map<string, ManualSelections>();
-  /** Per-member figures for `inspect()`, one object per membership generation. */
-  readonly #stats = new Map<string, MemberStats>();
   readonly #runner: CallRunner;
   /** What a call with no options runs with (no allocation for it). */
   readonly #defaultSpec: BalancedCallSpec;
-  #lastGeneration = 0;
-  #members: readonly string[];
   #unobserve: () => void;
   #memberWaiters = new Set<() => void>();
   #inFlight = 0;
   #idleWaiters = new Set<() => void>();
   #stopping: Promise<void> | undefined;
   #onStopped: (() => void) | undefined;
-  #lastAlgorithmLog = Number.NEGATIVE_INFINITY;
   /** When `stop()` gives up waiting for calls in flight (`performance.now()` time). */
   #drainDeadline = Number.POSITIVE_INFINITY;
   #drainTimer: NodeJS.Timeout | undefined;
@@ -130,23 +109,21 @@ export class LoadBalancer {
     algorithmClass: NonNullable<LoadBalancerOptions['selectionAlgorithm']>,
   ) {
     this.#host = host;
-    this.#options = resolveBalancerOptions(input);
-    this.name = this.#options.name;
-    this.#direct = (algorithmClass as { callsDirect?: boolean }).callsDirect === true;
-    this.#algorithm = new algorithmClass({
-      balancerName: this.name,
-      options: this.#direct
-        ? { ...this.#options.algorithmOpts, self: host.name }
-        : this.#options.algorithmOpts,
-      random: this.#options.random,
-      now: this.#options.now,
-      probe: this.#direct ? undefined : (node: string) => this.#probe(node),
-    });
-    if (typeof this.#algorithm?.chooseFromNodes !== 'function') {
-      throw new TypeError(
-        `option "selectionAlgorithm" must construct an object with chooseFromNodes(), received ${describe(this.#algorithm)}`,
-      );
-    }
+    const options = resolveBalancerOptions(input);
+    this.#options = options;
+    this.name = options.name;
+    this.#selector = new Selector(
+      {
+        balancer: this.name,
+        node: host.name,
+        logger: host.logger,
+        probe: (target) => this.#probeForAlgorithm(target),
+      },
+      options,
+      algorithmClass,
+    );
+    this.#budget =
+      options.retryBudget === false ? undefined : new RetryBudget(options.retryBudget, options.now);
     this.#runner = this.#makeRunner();
     this.#defaultSpec = Object.freeze({
       selectOpts: NO_OPTIONS,
@@ -157,16 +134,10 @@ export class LoadBalancer {
       onTrailer: undefined,
     });
     this.#unobserve = host.observe((change) => this.#onGroupChange(change));
-    this.#joined = !this.#direct && matchesNode(this.#options.nodeMatchList, host.name);
+    this.#joined = !this.#selector.direct && matchesNode(options.nodeMatchList, host.name);
     if (this.#joined) host.join(this.name);
-    this.#members = host.members(this.name);
-    for (const node of this.#members) {
-      this.#generations.set(node, ++this.#lastGeneration);
-      this.#stats.set(node, new MemberStats());
-    }
-    if (this.#members.length > 0) {
-      this.#tellAlgorithm({ type: 'join', nodes: this.#members, members: this.#members });
-    }
+    const members = host.members(this.name);
+    this.#selector.onGroupChange({ type: 'join', nodes: members, members });
   }
 
   /** @internal Called once when the balancer has stopped (frees its name on the node). */
@@ -176,7 +147,7 @@ export class LoadBalancer {
 
   /** The algorithm instance serving this balancer (e.g. to read `LeastConnections` counters). */
   get algorithm(): SelectionAlgorithm {
-    return this.#algorithm;
+    return this.#selector.algorithm;
   }
 
   /** `true` once `stop()` was called. */
@@ -186,7 +157,12 @@ export class LoadBalancer {
 
   /** The current members: a frozen, sorted array of node names. */
   members(): readonly string[] {
-    return this.#members;
+    return this.#selector.members;
+  }
+
+  /** The members outlier detection has ejected for now (sorted; empty when it is off). */
+  ejected(): string[] {
+    return this.#selector.ejected();
   }
 
   /**
@@ -204,13 +180,13 @@ export class LoadBalancer {
   ): Promise<readonly string[]> {
     if (!Number.isInteger(count) || count < 0) throw this.#badCount(count);
     const deadline = Date.now() + (opts.timeout ?? this.#host.callTimeoutMs);
-    while (this.#members.length < count) {
-      if (this.#stopping) throw this.#unavailable('balancer_stopped');
+    while (this.#selector.members.length < count) {
+      if (this.#stopping) throw this.#selector.unavailable('balancer_stopped');
       opts.signal?.throwIfAborted();
-      if (remaining(deadline) <= 0) throw this.#unavailable('not_enough_members');
+      if (remaining(deadline) <= 0) throw this.#selector.unavailable('not_enough_members');
       await this.#waitForMembers(deadline, opts.signal, 'not_enough_members');
     }
-    return this.#members;
+    return this.#selector.members;
   }
 
   /**
@@ -219,13 +195,8 @@ export class LoadBalancer {
    * @throws RpcError `service_unavailable` when there are no members or the balancer is stopped.
    */
   selectNode(opts: SelectOptions = NO_OPTIONS): string {
-    const selection = this.#select(opts);
-    if (!this.#direct) {
-      const manual = this.#manual.get(selection.node);
-      if (manual !== undefined && manual.generation === selection.generation) manual.count++;
-      else this.#manual.set(selection.node, { generation: selection.generation, count: 1 });
-    }
-    return selection.node;
+    if (this.#stopping) throw this.#selector.unavailable('balancer_stopped');
+    return this.#selector.selectManual(opts);
   }
 
   /**
@@ -234,25 +205,20 @@ export class LoadBalancer {
    * that left (and maybe rejoined) since, is ignored.
    */
   releaseNode(node: string, outcome?: CallOutcome): void {
-    if (typeof node !== 'string') return;
-    if (this.#direct) return this.#tellRelease(node, outcome);
-    const manual = this.#manual.get(node);
-    if (manual === undefined || manual.generation !== this.#generations.get(node)) return;
-    if (--manual.count === 0) this.#manual.delete(node);
-    this.#stats.get(node)?.released(outcome);
-    this.#tellRelease(node, outcome);
+    if (typeof node === 'string') this.#selector.releaseManual(node, outcome);
   }
 
   /** Selects a node and returns a lease whose `release()` counts once and only while the node is still a member. */
   acquire(opts: SelectOptions = NO_OPTIONS): Lease {
-    const selection = this.#select(opts);
+    if (this.#stopping) throw this.#selector.unavailable('balancer_stopped');
+    const selection = this.#selector.select(opts);
     let released = false;
     return {
       node: selection.node,
       release: (outcome?: CallOutcome) => {
         if (released) return;
         released = true;
-        this.#release(selection, outcome);
+        this.#selector.release(selection, outcome);
       },
     };
   }
@@ -260,27 +226,16 @@ export class LoadBalancer {
   /** Up to `count` distinct members, chosen by the algorithm (or at random). Not tracked: nothing to release. */
   selectNodes(count: number, opts: SelectOptions = NO_OPTIONS): string[] {
     if (!Number.isInteger(count) || count < 0) throw this.#badCount(count);
-    if (this.#direct) return count > 0 ? [this.#host.name] : [];
-    if (this.#stopping) throw this.#unavailable('balancer_stopped');
-    const members = this.#members;
-    if (members.length === 0) throw this.#unavailable();
-    if (!this.#algorithm.chooseNodes) return randomDistinct(members, count, this.#options.random);
-    let nodes: unknown;
-    try {
-      nodes = this.#algorithm.chooseNodes(members, Math.min(count, members.length), opts);
-    } catch (err) {
-      throw this.#algorithmFailed('chooseNodes', err);
+    if (this.#stopping && !this.#selector.direct) {
+      throw this.#selector.unavailable('balancer_stopped');
     }
-    if (!Array.isArray(nodes) || nodes.some((n) => typeof n !== 'string')) {
-      throw this.#algorithmFailed('chooseNodes', new TypeError(`returned ${describe(nodes)}`));
-    }
-    return nodes as string[];
+    return this.#selector.selectMany(count, opts);
   }
 
   /**
    * Selects a node, calls `module.fn(...args)` on it and releases the node whatever happens.
    * Waits for a member when there is none (within the timeout), and retries on another member
-   * when a node refuses a call it did not run (draining, gone).
+   * when a node refuses a call it did not run (draining, gone), within the retry budget.
    */
   call<T = unknown>(
     module: string,
@@ -307,7 +262,9 @@ export class LoadBalancer {
     }
     const call = new BalancedCall(this.#runner, module, fn, args, spec);
     this.#inFlight++;
-    call.next();
+    const now = this.#options.now();
+    this.#budget?.deposit(now);
+    call.next(now);
     return call.promise as Promise<T>;
   }
 
@@ -324,11 +281,12 @@ export class LoadBalancer {
     try {
       let selection: Selection;
       try {
-        const selected = this.#selectWaiting(selectionOptions(opts), deadline, signal, undefined);
+        const selected = this.#selectFor(selectionOptions(opts), deadline, signal, undefined);
         selection = selected instanceof Promise ? await selected : selected;
       } catch (err) {
-        if (traced(channels.cast))
+        if (traced(channels.cast)) {
           traceRefusedCast(this.#host.name, this.name, module, fn, meta, err);
+        }
         throw err;
       }
       const started = this.#options.now();
@@ -341,11 +299,11 @@ export class LoadBalancer {
           meta === undefined ? undefined : { meta },
           this.name,
         );
-        this.#release(selection, { ok: true, latencyMs: this.#options.now() - started });
+        this.#selector.release(selection, { ok: true, latencyMs: this.#options.now() - started });
       } catch (err) {
         const outcome: CallOutcome = { ok: false, latencyMs: this.#options.now() - started };
         if (err instanceof RpcError) outcome.code = err.code;
-        this.#release(selection, outcome);
+        this.#selector.release(selection, outcome);
         if (err instanceof RpcError) err.details.balancer = this.name;
         throw err;
       }
@@ -361,10 +319,10 @@ export class LoadBalancer {
    */
   inspect(): BalancerSnapshot {
     return balancerSnapshot(
-      { name: this.name, algorithm: this.#algorithmName, stopped: this.stopped },
+      { name: this.name, algorithm: this.#selector.algorithmName, stopped: this.stopped },
       this.#inFlight,
-      this.#members,
-      this.#stats,
+      this.#selector.members,
+      this.#selector.stats,
       this.#options.now(),
     );
   }
@@ -416,108 +374,63 @@ export class LoadBalancer {
   #makeRunner(): CallRunner {
     const host = this.#host;
     const options = this.#options;
+    const selector = this.#selector;
     return {
       name: this.name,
       node: host.name,
       maxAttempts: options.maxAttempts,
       now: options.now,
-      select: (call) =>
-        this.#selectWaiting(call.spec.selectOpts, call.deadline, call.spec.signal, call.tried),
+      select: (call, now) =>
+        this.#selectFor(call.spec.selectOpts, call.deadline, call.spec.signal, call.tried, now),
       send: (attempt: Attempt) => host.send(attempt),
-      release: (selection, outcome) => this.#release(selection, outcome),
+      release: (selection, outcome, now) => selector.release(selection, outcome, now),
+      mayRetry: (attempt, err) => this.#mayRetry(attempt, err),
       settled: () => this.#callEnded(),
     };
   }
 
-  /** Sends a probe for the algorithm; the answer (if any) goes to its `onProbeResult`. */
-  #probe(node: string): void {
-    if (typeof node !== 'string' || this.#stopping) return;
-    this.#host.probe(node, PROBE_TIMEOUT_MS).then(
-      (load) => {
-        const algorithm = this.#algorithm;
-        if (algorithm.onProbeResult === undefined || !this.#generations.has(node)) return;
-        try {
-          algorithm.onProbeResult(node, {
-            inFlight: load.inFlight,
-            elu: load.elu,
-            at: this.#options.now(),
-          });
-        } catch (err) {
-          this.#logAlgorithmError('onProbeResult', err);
-        }
-      },
-      () => {},
-    );
-  }
-
-  /** One selection from the current members (no waiting). */
-  #select(opts: SelectOptions): Selection {
-    if (this.#direct) return { node: this.#host.name, generation: 0 };
-    if (this.#stopping) throw this.#unavailable('balancer_stopped');
-    const members = this.#members;
-    if (members.length === 0) throw this.#unavailable();
-    let node: string;
-    try {
-      node = this.#algorithm.chooseFromNodes(members, opts);
-    } catch (err) {
-      throw this.#algorithmFailed('chooseFromNodes', err);
+  /** Takes a retry from the budget (always allowed without one); tells the retry channel. */
+  #mayRetry(attempt: Attempt, err: RpcError): boolean {
+    const allowed = this.#budget === undefined || this.#budget.tryWithdraw();
+    if (channels.retry.hasSubscribers) {
+      channels.retry.publish({
+        node: this.#host.name,
+        balancer: this.name,
+        module: attempt.module,
+        function: attempt.fn,
+        attempt: attempt.parent.attempts,
+        target: attempt.target,
+        code: err.code,
+        allowed,
+      } satisfies RetryMessage);
     }
-    const generation = this.#generations.get(node);
-    if (generation === undefined) {
-      throw this.#algorithmFailed(
-        'chooseFromNodes',
-        new Error(`it returned ${describe(node)}, which is not a member`),
-      );
-    }
-    if (channels.select.hasSubscribers) this.#publishSelection(node, members.length);
-    const stats = this.#stats.get(node);
-    stats?.selected();
-    return { node, generation, stats };
-  }
-
-  #publishSelection(selected: string, members: number): void {
-    channels.select.publish({
-      node: this.#host.name,
-      balancer: this.name,
-      algorithm: this.#algorithmName,
-      selected,
-      members,
-    } satisfies SelectionMessage);
-  }
-
-  #publishEmpty(reason: string): void {
-    channels.selectEmpty.publish({
-      node: this.#host.name,
-      balancer: this.name,
-      algorithm: this.#algorithmName,
-      reason,
-    } satisfies EmptySelectionMessage);
-  }
-
-  /** The algorithm's class name, for diagnostics. */
-  get #algorithmName(): string {
-    return (
-      (this.#algorithm as { constructor?: { name?: string } }).constructor?.name ?? 'anonymous'
-    );
+    return allowed;
   }
 
   /**
-   * A selection for a call, waiting for a member when allowed; prefers a node not yet tried.
-   * Synchronous (a selection, or a thrown error) unless it has to wait: with members at hand,
-   * as on almost every call, no promise is made and no microtask turn is spent.
+   * A selection for a call, waiting for a member when allowed, probing first when the
+   * algorithm asks to, and preferring a node not yet tried. Synchronous (a selection, or a
+   * thrown error) unless it has to wait: with members at hand and nothing to probe, as on
+   * almost every call, no promise is made and no microtask turn is spent.
    */
-  #selectWaiting(
+  #selectFor(
     opts: SelectOptions,
     deadline: number,
     signal: AbortSignal | undefined,
     tried: string[] | undefined,
+    now?: number,
   ): Selection | Promise<Selection> {
-    if (this.#stopping) throw this.#unavailable('balancer_stopped');
-    if (this.#members.length === 0 && !this.#direct) {
+    if (this.#stopping) throw this.#selector.unavailable('balancer_stopped');
+    const selector = this.#selector;
+    if (selector.members.length === 0 && !selector.direct) {
       return this.#selectAfterWaiting(opts, deadline, signal, tried);
     }
     signal?.throwIfAborted();
-    return this.#selectUntried(opts, tried);
+    if (selector.probesBeforePick) {
+      const targets = selector.probeTargets(opts, now);
+      if (targets.length > 0) return this.#selectAfterProbing(targets, opts, deadline, tried);
+    }
+    return this.#selectUntried(opts, tried, now);
   }
 
   async #selectAfterWaiting(
@@ -526,61 +439,84 @@ export class LoadBalancer {
     signal: AbortSignal | undefined,
     tried: string[] | undefined,
   ): Promise<Selection> {
-    while (this.#members.length === 0 && !this.#direct) {
-      if (!this.#options.waitForMembers || remaining(deadline) <= 0) throw this.#unavailable();
+    while (this.#selector.members.length === 0 && !this.#selector.direct) {
+      if (!this.#options.waitForMembers || remaining(deadline) <= 0) {
+        throw this.#selector.unavailable('no_members');
+      }
       await this.#waitForMembers(deadline, signal);
-      if (this.#stopping) throw this.#unavailable('balancer_stopped');
+      if (this.#stopping) throw this.#selector.unavailable('balancer_stopped');
     }
-    signal?.throwIfAborted();
+    return this.#selectFor(opts, deadline, signal, tried);
+  }
+
+  /** Probes `targets` (at most `probeTimeoutMs`, within the call's deadline), then picks. */
+  async #selectAfterProbing(
+    targets: readonly string[],
+    opts: SelectOptions,
+    deadline: number,
+    tried: string[] | undefined,
+  ): Promise<Selection> {
+    const timeoutMs = Math.max(1, Math.min(this.#options.probeTimeoutMs, remaining(deadline)));
+    await Promise.all(targets.map((target) => this.#probe(target, timeoutMs)));
+    if (this.#stopping) throw this.#selector.unavailable('balancer_stopped');
+    if (this.#selector.members.length === 0) throw this.#selector.unavailable('no_members');
     return this.#selectUntried(opts, tried);
   }
 
-  #selectUntried(opts: SelectOptions, tried: string[] | undefined): Selection {
-    let selection = this.#select(opts);
+  /** One probe: its answer goes to the algorithm; never rejects. */
+  async #probe(target: string, timeoutMs: number): Promise<void> {
+    const started = performance.now();
+    let load: ServerLoad | undefined;
+    try {
+      const answer = await this.#host.probe(target, timeoutMs);
+      load = { inFlight: answer.inFlight, elu: answer.elu, at: this.#options.now() };
+      this.#selector.deliverProbe(target, load);
+    } catch {
+      // not answered in time: the pick goes ahead without it
+    }
+    if (channels.probe.hasSubscribers) {
+      const message: ProbeMessage =
+        load === undefined
+          ? { node: this.#host.name, balancer: this.name, target, ok: false }
+          : {
+              node: this.#host.name,
+              balancer: this.name,
+              target,
+              ok: true,
+              rttMs: performance.now() - started,
+              load,
+            };
+      channels.probe.publish(message);
+    }
+  }
+
+  /** A probe the algorithm sent on its own (`ctx.probe`): fire and forget. */
+  #probeForAlgorithm(target: string): void {
+    if (typeof target !== 'string' || this.#stopping || !this.#selector.isMember(target)) return;
+    void this.#probe(target, PROBE_TIMEOUT_MS);
+  }
+
+  #selectUntried(opts: SelectOptions, tried: string[] | undefined, now?: number): Selection {
+    const selector = this.#selector;
+    let selection = selector.select(opts, now);
     if (tried === undefined) return selection;
     // On a retry, re-select (releasing the rejected pick) a few times to avoid a node that
     // already refused; usually it has left the group by now and is not offered at all.
     for (
       let n = 0;
-      n < 3 && tried.includes(selection.node) && this.#members.some((m) => !tried.includes(m));
+      n < 3 && tried.includes(selection.node) && selector.members.some((m) => !tried.includes(m));
       n++
     ) {
-      this.#release(selection, undefined);
-      selection = this.#select(opts);
+      selector.release(selection, undefined);
+      selection = selector.select(opts, now);
     }
     return selection;
-  }
-
-  /** Ends a selection, if its node is still the member it was. */
-  #release(selection: Selection, outcome: CallOutcome | undefined): void {
-    if (this.#direct || this.#generations.get(selection.node) === selection.generation) {
-      selection.stats?.released(outcome);
-      this.#tellRelease(selection.node, outcome);
-    }
-  }
-
-  #tellRelease(node: string, outcome: CallOutcome | undefined): void {
-    const algorithm = this.#algorithm;
-    if (algorithm.releaseNode === undefined) return;
-    try {
-      algorithm.releaseNode(node, outcome);
-    } catch (err) {
-      this.#logAlgorithmError('releaseNode', err);
-    }
-  }
-
-  #tellAlgorithm(change: NodeChange): void {
-    try {
-      this.#algorithm.onNodeChange?.(change);
-    } catch (err) {
-      this.#logAlgorithmError('onNodeChange', err);
-    }
   }
 
   #waitForMembers(
     deadline: number,
     signal: AbortSignal | undefined,
-    reason = 'no_members',
+    reason: 'no_members' | 'not_enough_members' = 'no_members',
   ): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       const finish = (err?: unknown) => {
@@ -592,28 +528,22 @@ export class LoadBalancer {
       };
       const wake = () => finish();
       const onAbort = () => finish(signal?.reason);
-      const timer = setTimeout(() => finish(this.#unavailable(reason)), remaining(deadline));
+      const timer = setTimeout(
+        () => finish(this.#selector.unavailable(reason)),
+        remaining(deadline),
+      );
       this.#memberWaiters.add(wake);
       signal?.addEventListener('abort', onAbort, { once: true });
     });
   }
 
   #onGroupChange(change: BalancerGroupChange): void {
-    if (change.group !== this.name || this.#direct) return;
-    // Generations are unique across the balancer's life, so a selection from before a leave
-    // can never match the node's generation after it rejoins.
-    for (const node of change.nodes) {
-      if (change.type === 'join') {
-        this.#generations.set(node, ++this.#lastGeneration);
-        this.#stats.set(node, new MemberStats());
-      } else {
-        this.#generations.delete(node);
-        this.#manual.delete(node);
-        this.#stats.delete(node);
-      }
-    }
-    this.#members = this.#host.members(this.name);
-    this.#tellAlgorithm({ type: change.type, nodes: change.nodes, members: this.#members });
+    if (change.group !== this.name) return;
+    this.#selector.onGroupChange({
+      type: change.type,
+      nodes: change.nodes,
+      members: this.#host.members(this.name),
+    });
     if (change.type === 'join') for (const wake of [...this.#memberWaiters]) wake();
   }
 
@@ -621,64 +551,11 @@ export class LoadBalancer {
     if (--this.#inFlight === 0) for (const wake of [...this.#idleWaiters]) wake();
   }
 
-  /**
-   * The error for a selection the algorithm could not make. A `TypeError` or `RangeError` says
-   * the selection options were unusable (e.g. a bad `key`): `bad_request`. Anything else is a
-   * bug in the algorithm: `internal_server_error`. Either way it is logged (rate-limited).
-   */
-  #algorithmFailed(method: string, err: unknown): RpcError {
-    if (err instanceof RpcError) {
-      err.details.balancer ??= this.name;
-      if (channels.selectEmpty.hasSubscribers)
-        this.#publishEmpty(String(err.details.reason ?? err.code));
-      return err;
-    }
-    this.#logAlgorithmError(method, err);
-    const message = err instanceof Error ? err.message : describe(err);
-    const badInput = err instanceof TypeError || err instanceof RangeError;
-    if (channels.selectEmpty.hasSubscribers) {
-      this.#publishEmpty(badInput ? 'selection_failed' : 'algorithm_error');
-    }
-    return new RpcError(
-      badInput ? 'bad_request' : 'internal_server_error',
-      `selection failed: ${method}() of balancer ${this.name} threw: ${message}`,
-      {
-        details: { balancer: this.name, reason: badInput ? 'selection_failed' : 'algorithm_error' },
-        cause: err,
-        notExecuted: true,
-      },
-    );
-  }
-
-  #logAlgorithmError(method: string, err: unknown): void {
-    const now = Date.now();
-    if (now - this.#lastAlgorithmLog < ALGORITHM_LOG_INTERVAL_MS) return;
-    this.#lastAlgorithmLog = now;
-    const text = err instanceof Error ? (err.stack ?? err.message) : describe(err);
-    this.#host.logger.error(
-      `algorithm of load balancer ${this.name}: ${method}() threw (further errors within ${ALGORITHM_LOG_INTERVAL_MS / 1000} s are not logged): ${text}`,
-    );
-  }
-
   #badCount(count: unknown): RpcError {
     return new RpcError(
       'bad_request',
       `count must be an integer >= 0, received ${describe(count)}`,
-      {
-        details: { balancer: this.name, field: 'count' },
-      },
+      { details: { balancer: this.name, field: 'count' } },
     );
-  }
-
-  #unavailable(reason = 'no_members'): RpcError {
-    if (channels.selectEmpty.hasSubscribers) this.#publishEmpty(reason);
-    const details: RpcErrorDetails = { balancer: this.name, reason };
-    const message =
-      reason === 'balancer_stopped'
-        ? `load balancer ${this.name} is stopped`
-        : reason === 'not_enough_members'
-          ? `load balancer ${this.name} has only ${this.#members.length} members`
-          : `load balancer ${this.name} has no members`;
-    return new RpcError('service_unavailable', message, { details, notExecuted: true });
   }
 }

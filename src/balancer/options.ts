@@ -2,6 +2,9 @@
 import type { SelectionAlgorithmClass, SelectOptions } from '../algorithms/types.js';
 import { checkOptionNames, describe, optionError, optionNames } from '../options.js';
 import type { CallMetadata } from '../rpc/envelope.js';
+import type { OutlierDetectionOptions } from './outlier-options.js';
+import { resolveOutlierDetection } from './outlier-options.js';
+import type { RetryBudgetOptions } from './retry-budget.js';
 
 /** Which nodes join a balancer's group: `'all'`, or entries matched against the node name. */
 export type NodeMatchList = 'all' | readonly (string | RegExp)[];
@@ -28,8 +31,30 @@ export interface LoadBalancerOptions<AlgorithmOptions = Record<string, unknown>>
   maxAttempts?: number;
   /** Random source for the algorithm (inject a seeded one for exact tests). @default Math.random */
   random?: () => number;
-  /** Millisecond clock for the algorithm and latency outcomes. @default performance.now */
+  /** Millisecond clock for the algorithm, latency outcomes, outlier detection and the retry budget. @default performance.now */
   now?: () => number;
+  /**
+   * Outlier ejection (passive health checking), for any algorithm: a member whose calls keep
+   * failing in ways that say it is unhealthy (`service_unavailable`, `request_timeout`) is left
+   * out of the members the algorithm chooses from for a while. `false` turns it off.
+   * @default {} (on, with Envoy's defaults: 5 failures in a row eject for 30 s × times ejected,
+   * at most 10 % of the members, none while fewer than half are healthy)
+   */
+  outlierDetection?: OutlierDetectionOptions | false;
+  /**
+   * A budget for `lb.call`'s retries (of calls that did not run, and of idempotent calls):
+   * retries stay within `percentCanRetry` % of the calls plus `minRetriesPerSecond`, over
+   * `ttlMs`. When it is spent, a call fails with its last real error. `false` turns it off.
+   * @default {} (Finagle's: 20 % of calls + 10 per second, over 10 s)
+   */
+  retryBudget?: RetryBudgetOptions | false;
+  /**
+   * How long `lb.call` waits for the answers to the load probes an algorithm asks for before
+   * its pick (`probeTargets`, e.g. `ProbingLeastLoaded`); the pick goes ahead without the ones
+   * that have not answered. Within the call's own timeout.
+   * @default 5
+   */
+  probeTimeoutMs?: number;
 }
 
 /** The names `startLoadBalancer` accepts (typed: a field missing here fails the build). */
@@ -43,6 +68,9 @@ const BALANCER_OPTION_NAMES = optionNames({
   maxAttempts: true,
   random: true,
   now: true,
+  outlierDetection: true,
+  retryBudget: true,
+  probeTimeoutMs: true,
 } satisfies Record<keyof LoadBalancerOptions, true>);
 
 export interface ResolvedBalancerOptions {
@@ -54,6 +82,9 @@ export interface ResolvedBalancerOptions {
   readonly maxAttempts: number;
   readonly random: () => number;
   readonly now: () => number;
+  readonly outlierDetection: OutlierDetectionOptions | false;
+  readonly retryBudget: RetryBudgetOptions | false;
+  readonly probeTimeoutMs: number;
 }
 
 /** `true` when `nodeName` should join under `list`. */
@@ -98,8 +129,22 @@ export function resolveBalancerOptions(
       throw optionError(field, 'a function', describe(input[field]));
     }
   }
+  const outlierDetection = input.outlierDetection ?? {};
+  // checked here, so a bad option fails startLoadBalancer naming the field
+  if (outlierDetection !== false) resolveOutlierDetection(outlierDetection);
+  const retryBudget = input.retryBudget ?? {};
+  if (retryBudget !== false && (typeof retryBudget !== 'object' || retryBudget === null)) {
+    throw optionError('retryBudget', 'an object or false', retryBudget);
+  }
+  const probeTimeoutMs = input.probeTimeoutMs ?? 5;
+  if (typeof probeTimeoutMs !== 'number' || !(probeTimeoutMs > 0) || probeTimeoutMs > 60_000) {
+    throw optionError('probeTimeoutMs', 'a number of ms from 1 to 60000', probeTimeoutMs);
+  }
   return Object.freeze({
     name: input.name,
+    outlierDetection,
+    retryBudget,
+    probeTimeoutMs,
     algorithmOpts: algorithmOpts as Record<string, unknown>,
     nodeMatchList: list === 'all' ? 'all' : Object.freeze([...list]),
     drainTimeoutMs,

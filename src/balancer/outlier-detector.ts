@@ -102,11 +102,14 @@ export class OutlierDetector {
     this.#nextSweepAt = now() + this.#options.intervalMs;
   }
 
-  /** Counts the outcome of a call to `node`; may eject it. Ignores non-members. */
-  record(node: string, outcome: CallOutcome | undefined): void {
+  /**
+   * Counts the outcome of a call to `node`; may eject it. Ignores non-members. `now`: the
+   * clock's reading, when the caller has one at hand (one clock read less per call).
+   */
+  record(node: string, outcome: CallOutcome | undefined, now?: number): void {
     const health = this.#health.get(node);
     if (health === undefined || outcome === undefined) return;
-    const now = this.#now();
+    now ??= this.#now();
     if (now >= this.#nextSweepAt) this.#sweep(now);
     if (outcome.ok) {
       health.consecutive = 0;
@@ -129,9 +132,8 @@ export class OutlierDetector {
    * object until ejections or members change), or `members` itself when nobody is ejected or the
    * balancer is in panic.
    */
-  filter(members: readonly string[]): readonly string[] {
+  filter(members: readonly string[], now: number = this.#now()): readonly string[] {
     if (members !== this.#members) this.sync(members);
-    const now = this.#now();
     if (now >= this.#nextReturnAt) this.#returnDue(now);
     if (now >= this.#nextSweepAt) this.#sweep(now);
     if (this.#ejectedCount === 0) return members;

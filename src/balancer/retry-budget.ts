@@ -79,22 +79,22 @@ export class RetryBudget {
     this.#bucketStart = now();
   }
 
-  /** Counts one call: it earns `percentCanRetry / 100` of a retry. */
-  deposit(): void {
-    this.#advance();
+  /** Counts one call: it earns `percentCanRetry / 100` of a retry. `now`: the clock's reading, if the caller has one. */
+  deposit(now: number = this.#now()): void {
+    this.#advance(now);
     this.#deposits[this.#current]++;
   }
 
   /** Takes one retry from the budget; `false` (and nothing taken) when less than one is left. */
-  tryWithdraw(): boolean {
-    if (this.balance() < 1) return false;
+  tryWithdraw(now: number = this.#now()): boolean {
+    if (this.balance(now) < 1) return false;
     this.#withdrawals[this.#current]++;
     return true;
   }
 
   /** Retries available now: reserve + share × calls − retries, over the window. */
-  balance(): number {
-    this.#advance();
+  balance(now: number = this.#now()): number {
+    this.#advance(now);
     let deposits = 0;
     let withdrawals = 0;
     for (let i = 0; i < BUCKETS; i++) {
@@ -105,8 +105,8 @@ export class RetryBudget {
   }
 
   /** Moves to the bucket of `now`, emptying the buckets that fell out of the window. */
-  #advance(): void {
-    const elapsed = this.#now() - this.#bucketStart;
+  #advance(now: number): void {
+    const elapsed = now - this.#bucketStart;
     if (elapsed < this.#bucketMs) return;
     const steps = Math.floor(elapsed / this.#bucketMs);
     for (let i = 1; i <= Math.min(steps, BUCKETS); i++) {

@@ -71,6 +71,15 @@ node.expose('Refuse', {
     return node.name;
   },
 });
+/** Set by the `setUnhealthy` op: `Health.check` then fails as an unhealthy node would. */
+let unhealthy = false;
+node.expose('Health', {
+  /** Fails with service_unavailable (which may have run: not retried) while unhealthy. */
+  check: () => {
+    if (unhealthy) throw new RpcError('service_unavailable', `${node.name} is unhealthy`);
+    return node.name;
+  },
+});
 const sleep = (ms: number, signal?: AbortSignal) =>
   new Promise<void>((resolve, reject) => {
     const timer = setTimeout(resolve, ms);
@@ -189,6 +198,9 @@ const ops: Record<string, (...args: never[]) => unknown> = {
     send({ type: 'event', event: 'closed' });
   },
   exit: () => setTimeout(() => process.exit(0), 10),
+  setUnhealthy: (value: boolean) => {
+    unhealthy = value;
+  },
   // --- load balancer ops (test/multiprocess/balancer*.test.ts) ---
   startLb: async (options: Record<string, unknown> & { algorithm?: string; match?: string[] }) => {
     const { algorithm, match, ...rest } = options;

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { channel } from 'node:diagnostics_channel';
 import { describe, test } from 'node:test';
 import { LeastConnections } from '../../../src/algorithms/least-connections.js';
 import type {
@@ -14,6 +15,7 @@ import {
 import { RpcError } from '../../../src/errors.js';
 import type { Logger } from '../../../src/logger.js';
 import type { CallOptions, OutgoingCall } from '../../../src/rpc/call.js';
+import { type ProbeMessage, TRACING_CHANNELS } from '../../../src/tracing.js';
 import { seededRandom } from '../../helpers/random.js';
 
 type CallImpl = (target: string, args: unknown[], options: CallOptions) => Promise<unknown>;
@@ -527,3 +529,173 @@ describe('LoadBalancer: containing the algorithm, outcomes, reasons', () => {
     assert.deepEqual(results, [['a@h', { inFlight: 2, elu: 0.5, at: 77 }]]);
   });
 });
+
+describe('LoadBalancer: outlier ejection, retry budget, probes before a pick', () => {
+  test('a member ejected by outlier detection is never picked until its time is up (unless in panic)', async () => {
+    const host = new FakeHost('client@h');
+    let now = 0;
+    const lb = new LoadBalancer(
+      host,
+      {
+        name: 'g',
+        nodeMatchList: [],
+        now: () => now,
+        random: seededRandom(3),
+        outlierDetection: { consecutiveFailures: 2, baseEjectionTimeMs: 1_000 },
+      },
+      LeastConnections,
+    );
+    host.setMembers('g', ['a@h', 'b@h', 'c@h']);
+    host.callImpl = async (target) => {
+      if (target === 'a@h') throw new RpcError('request_timeout', 'too slow');
+      return target;
+    };
+    for (let i = 0; i < 12; i++) await lb.call('M', 'f').catch(() => {});
+    assert.deepEqual(lb.ejected(), ['a@h']);
+    for (let i = 0; i < 200; i++) assert.notEqual(lb.selectNode(), 'a@h');
+    now = 1_001;
+    const picks = new Set(Array.from({ length: 200 }, () => lb.selectNode()));
+    assert.ok(picks.has('a@h'), 'back after the ejection time');
+    assert.deepEqual(lb.ejected(), []);
+  });
+
+  test('in panic (too few healthy members) the balancer picks from all of them', async () => {
+    const host = new FakeHost('client@h');
+    const lb = new LoadBalancer(
+      host,
+      {
+        name: 'g',
+        nodeMatchList: [],
+        selectionAlgorithm: undefined,
+        outlierDetection: {
+          consecutiveFailures: 1,
+          maxEjectionPercent: 100,
+          panicThresholdPercent: 60,
+        },
+      },
+      LeastConnections,
+    );
+    host.setMembers('g', ['a@h', 'b@h']);
+    host.callImpl = async (target) => {
+      if (target === 'a@h') throw new RpcError('service_unavailable', 'down');
+      return target;
+    };
+    for (let i = 0; i < 6; i++) await lb.call('M', 'f').catch(() => {});
+    assert.deepEqual(lb.ejected(), ['a@h']);
+    // one of two healthy is 50 %, below the 60 % threshold: panic, everyone is offered
+    const picks = new Set(Array.from({ length: 100 }, () => lb.selectNode()));
+    assert.deepEqual([...picks].sort(), ['a@h', 'b@h']);
+  });
+
+  test('a spent retry budget fails the call with the real error; retries within it succeed', async () => {
+    const host = new FakeHost('client@h');
+    const now = 0;
+    const lb = new LoadBalancer(
+      host,
+      {
+        name: 'g',
+        nodeMatchList: [],
+        now: () => now,
+        outlierDetection: false,
+        retryBudget: { minRetriesPerSecond: 0.2, percentCanRetry: 0, ttlMs: 10_000 },
+      },
+      RoundRobinFirst,
+    );
+    host.setMembers('g', ['a@h', 'b@h']);
+    host.callImpl = async (target) => {
+      if (target === 'a@h')
+        throw new RpcError('service_unavailable', 'refused', { notExecuted: true });
+      return target;
+    };
+    // the reserve is 0.2/s over 10 s: two retries
+    assert.equal(await lb.call('M', 'f'), 'b@h');
+    assert.equal(await lb.call('M', 'f'), 'b@h');
+    const err = await lb.call('M', 'f').then(
+      () => assert.fail('expected the refusal'),
+      (e: RpcError) => e,
+    );
+    assert.equal(err.message, 'refused');
+    assert.equal(err.code, 'service_unavailable');
+  });
+
+  test('lb.call probes the members the algorithm asks for, then picks with the answers', async () => {
+    const host = new FakeHost('client@h');
+    const probed: string[] = [];
+    host.probe = async (target: string) => {
+      probed.push(target);
+      return { inFlight: target === 'a@h' ? 9 : 1, elu: 0.1, at: 0 };
+    };
+    const lb = new LoadBalancer(host, { name: 'g', nodeMatchList: [] }, ProbeFirst);
+    host.setMembers('g', ['a@h', 'b@h']);
+    const messages: ProbeMessage[] = [];
+    const listener = (m: unknown) => messages.push(m as ProbeMessage);
+    channel(TRACING_CHANNELS.probe).subscribe(listener);
+    try {
+      assert.equal(await lb.call('M', 'f'), 'b@h', 'the less loaded member, from the probes');
+    } finally {
+      channel(TRACING_CHANNELS.probe).unsubscribe(listener);
+    }
+    assert.deepEqual(probed.sort(), ['a@h', 'b@h']);
+    assert.deepEqual(messages.map((m) => [m.target, m.ok, m.load?.inFlight]).sort(), [
+      ['a@h', true, 9],
+      ['b@h', true, 1],
+    ]);
+    assert.equal(ProbeFirst.last.picksWithAnswers, 1);
+    // selectNode never waits for probes
+    probed.length = 0;
+    lb.selectNode();
+    assert.deepEqual(probed, []);
+  });
+
+  test('a probe that does not answer within probeTimeoutMs does not hold the call', async () => {
+    const host = new FakeHost('client@h');
+    host.probe = (target: string, timeoutMs: number) =>
+      target === 'a@h'
+        ? new Promise((_, reject) =>
+            setTimeout(() => reject(new RpcError('request_timeout', 'x')), timeoutMs),
+          )
+        : Promise.resolve({ inFlight: 0, elu: 0, at: 0 });
+    const lb = new LoadBalancer(
+      host,
+      { name: 'g', nodeMatchList: [], probeTimeoutMs: 20 },
+      ProbeFirst,
+    );
+    host.setMembers('g', ['a@h', 'b@h']);
+    const started = performance.now();
+    assert.equal(await lb.call('M', 'f'), 'b@h');
+    assert.ok(performance.now() - started < 1_000);
+  });
+});
+
+/** Always the first member: retries then go to the same member unless it is avoided. */
+class RoundRobinFirst implements SelectionAlgorithm {
+  #next = 0;
+  chooseFromNodes(nodes: readonly string[]) {
+    return nodes[this.#next++ % nodes.length] as string;
+  }
+}
+
+/** Asks to probe every member before each pick, and picks the lowest reported load. */
+class ProbeFirst implements SelectionAlgorithm {
+  static last: ProbeFirst;
+  readonly loads = new Map<string, number>();
+  picksWithAnswers = 0;
+  constructor() {
+    ProbeFirst.last = this;
+  }
+  probeTargets(nodes: readonly string[]) {
+    return this.loads.size === 0 ? nodes : [];
+  }
+  onProbeResult(node: string, load: ServerLoad) {
+    this.loads.set(node, load.inFlight);
+  }
+  chooseFromNodes(nodes: readonly string[]) {
+    if (this.loads.size === 0) return nodes[0] as string;
+    this.picksWithAnswers++;
+    // a member that did not answer counts as the most loaded
+    const load = (n: string) => this.loads.get(n) ?? Number.POSITIVE_INFINITY;
+    const best = [...nodes].sort((x, y) => load(x) - load(y))[0];
+    this.loads.clear();
+    return best as string;
+  }
+}
