@@ -197,6 +197,47 @@ export const channels = {
   probe: diagnosticsChannel.channel(TRACING_CHANNELS.probe),
 };
 
+/**
+ * @internal The context of an outgoing call's or cast's trace. Its `meta` (the metadata the call
+ * will carry, which a `start` subscriber may add to) is built only when a subscriber reads it,
+ * so tracing that never looks at it costs no copy of the caller's metadata.
+ */
+export class OutgoingTrace implements CallTrace, CastTrace {
+  target: string | undefined;
+  attempts = 0;
+  code?: RpcErrorCode;
+  error?: unknown;
+  result?: unknown;
+  readonly function: string;
+  #meta: Record<string, unknown> | undefined;
+
+  constructor(
+    readonly node: string,
+    readonly balancer: string | undefined,
+    target: string | undefined,
+    readonly module: string,
+    fn: string,
+    /** The caller's own metadata (not copied unless a subscriber reads `meta`). */
+    readonly callerMeta: Readonly<Record<string, unknown>> | undefined,
+  ) {
+    this.target = target;
+    this.function = fn;
+  }
+
+  get meta(): Record<string, unknown> {
+    this.#meta ??= { ...this.callerMeta };
+    return this.#meta;
+  }
+
+  /** The metadata to send: the caller's, or what subscribers made of it (none when empty). */
+  get outgoingMeta(): Readonly<Record<string, unknown>> | undefined {
+    const meta = this.#meta;
+    if (meta === undefined) return this.callerMeta;
+    for (const _ in meta) return meta;
+    return undefined;
+  }
+}
+
 /** @internal `true` when anyone listens to any event of `channel`. */
 export function traced(channel: diagnosticsChannel.TracingChannel<object>): boolean {
   return (

@@ -10,8 +10,8 @@ import { OutgoingCall } from '../rpc/call.js';
 import type { CallMetadata } from '../rpc/envelope.js';
 import {
   type AttemptTrace,
-  type CallTrace,
   channels,
+  OutgoingTrace,
   traced,
   traceSettled,
   traceStart,
@@ -94,8 +94,10 @@ export class BalancedCall {
   attempts = 0;
   /** Nodes that refused an earlier attempt (avoided when another member is at hand). */
   tried: string[] | undefined;
+  /** `true` once a selection had to wait (for members or probes): time was spent before sending. */
+  waited = false;
   /** Its `rpc-load-balancer:call` trace, while someone subscribes. */
-  readonly trace: CallTrace | undefined;
+  readonly trace: OutgoingTrace | undefined;
   /** What its attempts carry (the caller's options; with the trace's metadata when traced). */
   readonly spec: BalancedCallSpec;
   #resolve: (value: unknown) => void = noop;
@@ -110,18 +112,11 @@ export class BalancedCall {
   ) {
     this.deadline = Date.now() + spec.timeout;
     if (traced(channels.call)) {
-      const trace: CallTrace = {
-        node: runner.node,
-        balancer: runner.name,
-        target: undefined,
-        module,
-        function: fn,
-        meta: { ...spec.meta },
-        attempts: 0,
-      };
+      const trace = new OutgoingTrace(runner.node, runner.name, undefined, module, fn, spec.meta);
       traceStart(channels.call, trace);
       this.trace = trace;
-      spec = { ...spec, meta: Object.keys(trace.meta).length > 0 ? trace.meta : undefined };
+      const meta = trace.outgoingMeta;
+      if (meta !== spec.meta) spec = { ...spec, meta };
     }
     this.spec = spec;
     this.promise = new Promise((resolve, reject) => {
@@ -139,6 +134,7 @@ export class BalancedCall {
       return this.#fail(err);
     }
     if (selection instanceof Promise) {
+      this.waited = true;
       selection.then(
         (s) => this.#send(s, this.runner.now()),
         (err: unknown) => this.#fail(err),
@@ -150,7 +146,12 @@ export class BalancedCall {
 
   #send(selection: Selection, now: number): void {
     this.attempts++;
-    const attempt = new Attempt(this, selection, attemptTimeout(this.spec.timeout, this.deadline));
+    // the first attempt, sent at once, has the caller's whole timeout (no clock read for it)
+    const timeoutMs =
+      this.attempts === 1 && !this.waited
+        ? this.spec.timeout
+        : attemptTimeout(this.spec.timeout, this.deadline);
+    const attempt = new Attempt(this, selection, timeoutMs);
     if (this.trace !== undefined) {
       this.trace.attempts = this.attempts;
       this.trace.target = selection.node;

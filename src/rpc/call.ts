@@ -6,6 +6,7 @@
  */
 import { RpcError, type RpcErrorCode, type RpcErrorDetails } from '../errors.js';
 import { describe, MAX_TIMEOUT_MS, optionNames } from '../options.js';
+import { channels, type OutgoingTrace, traceSettled } from '../tracing.js';
 import type { Expiring } from './deadlines.js';
 import { type CallMetadata, envelopeProblem } from './envelope.js';
 import type { RpcLink } from './link.js';
@@ -190,6 +191,26 @@ export class DirectCall extends OutgoingCall {
   end(ok: boolean, value: unknown): void {
     if (ok) this.#resolve(value);
     else this.#reject(value);
+  }
+}
+
+/** A `node.call` while the `rpc-load-balancer:call` channel has subscribers: settles its trace as it ends. */
+export class TracedDirectCall extends DirectCall {
+  constructor(
+    target: string,
+    module: string,
+    fn: string,
+    args: unknown[],
+    options: ResolvedCallOptions,
+    readonly trace: OutgoingTrace,
+  ) {
+    super(target, module, fn, args, options);
+  }
+
+  override end(ok: boolean, value: unknown): void {
+    if (!ok && value instanceof RpcError) this.trace.code = value.code;
+    traceSettled(channels.call, this.trace, ok, value);
+    super.end(ok, value);
   }
 }
 

@@ -6,14 +6,7 @@
 import { fromWireError, RpcError, type RpcErrorDetails } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { describe, isValidNodeName } from '../options.js';
-import {
-  type CallTrace,
-  type CastTrace,
-  channels,
-  traced,
-  traceSettled,
-  traceStart,
-} from '../tracing.js';
+import { channels, OutgoingTrace, traced, traceSettled, traceStart } from '../tracing.js';
 import { MessageType } from '../transport/message-types.js';
 import { AbortWatch } from './abort-watch.js';
 import {
@@ -22,6 +15,7 @@ import {
   DirectCall,
   type OutgoingCall,
   type ResolvedCallOptions,
+  TracedDirectCall,
 } from './call.js';
 import { decodeValue, encodeValue } from './codec.js';
 import { IncomingCall, type LocalReply } from './context.js';
@@ -136,31 +130,21 @@ export class RpcClient {
     args: unknown[],
     opts: ResolvedCallOptions,
   ): Promise<unknown> {
-    const trace: CallTrace = {
-      node: this.#host.selfName,
-      balancer: undefined,
+    const trace = new OutgoingTrace(this.#host.selfName, undefined, target, module, fn, opts.meta);
+    trace.attempts = 1;
+    traceStart(channels.call, trace);
+    const meta = trace.outgoingMeta;
+    const call = new TracedDirectCall(
       target,
       module,
-      function: fn,
-      meta: { ...opts.meta },
-      attempts: 1,
-    };
-    traceStart(channels.call, trace);
-    const meta = Object.keys(trace.meta).length > 0 ? trace.meta : undefined;
-    const call = new DirectCall(target, module, fn, args, { ...opts, meta });
+      fn,
+      args,
+      meta === opts.meta ? opts : { ...opts, meta },
+      trace,
+    );
     if (this.#host.captureCallSites) Error.captureStackTrace((call.site = {}), this.call);
     this.start(call);
-    return call.promise.then(
-      (value) => {
-        traceSettled(channels.call, trace, true, value);
-        return value;
-      },
-      (err: unknown) => {
-        if (err instanceof RpcError) trace.code = err.code;
-        traceSettled(channels.call, trace, false, err);
-        throw err;
-      },
-    );
+    return call.promise;
   }
 
   /**
@@ -214,17 +198,17 @@ export class RpcClient {
     balancer?: string,
   ): Promise<void> {
     if (!traced(channels.cast)) return this.#cast(target, module, fn, args, options);
-    const trace: CastTrace = {
-      node: this.#host.selfName,
+    const trace = new OutgoingTrace(
+      this.#host.selfName,
       balancer,
       target,
       module,
-      function: fn,
-      meta: { ...options?.meta },
-    };
+      fn,
+      options?.meta,
+    );
     traceStart(channels.cast, trace);
-    const meta = Object.keys(trace.meta).length > 0 ? trace.meta : undefined;
-    return this.#cast(target, module, fn, args, meta === undefined ? options : { meta }).then(
+    const meta = trace.outgoingMeta;
+    return this.#cast(target, module, fn, args, meta === options?.meta ? options : { meta }).then(
       () => traceSettled(channels.cast, trace, true, undefined),
       (err: unknown) => {
         if (err instanceof RpcError) trace.code = err.code;
