@@ -4,8 +4,10 @@
  * (a link to this repository, as `npm install /path/to/rpc-load-balancer` makes), with its own
  * cookie file. How blocks are treated, and how to mark one, is in test/docs/README.md.
  */
+
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import {
   mkdirSync,
   mkdtempSync,
@@ -74,6 +76,10 @@ function project(page: string): { dir: string; env: NodeJS.ProcessEnv } {
     symlinkSync(join(ROOT, 'node_modules', name), join(dir, 'node_modules', name));
   }
   writeFileSync(join(dir, 'package.json'), `{ "private": true, "type": "module" }\n`);
+  // the per-user cookie file an example without a cookie reads (RPCLB_COOKIE_FILE must exist)
+  writeFileSync(join(dir, '.rpclb.cookie'), `${randomBytes(18).toString('base64url')}\n`, {
+    mode: 0o600,
+  });
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     // `node` in shell blocks is the one running this test (so a run on Node 24 tests Node 24).
