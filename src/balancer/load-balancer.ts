@@ -1,8 +1,9 @@
 /**
  * A named load balancer over the process group of the same name: the public API (select,
- * release, call, cast, stop, inspect), waiting for members, probes before a pick, retries
- * within a budget, and draining. What happens around the algorithm itself — the member
- * snapshot, generations, containment, outlier ejection — is the `Selector`'s (selector.ts).
+ * release, call, cast, stop, inspect), retries within a budget, and draining. What happens
+ * around the algorithm itself — the member snapshot, generations, containment, outlier
+ * ejection — is the `Selector`'s (selector.ts); how a call gets its member (waiting for one,
+ * probing first, avoiding one that refused) is the `Picker`'s (picker.ts).
  */
 import type {
   CallOutcome,
@@ -15,7 +16,7 @@ import type { Logger } from '../logger.js';
 import { describe } from '../options.js';
 import { checkCallOptions, type OutgoingCall } from '../rpc/call.js';
 import type { CastOptions } from '../rpc/client.js';
-import { channels, type ProbeMessage, type RetryMessage, traced } from '../tracing.js';
+import { channels, type RetryMessage, traced } from '../tracing.js';
 import {
   type Attempt,
   BalancedCall,
@@ -32,6 +33,7 @@ import {
   type ResolvedBalancerOptions,
   resolveBalancerOptions,
 } from './options.js';
+import { Picker } from './picker.js';
 import { RetryBudget } from './retry-budget.js';
 import { type Selection, Selector } from './selector.js';
 
@@ -69,8 +71,7 @@ export interface BalancerHost {
   probe(target: string, timeoutMs: number): Promise<ServerLoad>;
 }
 
-/** How long a probe an algorithm sent on its own (`ctx.probe`) may take before it is dropped. */
-export const PROBE_TIMEOUT_MS = 1_000;
+export { PROBE_TIMEOUT_MS } from './picker.js';
 
 /** One selection, released exactly once. */
 export interface Lease {
@@ -86,13 +87,13 @@ export class LoadBalancer {
   readonly #host: BalancerHost;
   readonly #options: ResolvedBalancerOptions;
   readonly #selector: Selector;
+  readonly #picker: Picker;
   readonly #budget: RetryBudget | undefined;
   readonly #joined: boolean;
   readonly #runner: CallRunner;
   /** What a call with no options runs with (no allocation for it). */
   readonly #defaultSpec: BalancedCallSpec;
   #unobserve: () => void;
-  #memberWaiters = new Set<() => void>();
   #inFlight = 0;
   #idleWaiters = new Set<() => void>();
   #stopping: Promise<void> | undefined;
@@ -117,10 +118,25 @@ export class LoadBalancer {
         balancer: this.name,
         node: host.name,
         logger: host.logger,
-        probe: (target) => this.#probeForAlgorithm(target),
+        probe: (target) => this.#picker.probeForAlgorithm(target),
       },
       options,
       algorithmClass,
+    );
+    const lb = this;
+    this.#picker = new Picker(
+      {
+        node: host.name,
+        balancer: this.name,
+        waitForMembers: options.waitForMembers,
+        probeTimeoutMs: options.probeTimeoutMs,
+        now: options.now,
+        get stopping() {
+          return lb.stopped;
+        },
+        probe: (target, timeoutMs) => host.probe(target, timeoutMs),
+      },
+      this.#selector,
     );
     this.#budget =
       options.retryBudget === false ? undefined : new RetryBudget(options.retryBudget, options.now);
@@ -184,7 +200,7 @@ export class LoadBalancer {
       if (this.#stopping) throw this.#selector.unavailable('balancer_stopped');
       opts.signal?.throwIfAborted();
       if (remaining(deadline) <= 0) throw this.#selector.unavailable('not_enough_members');
-      await this.#waitForMembers(deadline, opts.signal, 'not_enough_members');
+      await this.#picker.waitForMembers(deadline, opts.signal, 'not_enough_members');
     }
     return this.#selector.members;
   }
@@ -281,7 +297,7 @@ export class LoadBalancer {
     try {
       let selection: Selection;
       try {
-        const selected = this.#selectFor(selectionOptions(opts), deadline, signal, undefined);
+        const selected = this.#picker.pick(selectionOptions(opts), deadline, signal, undefined);
         selection = selected instanceof Promise ? await selected : selected;
       } catch (err) {
         if (traced(channels.cast)) {
@@ -350,7 +366,7 @@ export class LoadBalancer {
 
   async #stop(): Promise<void> {
     if (this.#joined) this.#host.leave(this.name);
-    for (const wake of this.#memberWaiters) wake();
+    this.#picker.wakeWaiters();
     if (this.#inFlight > 0) {
       await new Promise<void>((resolve) => {
         this.#endDrain = resolve;
@@ -381,7 +397,7 @@ export class LoadBalancer {
       maxAttempts: options.maxAttempts,
       now: options.now,
       select: (call, now) =>
-        this.#selectFor(call.spec.selectOpts, call.deadline, call.spec.signal, call.tried, now),
+        this.#picker.pick(call.spec.selectOpts, call.deadline, call.spec.signal, call.tried, now),
       send: (attempt: Attempt) => host.send(attempt),
       release: (selection, outcome, now) => selector.release(selection, outcome, now),
       mayRetry: (attempt, err) => this.#mayRetry(attempt, err),
@@ -407,136 +423,6 @@ export class LoadBalancer {
     return allowed;
   }
 
-  /**
-   * A selection for a call, waiting for a member when allowed, probing first when the
-   * algorithm asks to, and preferring a node not yet tried. Synchronous (a selection, or a
-   * thrown error) unless it has to wait: with members at hand and nothing to probe, as on
-   * almost every call, no promise is made and no microtask turn is spent.
-   */
-  #selectFor(
-    opts: SelectOptions,
-    deadline: number,
-    signal: AbortSignal | undefined,
-    tried: string[] | undefined,
-    now?: number,
-  ): Selection | Promise<Selection> {
-    if (this.#stopping) throw this.#selector.unavailable('balancer_stopped');
-    const selector = this.#selector;
-    if (selector.members.length === 0 && !selector.direct) {
-      return this.#selectAfterWaiting(opts, deadline, signal, tried);
-    }
-    signal?.throwIfAborted();
-    if (selector.probesBeforePick) {
-      const targets = selector.probeTargets(opts, now);
-      if (targets.length > 0) return this.#selectAfterProbing(targets, opts, deadline, tried);
-    }
-    return this.#selectUntried(opts, tried, now);
-  }
-
-  async #selectAfterWaiting(
-    opts: SelectOptions,
-    deadline: number,
-    signal: AbortSignal | undefined,
-    tried: string[] | undefined,
-  ): Promise<Selection> {
-    while (this.#selector.members.length === 0 && !this.#selector.direct) {
-      if (!this.#options.waitForMembers || remaining(deadline) <= 0) {
-        throw this.#selector.unavailable('no_members');
-      }
-      await this.#waitForMembers(deadline, signal);
-      if (this.#stopping) throw this.#selector.unavailable('balancer_stopped');
-    }
-    return this.#selectFor(opts, deadline, signal, tried);
-  }
-
-  /** Probes `targets` (at most `probeTimeoutMs`, within the call's deadline), then picks. */
-  async #selectAfterProbing(
-    targets: readonly string[],
-    opts: SelectOptions,
-    deadline: number,
-    tried: string[] | undefined,
-  ): Promise<Selection> {
-    const timeoutMs = Math.max(1, Math.min(this.#options.probeTimeoutMs, remaining(deadline)));
-    await Promise.all(targets.map((target) => this.#probe(target, timeoutMs)));
-    if (this.#stopping) throw this.#selector.unavailable('balancer_stopped');
-    if (this.#selector.members.length === 0) throw this.#selector.unavailable('no_members');
-    return this.#selectUntried(opts, tried);
-  }
-
-  /** One probe: its answer goes to the algorithm; never rejects. */
-  async #probe(target: string, timeoutMs: number): Promise<void> {
-    const started = performance.now();
-    let load: ServerLoad | undefined;
-    try {
-      const answer = await this.#host.probe(target, timeoutMs);
-      load = { inFlight: answer.inFlight, elu: answer.elu, at: this.#options.now() };
-      this.#selector.deliverProbe(target, load);
-    } catch {
-      // not answered in time: the pick goes ahead without it
-    }
-    if (channels.probe.hasSubscribers) {
-      const message: ProbeMessage =
-        load === undefined
-          ? { node: this.#host.name, balancer: this.name, target, ok: false }
-          : {
-              node: this.#host.name,
-              balancer: this.name,
-              target,
-              ok: true,
-              rttMs: performance.now() - started,
-              load,
-            };
-      channels.probe.publish(message);
-    }
-  }
-
-  /** A probe the algorithm sent on its own (`ctx.probe`): fire and forget. */
-  #probeForAlgorithm(target: string): void {
-    if (typeof target !== 'string' || this.#stopping || !this.#selector.isMember(target)) return;
-    void this.#probe(target, PROBE_TIMEOUT_MS);
-  }
-
-  #selectUntried(opts: SelectOptions, tried: string[] | undefined, now?: number): Selection {
-    const selector = this.#selector;
-    let selection = selector.select(opts, now);
-    if (tried === undefined) return selection;
-    // On a retry, re-select (releasing the rejected pick) a few times to avoid a node that
-    // already refused; usually it has left the group by now and is not offered at all.
-    for (
-      let n = 0;
-      n < 3 && tried.includes(selection.node) && selector.members.some((m) => !tried.includes(m));
-      n++
-    ) {
-      selector.release(selection, undefined);
-      selection = selector.select(opts, now);
-    }
-    return selection;
-  }
-
-  #waitForMembers(
-    deadline: number,
-    signal: AbortSignal | undefined,
-    reason: 'no_members' | 'not_enough_members' = 'no_members',
-  ): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      const finish = (err?: unknown) => {
-        clearTimeout(timer);
-        this.#memberWaiters.delete(wake);
-        signal?.removeEventListener('abort', onAbort);
-        if (err === undefined) resolve();
-        else reject(err);
-      };
-      const wake = () => finish();
-      const onAbort = () => finish(signal?.reason);
-      const timer = setTimeout(
-        () => finish(this.#selector.unavailable(reason)),
-        remaining(deadline),
-      );
-      this.#memberWaiters.add(wake);
-      signal?.addEventListener('abort', onAbort, { once: true });
-    });
-  }
-
   #onGroupChange(change: BalancerGroupChange): void {
     if (change.group !== this.name) return;
     this.#selector.onGroupChange({
@@ -544,7 +430,7 @@ export class LoadBalancer {
       nodes: change.nodes,
       members: this.#host.members(this.name),
     });
-    if (change.type === 'join') for (const wake of [...this.#memberWaiters]) wake();
+    if (change.type === 'join') this.#picker.wakeWaiters();
   }
 
   #callEnded(): void {
