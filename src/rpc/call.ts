@@ -194,7 +194,7 @@ export class DirectCall extends OutgoingCall {
   }
 }
 
-/** A `node.call` while the `rpc-load-balancer:call` channel has subscribers: settles its trace as it ends. */
+/** @internal A `node.call` while the `rpc-load-balancer:call` channel has subscribers: settles its trace as it ends. */
 export class TracedDirectCall extends DirectCall {
   constructor(
     target: string,
