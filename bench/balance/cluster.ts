@@ -165,7 +165,7 @@ export class FamilyCluster {
   /** Switches the first `callers` callers to `contender`; the longest wait for membership (ms). */
   async prepare(callers: number, contender: Contender): Promise<number> {
     await this.settled();
-    const expect = this.names();
+    const expect = this.workers.map((w) => w.info);
     const waits = await Promise.all(
       this.callers.slice(0, callers).map(async (c) => {
         const msg = await c.request({ type: 'prepare', contender, expect }, 40_000);

@@ -18,6 +18,10 @@ const ms = (v: number | undefined) =>
 const pct = (v: number) => (v === 0 ? '0' : v < 0.0001 ? '<0.01 %' : `${(v * 100).toFixed(2)} %`);
 const share = (v: number | undefined) => (v === undefined ? '–' : `${(v * 100).toFixed(1)} %`);
 const name = (c: Contender) => `${FAMILY_LABELS[c.family]} ${c.label}`;
+/** Callers that fell this far behind their schedule (p99, ms) were short of CPU. */
+const LAG_FLAG_MS = 10;
+const lagMark = (m: BalanceMeasurement) => (m.lagMs.p99 > LAG_FLAG_MS ? ' †' : '');
+const LAG_NOTE = `† The callers sent their calls more than ${LAG_FLAG_MS} ms after the scheduled time (p99): they were short of CPU, and the latency includes that delay.`;
 
 function table(head: string[], rows: string[][]): string {
   const line = (cells: string[]) => `| ${cells.join(' | ')} |`;
@@ -56,7 +60,7 @@ function overview(results: BalanceResults, callers: number): string {
       if (!m) return '–';
       if (m.error || !m.latencyMs) return `_failed_`;
       const p99 = ms(m.latencyMs.p99);
-      const cell = winners.get(s) === c.id ? `**${p99}**` : p99;
+      const cell = `${winners.get(s) === c.id ? `**${p99}**` : p99}${lagMark(m)}`;
       return m.errorRate >= 0.001 ? `${cell} · ${pct(m.errorRate)} err` : cell;
     }),
   ]);
@@ -66,8 +70,8 @@ function overview(results: BalanceResults, callers: number): string {
 function detail(results: BalanceResults, scenario: ScenarioId, callers: number): string {
   const rows = results.contenders.map((c) => {
     const m = find(results, scenario, callers, c.id);
-    if (!m) return [name(c), '_not measured_', '', '', '', '', '', '', ''];
-    if (m.error) return [name(c), `_failed: ${m.error}_`, '', '', '', '', '', '', ''];
+    if (!m) return [name(c), '_not measured_', '', '', '', '', '', '', '', ''];
+    if (m.error) return [name(c), `_failed: ${m.error}_`, '', '', '', '', '', '', '', ''];
     const others = m.shares.slice(1);
     const e = m.errors;
     const kinds = [
@@ -86,6 +90,7 @@ function detail(results: BalanceResults, scenario: ScenarioId, callers: number):
       share(m.shares[0]),
       others.length > 0 ? `${share(Math.min(...others))}–${share(Math.max(...others))}` : '–',
       `${q[0] ?? '–'} / ${Math.max(0, ...q.slice(1).map((v) => v ?? 0))}`,
+      `${ms(m.lagMs.p99)}${lagMark(m)}`,
       String(m.issued),
     ];
   });
@@ -151,7 +156,7 @@ export function renderBalanceSection(results: BalanceResults): string {
   for (const callers of counts) {
     parts.push(
       `### p99 ms, ${callers} caller process${callers > 1 ? 'es' : ''}`,
-      `Bold: the shortest p99 among the rows with under 1 % errors. Errors are shown from 0.1 %.\n\n${overview(results, callers)}`,
+      `Bold: the shortest p99 among the rows with under 1 % errors. Errors are shown from 0.1 %.\n\n${overview(results, callers)}\n\n${LAG_NOTE}`,
     );
   }
   for (const s of results.scenarios) {

@@ -115,7 +115,7 @@ export type FromWorker =
 
 export type ToCaller =
   | { type: 'init'; seq: number; workers: WorkerInfo[]; natsUrl?: string; strategies: string[] }
-  | { type: 'prepare'; seq: number; contender: Contender; expect: string[] }
+  | { type: 'prepare'; seq: number; contender: Contender; expect: WorkerInfo[] }
   | { type: 'run'; seq: number; spec: LoadSpec; keyed: boolean }
   | { type: 'close'; seq: number };
 
@@ -142,7 +142,7 @@ export type Handle = () => number | Promise<number>;
 export interface CallerClient {
   info: CallerInfo;
   /** Switches to `contender` and waits until it sees exactly the `expect`ed workers. */
-  prepare(contender: Contender, expect: string[]): Promise<void>;
+  prepare(contender: Contender, expect: WorkerInfo[]): Promise<void>;
   /** One call through the system's balancing; resolves with the serving worker's slot. */
   call(i: number, timeoutMs: number, keyed: boolean): Promise<number>;
   close(): Promise<void>;

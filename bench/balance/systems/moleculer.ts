@@ -12,7 +12,14 @@
 import type moleculer from 'moleculer';
 import { createBroker } from '../../lib/moleculer-setup.js';
 import { waitUntil } from '../../systems/types.js';
-import type { CallerClient, Contender, Handle, WorkerConfig, WorkerServer } from '../types.js';
+import type {
+  CallerClient,
+  Contender,
+  Handle,
+  WorkerConfig,
+  WorkerInfo,
+  WorkerServer,
+} from '../types.js';
 
 const ACTION = 'work.serve';
 
@@ -32,6 +39,30 @@ export async function startMoleculerWorker(
 interface ActionInfo {
   name: string;
   endpoints?: { nodeID: string; available: boolean }[];
+}
+
+interface TcpTransporter {
+  sendGossipRequest(): void;
+  addOfflineNode(id: string, host: string, port: number): void;
+  nodes: { get(id: string): unknown };
+}
+
+/**
+ * Makes `broker` discover `workers` now. Moleculer's TCP transporter gossips at most once a
+ * second and then with one random node it has not heard from, so eight workers known only by
+ * URL take ~20 s to be discovered, and a fresh worker several seconds more. Used only while
+ * waiting between measurements (never during one) to keep the run short: a worker it does not
+ * know yet is added by URL, and a gossip request goes out at once.
+ */
+function discoverNow(broker: moleculer.ServiceBroker, workers: WorkerInfo[]): void {
+  const tx = (broker as unknown as { transit?: { tx?: TcpTransporter } }).transit?.tx;
+  if (!tx) return;
+  for (const w of workers) {
+    if (tx.nodes.get(w.name)) continue;
+    const colon = w.address.lastIndexOf(':');
+    tx.addOfflineNode(w.name, w.address.slice(0, colon), Number(w.address.slice(colon + 1)));
+  }
+  tx.sendGossipRequest();
 }
 
 /** The node IDs that `broker` can call `work.serve` on. */
@@ -65,15 +96,22 @@ export async function connectMoleculer(
   let current: moleculer.ServiceBroker | undefined;
   return {
     info: { addresses: [...brokers.values()].map((b) => b.url) },
-    async prepare(contender: Contender, expect: string[]) {
+    async prepare(contender: Contender, expect: WorkerInfo[]) {
       const entry = brokers.get(contender.strategy ?? '');
       if (!entry) throw new Error(`no broker for strategy '${contender.strategy}'`);
       const broker = entry.broker;
-      const wanted = [...expect].sort().join(',');
+      const wanted = expect
+        .map((w) => w.name)
+        .sort()
+        .join(',');
       await waitUntil(
-        () => endpointsOf(broker).sort().join(',') === wanted,
+        () => {
+          const seen = endpointsOf(broker).sort().join(',') === wanted;
+          if (!seen) discoverNow(broker, expect);
+          return seen;
+        },
         30_000,
-        `Moleculer (${contender.strategy}) to see exactly ${expect.join(', ')}`,
+        `Moleculer (${contender.strategy}) to see exactly ${wanted}`,
       );
       current = broker;
     },

@@ -7,7 +7,14 @@
 import type { LoadBalancer } from '../../../src/index.js';
 import { loadRpclb, type RpclbModule } from '../../lib/rpclb-api.js';
 import { waitUntil } from '../../systems/types.js';
-import type { CallerClient, Contender, Handle, WorkerConfig, WorkerServer } from '../types.js';
+import type {
+  CallerClient,
+  Contender,
+  Handle,
+  WorkerConfig,
+  WorkerInfo,
+  WorkerServer,
+} from '../types.js';
 
 const GROUP = 'work';
 const COOKIE = 'bench-balance';
@@ -51,7 +58,7 @@ export async function connectRpclb(index: number, workers: string[]): Promise<Ca
   let lb: LoadBalancer | undefined;
   return {
     info: { addresses: [node.address] },
-    async prepare(contender: Contender, expect: string[]) {
+    async prepare(contender: Contender, expect: WorkerInfo[]) {
       const name = contender.algorithm ?? '';
       const algorithm = (algorithms as Record<string, unknown>)[name];
       if (typeof algorithm !== 'function') throw new Error(`no algorithm '${name}' in algorithms`);
@@ -64,11 +71,14 @@ export async function connectRpclb(index: number, workers: string[]): Promise<Ca
         nodeMatchList: [WORKER_NAME],
       });
       const current = lb;
-      const wanted = [...expect].sort().join(',');
+      const wanted = expect
+        .map((w) => w.name)
+        .sort()
+        .join(',');
       await waitUntil(
         () => [...current.members()].sort().join(',') === wanted,
         30_000,
-        `the balancer to see exactly ${expect.join(', ')}`,
+        `the balancer to see exactly ${wanted}`,
       );
     },
     call(i: number, timeout: number, keyed: boolean) {
