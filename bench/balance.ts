@@ -172,6 +172,30 @@ function describeLine(m: BalanceMeasurement): string {
   return `${lat}  ${err}  w0 ${((m.shares[0] ?? 0) * 100).toFixed(1)}%`;
 }
 
+/** Unmeasured equal load on every system with its first contender, once, after start-up. */
+async function warmUp(
+  opts: Options,
+  contenders: Contender[],
+  clusters: Map<Family, FamilyCluster>,
+  log: Log,
+): Promise<void> {
+  const callers = Math.max(...opts.mode.callers);
+  const quickOpts = {
+    ...opts,
+    mode: { ...opts.mode, warmupMs: opts.mode.initialWarmupMs, durationMs: 100 },
+  };
+  for (const [family, cluster] of clusters) {
+    const first = contenders.find((c) => c.family === family);
+    if (!first) continue;
+    try {
+      await measure(cluster, SCENARIOS.equal, callers, first, 0, quickOpts);
+    } catch (err) {
+      log(`${family}: warm-up failed: ${(err as Error).message}`);
+    }
+  }
+  log('warmed up');
+}
+
 async function runAll(
   opts: Options,
   contenders: Contender[],
@@ -271,6 +295,7 @@ async function main(): Promise<void> {
   };
   let outcome: Awaited<ReturnType<typeof runAll>>;
   try {
+    await warmUp(opts, contenders, clusters, log);
     outcome = await runAll(opts, contenders, clusters, t0, log, save);
   } finally {
     for (const cluster of clusters.values()) await cluster.stop().catch(() => {});

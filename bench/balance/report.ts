@@ -110,20 +110,21 @@ function detail(results: BalanceResults, scenario: ScenarioId, callers: number):
   );
 }
 
-/** One line per scenario: the shortest p99, and the best of each other system next to it. */
+/** One line per scenario: the shortest p99 overall, then the best of each other system. */
 export function headlines(results: BalanceResults, callers: number): string[] {
+  const figure = (x: { m: BalanceMeasurement }) =>
+    `${ms(x.m.latencyMs?.p99)} ms${x.m.errorRate >= 0.001 ? ` (${pct(x.m.errorRate)} errors)` : ''}`;
   return results.scenarios.flatMap((s) => {
     const top = best(results, s, callers);
     if (!top) return [];
     const families = [...new Set(results.contenders.map((c) => c.family))];
     const others = families
+      .filter((f) => f !== top.contender.family)
       .map((f) => best(results, s, callers, (c) => c.family === f))
       .filter((x) => x !== undefined)
-      .map(
-        (x) =>
-          `${name(x.contender)} ${ms(x.m.latencyMs?.p99)} ms${x.m.errorRate >= 0.001 ? ` (${pct(x.m.errorRate)} errors)` : ''}`,
-      );
-    return [`- **${SCENARIOS[s].title}**: best of each system: ${others.join('; ')}.`];
+      .map((x) => `best ${FAMILY_LABELS[x.contender.family]}: ${x.contender.label} ${figure(x)}`);
+    const lead = `**${SCENARIOS[s].title}**: shortest p99 ${name(top.contender)} ${figure(top)}`;
+    return [`- ${[lead, ...others].join('; ')}.`];
   });
 }
 

@@ -11,6 +11,8 @@ export type ScenarioId = (typeof SCENARIO_IDS)[number];
 export interface Scenario {
   id: ScenarioId;
   title: string;
+  /** A few words, for the chart. */
+  short: string;
   /** One sentence for the report. */
   what: string;
   /** Service-time multiplier of worker 0 all along. */
@@ -26,22 +28,25 @@ export interface Scenario {
 }
 
 export const SCENARIOS: Record<ScenarioId, Scenario> = {
-  equal: { id: 'equal', title: 'Equal workers', what: 'all workers alike' },
+  equal: { id: 'equal', title: 'Equal workers', short: 'equal workers', what: 'all workers alike' },
   one_slow: {
     id: 'one_slow',
     title: 'One worker 5× slower',
+    short: 'one 5× slower',
     what: 'w0 takes 5× the mean service time all along',
     slowFactor: 5,
   },
   fast_fail: {
     id: 'fast_fail',
     title: 'One worker failing 30 % of calls at once',
+    short: 'one failing 30 % fast',
     what: 'w0 fails 30 % of its calls immediately (no queueing, no service time)',
     failP: 0.3,
   },
   degrade: {
     id: 'degrade',
     title: 'One worker degrading 10× mid-run',
+    short: 'one 10× slower mid-run',
     what: 'from the middle of the measured window on, w0 takes 10× as long',
     degradeTo: 10,
     eventAt: 0.5,
@@ -49,6 +54,7 @@ export const SCENARIOS: Record<ScenarioId, Scenario> = {
   kill: {
     id: 'kill',
     title: 'One worker killed, a fresh one started',
+    short: 'one killed, one started',
     what: 'a third into the measured window, w0 is killed with SIGKILL and a new w0 process is started (it joins when it is up)',
     kill: true,
     eventAt: 1 / 3,
@@ -139,6 +145,8 @@ export interface Mode {
   durationMs: number;
   /** The shortest window the fitting may choose. */
   minDurationMs: number;
+  /** Unmeasured load per system right after start-up, so no contender pays for the JIT. */
+  initialWarmupMs: number;
   /** What the whole run should take; the windows are shortened to fit (see fitDuration). */
   targetMs: number;
   /** Past this (from the start), the remaining measurements are skipped. */
@@ -153,6 +161,7 @@ export const MODES: Record<'full' | 'quick', Mode> = {
     warmupMs: 400,
     durationMs: 2_500,
     minDurationMs: 1_200,
+    initialWarmupMs: 2_000,
     targetMs: 7 * 60_000,
     budgetMs: 8.5 * 60_000,
     hardDeadlineMs: 9.5 * 60_000,
@@ -162,6 +171,7 @@ export const MODES: Record<'full' | 'quick', Mode> = {
     warmupMs: 150,
     durationMs: 600,
     minDurationMs: 350,
+    initialWarmupMs: 600,
     targetMs: 85_000,
     budgetMs: 100_000,
     hardDeadlineMs: 115_000,
@@ -173,7 +183,7 @@ export const MODES: Record<'full' | 'quick', Mode> = {
  * the warm-up, switching contenders, waiting for late replies and resetting the workers; after a
  * kill, Moleculer's callers take seconds to see the fresh worker (gossip).
  */
-const STARTUP_MS = 30_000;
+const STARTUP_MS = 35_000;
 const OVERHEAD_PER_MEASUREMENT_MS = 600;
 const MOLECULER_REJOIN_MS = 8_000;
 
@@ -186,7 +196,7 @@ export function fitDuration(mode: Mode, count: number, moleculerKills: number): 
 
 export const DEFAULT_MODEL: ModelConfig = {
   workers: 8,
-  meanMs: 3,
+  meanMs: 5,
   util: 0.7,
   slots: 1,
   timeoutMs: 1_000,

@@ -101,9 +101,9 @@ test('a fast-failing worker: both systems serve, wait and fail as modelled', asy
   assert.deepEqual(ids, ['moleculer:RoundRobin', 'rpclb:LeastConnections', 'rpclb:RoundRobin']);
   for (const m of run.results.measurements) {
     assert.equal(m.error, undefined, `${m.contender}: ${m.error}`);
-    // About 0.7 x 8 / 3 ms = 1 867 calls/s for one second.
-    assert.ok(m.issued > 1_000, `${m.contender}: only ${m.issued} calls`);
-    // Calls waited for their modelled service (mean 3 ms), they were not answered at once.
+    // About 0.7 x 8 / 5 ms = 1 120 calls/s for one second.
+    assert.ok(m.issued > 700, `${m.contender}: only ${m.issued} calls`);
+    // Calls waited for their modelled service (mean 5 ms), they were not answered at once.
     assert.ok((m.latencyMs?.p50 ?? 0) >= 1, `${m.contender}: p50 ${m.latencyMs?.p50} ms`);
     // w0 failed some of its calls, the callers saw them as failures of w0, and nothing else.
     assert.ok(m.errors.failed > 0, `${m.contender}: no failed calls`);
