@@ -27,13 +27,14 @@ export interface Section {
   end: string;
 }
 
-/** The "Balancing under faults" section of docs/benchmarks.md, written by bench/balance.ts. */
+/** The body of the "Balancing under faults" section of docs/benchmarks.md (bench/balance.ts). */
 export const BALANCE_SECTION: Section = {
   start: '<!-- bench:balance:start -->',
   end: '<!-- bench:balance:end -->',
 };
 
-/** The heading before which the balancing section goes on a page that lacks it. */
+/** The balancing section's heading, and the one it goes before on a page that lacks it. */
+export const BALANCE_HEADING = '## Balancing under faults';
 export const BALANCE_ANCHOR = '## Where the time goes';
 
 /** The section's text, markers included, or undefined when `page` does not have it. */
@@ -45,19 +46,23 @@ export function extractSection(page: string, section: Section): string | undefin
 }
 
 /**
- * `page` with `block` (markers included) in place of its section; a page without the section
- * gets it before the first line that starts with `before`, or at the end.
+ * `page` with `block` (markers included) in place of its section. A page without the section
+ * gets `heading` and the block before the first line that starts with `before`, or at the end.
+ * The markers sit under the heading, so a generator that replaces another section up to the
+ * next `## ` heading never takes them with it.
  */
 export function replaceSection(
   page: string,
   section: Section,
   block: string,
   before: string,
+  heading: string,
 ): string {
   const old = extractSection(page, section);
   if (old !== undefined) return page.replace(old, () => block);
+  const insert = `${heading}\n\n${block}`;
   const at = page.startsWith(before) ? 0 : page.indexOf(`\n${before}`);
-  if (at < 0) return `${page.replace(/\n*$/, '\n\n')}${block}\n`;
+  if (at < 0) return `${page.replace(/\n*$/, '\n\n')}${insert}\n`;
   const cut = at === 0 ? 0 : at + 1;
-  return `${page.slice(0, cut)}${block}\n\n${page.slice(cut)}`;
+  return `${page.slice(0, cut)}${insert}\n\n${page.slice(cut)}`;
 }
