@@ -23,6 +23,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { FamilyCluster } from './balance/cluster.js';
+import type { Behaviour } from './balance/model.js';
 import {
   findNatsServer,
   NATS_PACKAGE,
@@ -135,13 +136,24 @@ async function measure(
     seed: seed * 31 + i + 1,
   }));
   const eventAt = mode.warmupMs + mode.durationMs * (scenario.eventAt ?? 0.5);
-  const event = setTimeout(() => {
-    if (scenario.degradeTo) cluster.degrade(0, scenario.degradeTo).catch(() => {});
-    if (scenario.kill)
-      cluster.killAndReplace(0, { ...(start[0] as (typeof start)[0]), seed: seed + 99 });
-  }, eventAt);
+  const timers: NodeJS.Timeout[] = [];
+  // Workers count the calls they receive; the counts at the start of the window are subtracted.
+  const startCounts = new Promise<(number | undefined)[]>((resolve) => {
+    timers.push(setTimeout(() => cluster.counts().then(resolve, () => resolve([])), mode.warmupMs));
+  });
+  const replaced = { done: Promise.resolve() };
+  timers.push(
+    setTimeout(() => {
+      if (scenario.degradeTo) cluster.degrade(0, scenario.degradeTo).catch(() => {});
+      if (scenario.kill) {
+        replaced.done = cluster.killAndReplace(0, { ...(start[0] as Behaviour), seed: seed + 99 });
+      }
+    }, eventAt),
+  );
   try {
     const results = await cluster.run(specs, special.keyed === true);
+    await replaced.done;
+    const received = await cluster.receivedSince(await startCounts);
     const stats = await cluster.stats();
     const base = {
       scenario: scenario.id,
@@ -150,9 +162,9 @@ async function measure(
       order,
       ratePerSec: rate,
     };
-    return summarise(base, results, stats, prepareMs, model.workers);
+    return summarise(base, results, stats, received, prepareMs, model.workers);
   } finally {
-    clearTimeout(event);
+    for (const t of timers) clearTimeout(t);
     await cluster.settled().catch(() => {});
   }
 }

@@ -54,6 +54,8 @@ async function startWorker(
 
 export class FamilyCluster {
   private replacing: Promise<void> | undefined;
+  /** Calls the last killed worker had received when it was killed, by slot. */
+  private killed: { slot: number; received: number } | undefined;
 
   private constructor(
     readonly family: Family,
@@ -126,9 +128,12 @@ export class FamilyCluster {
   /**
    * Kills worker `slot` with SIGKILL and starts a fresh process for the slot (next generation),
    * which joins through the callers and the other workers, with `behaviour` from its first call.
+   * The calls the worker had received are read just before, since they die with it.
    */
-  killAndReplace(slot: number, behaviour: Behaviour): void {
+  async killAndReplace(slot: number, behaviour: Behaviour): Promise<void> {
     const old = this.workers[slot] as LiveWorker;
+    const [before] = await this.counts([old]);
+    this.killed = { slot, received: before ?? 0 };
     try {
       process.kill(old.info.pid, 'SIGKILL');
     } catch {
@@ -186,6 +191,36 @@ export class FamilyCluster {
         return msg.result;
       }),
     );
+  }
+
+  /** Calls each worker has received since its last reset (undefined: no answer). */
+  async counts(workers = this.workers): Promise<(number | undefined)[]> {
+    return Promise.all(
+      workers.map(async (w) => {
+        try {
+          const msg = await w.child.request({ type: 'stats' }, 1_000);
+          return msg.type === 'stats' ? msg.served + msg.failed : undefined;
+        } catch {
+          return undefined;
+        }
+      }),
+    );
+  }
+
+  /**
+   * Calls each slot received between `start` (counts at the start of the window) and now. A slot
+   * whose worker was killed counts what the old process had received, plus the fresh one's.
+   */
+  async receivedSince(start: (number | undefined)[]): Promise<number[]> {
+    await this.settled();
+    const now = await this.counts();
+    const killed = this.killed;
+    this.killed = undefined;
+    return now.map((n, slot) => {
+      const base = start[slot] ?? 0;
+      if (killed?.slot === slot) return Math.max(0, killed.received - base) + (n ?? 0);
+      return Math.max(0, (n ?? 0) - base);
+    });
   }
 
   /** Counters of the workers alive now (a killed worker's are gone with it). */

@@ -203,10 +203,10 @@ const METHOD = `### How the balancing benchmark works
   the eight live workers; then a warm-up and the measured window. Mid-run events (degrading,
   SIGKILL and a fresh process) happen in the middle of the window. Contenders alternate, the
   first one rotating from group to group.
-- **Shares** are per worker slot over the replies (successful or failed by the worker) that the
-  callers received; a killed worker's slot counts the fresh process's replies too. "Max in worker"
-  is the most calls a worker held at once (queued or in service); for a killed slot, the fresh
-  process's.
+- **Shares** are the calls each worker received in the measured window, counted by the workers
+  (calls that then timed out included); a killed worker's slot counts what the old process had
+  received when it was killed plus the fresh process's calls. "Max in worker" is the most calls a
+  worker held at once (queued or in service); for a killed slot, the fresh process's.
 - **Moleculer** uses the TCP transporter with static URLs, no UDP discovery, the project codec,
   default strategy options, and each worker reporting its own host name (a label; Moleculer's
   Latency strategy measures per host, by ping round trip every 10 s). CpuUsage reads the CPU load

@@ -31,8 +31,10 @@ export interface BalanceMeasurement {
   /** Failed calls ÷ issued calls. */
   errorRate: number;
   latencyMs?: LatencySummary;
-  /** Share of the attributed replies (successful or failed by the handler) per worker slot. */
+  /** Share of the window's calls each worker slot received (counted by the workers). */
   shares: number[];
+  /** Share of the replies (successful, or failed by the worker) that came from each slot. */
+  replyShares?: number[];
   /** Largest number of calls in each worker at once (null: it was killed, or did not answer). */
   maxQueue: (number | null)[];
   /** How late the callers sent calls after their scheduled arrival (ms): the worst caller. */
@@ -92,6 +94,7 @@ export function summarise(
   base: Pick<BalanceMeasurement, 'scenario' | 'callers' | 'contender' | 'order' | 'ratePerSec'>,
   results: CallerResult[],
   stats: WorkerStats,
+  received: number[],
   prepareMs: number,
   slots: number,
 ): BalanceMeasurement {
@@ -112,6 +115,7 @@ export function summarise(
     for (const s of r.samples) samples.add(s);
   }
   const attributed = perSlot.reduce((a, b) => a + b, 0);
+  const arrived = received.reduce((a, b) => a + b, 0);
   const failed = errors.failed + errors.timeout + errors.unavailable + errors.other;
   const m: BalanceMeasurement = {
     ...base,
@@ -120,7 +124,8 @@ export function summarise(
     ok,
     errors,
     errorRate: issued > 0 ? round(failed / issued, 5) : 0,
-    shares: perSlot.map((n) => (attributed > 0 ? round(n / attributed, 4) : 0)),
+    shares: received.map((n) => (arrived > 0 ? round(n / arrived, 4) : 0)),
+    replyShares: perSlot.map((n) => (attributed > 0 ? round(n / attributed, 4) : 0)),
     maxQueue: Array.from({ length: slots }, (_, i) => stats[i]?.maxInSystem ?? null),
     lagMs: {
       p99: round(Math.max(0, ...results.map((r) => r.lagMs.p99))),

@@ -161,7 +161,7 @@ export const MODES: Record<'full' | 'quick', Mode> = {
     warmupMs: 400,
     durationMs: 2_500,
     minDurationMs: 1_200,
-    initialWarmupMs: 2_000,
+    initialWarmupMs: 3_000,
     targetMs: 7 * 60_000,
     budgetMs: 8.5 * 60_000,
     hardDeadlineMs: 9.5 * 60_000,

@@ -135,6 +135,8 @@ test('NATS and a worker killed mid-run: the run goes on and nats-server is stopp
   for (const m of run.results.measurements) {
     assert.equal(m.error, undefined, `${m.contender}: ${m.error}`);
     assert.ok(m.ok > 0.8 * m.issued, `${m.contender}: ${m.ok} of ${m.issued} succeeded`);
+    // The killed worker's calls up to the kill still count in its slot's share.
+    assert.ok((m.shares[0] ?? 0) > 0.02, `${m.contender}: shares ${m.shares.join(', ')}`);
   }
 });
 
