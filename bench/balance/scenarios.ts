@@ -89,8 +89,15 @@ export function totalRate(workers: readonly Behaviour[], model: ModelConfig): nu
   return (model.util * capacity * 1000) / model.meanMs;
 }
 
-/** rpc-load-balancer rows beyond one per exported algorithm: variants with options (one line each). */
-export const RPCLB_VARIANTS: readonly Omit<Contender, 'id' | 'family'>[] = [];
+/**
+ * rpc-load-balancer rows beyond one per exported algorithm: variants with options, one line each
+ * (`algorithmOpts` for the algorithm, `balancerOpts` for `startLoadBalancer`). A variant whose
+ * algorithm is not exported is left out.
+ */
+export const RPCLB_VARIANTS: readonly Omit<Contender, 'id' | 'family'>[] = [
+  // Slow start (defaults: 10 s from 10 %): what a fresh worker gets when it joins mid-run.
+  { label: 'LeastLoaded +slowStart', algorithm: 'LeastLoaded', algorithmOpts: { slowStart: {} } },
+];
 
 export const MOLECULER_STRATEGIES = ['RoundRobin', 'CpuUsage', 'Latency'] as const;
 export const NATS_LABEL = 'queue group';

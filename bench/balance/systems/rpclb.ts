@@ -4,7 +4,7 @@
  * out) picks a worker for every `lb.call`. The balancer is started afresh for each measurement,
  * with the contender's algorithm and options, so no algorithm inherits another's state.
  */
-import type { LoadBalancer } from '../../../src/index.js';
+import type { LoadBalancer, Logger } from '../../../src/index.js';
 import { loadRpclb, type RpclbModule } from '../../lib/rpclb-api.js';
 import { waitUntil } from '../../systems/types.js';
 import type {
@@ -46,14 +46,28 @@ export async function startRpclbWorker(
   return { info: { name: node.name, address: node.address }, close: () => node.close() };
 }
 
+/**
+ * The callers' logger: warnings and errors on stderr, except the re-dialling of a seed that is
+ * gone, which the kill scenario causes on purpose (every worker is a seed of every caller).
+ */
+function callerLogger(name: string): Logger {
+  const line = (level: string) => (message: string) => {
+    if (/seed: cannot connect/.test(message)) return;
+    console.error(`[rpclb ${name}] ${level}: ${message}`);
+  };
+  return { debug: () => {}, info: () => {}, warn: line('warn'), error: line('error') };
+}
+
 export async function connectRpclb(index: number, workers: string[]): Promise<CallerClient> {
   const { startNode, algorithms } = await lib();
+  const name = `c${index}@127.0.0.1`;
   const node = await startNode({
-    name: `c${index}@127.0.0.1`,
+    name,
     host: '127.0.0.1',
     port: 0,
     cookie: COOKIE,
     seeds: workers,
+    logger: callerLogger(name),
   });
   let lb: LoadBalancer | undefined;
   return {

@@ -35,7 +35,12 @@ describe('bench:balance scenarios', () => {
     assert.equal(totalRate(behaviours(SCENARIOS.degrade, model, 1), model), 2_800);
   });
 
-  it('has a row per exported algorithm but CallDirect, then Moleculer and NATS', () => {
+  it('has a row per exported algorithm but CallDirect, its variants, then Moleculer and NATS', () => {
+    const withVariant = allContenders(['LeastLoaded']).map((c) => c.id);
+    assert.deepEqual(withVariant.slice(0, 2), [
+      'rpclb:LeastLoaded',
+      'rpclb:LeastLoaded +slowStart',
+    ]);
     const ids = allContenders(['Random', 'LeastConnections', 'CallDirect']).map((c) => c.id);
     assert.deepEqual(ids, [
       'rpclb:Random',
