@@ -27,7 +27,7 @@ const name = (c: Contender) => `${FAMILY_LABELS[c.family]} ${c.label}`;
 /** Callers that fell this far behind their schedule (p99, ms) were short of CPU. */
 const LAG_FLAG_MS = 10;
 const lagMark = (m: BalanceMeasurement) => (m.lagMs.p99 > LAG_FLAG_MS ? ' †' : '');
-const LAG_NOTE = `† The callers sent their calls more than ${LAG_FLAG_MS} ms after the scheduled time (p99): they were short of CPU, and the latency includes that delay.`;
+const LAG_NOTE = `† The callers sent their calls more than ${LAG_FLAG_MS} ms after the scheduled time (p99): they were short of CPU, so calls went out late and in bursts (the latency counts from the send).`;
 
 function table(head: string[], rows: string[][]): string {
   const line = (cells: string[]) => `| ${cells.join(' | ')} |`;
@@ -110,6 +110,7 @@ function detail(results: BalanceResults, scenario: ScenarioId, callers: number):
       'w0 share',
       'others (min–max)',
       'max in worker: w0 / others',
+      'caller lag p99 ms',
       'calls',
     ],
     rows,
@@ -193,10 +194,11 @@ const METHOD = `### How the balancing benchmark works
 - **Callers.** 1 or 4 processes, each an open-loop Poisson source at its share of the offered
   load (a fraction of the workers' total capacity at the start, so one 5× slower worker lowers
   the load with it; a worker degrading mid-run does not). Arrivals do not wait for replies, so a
-  worker that gets more than it can serve really builds a queue. Latency is measured from each
-  call's *scheduled* arrival to its reply (a busy caller's own delay counts), over successful
-  calls; every failed call (an error reply, a timeout, a lost connection) counts in the error
-  rate. The arrival times are the same for every contender of a scenario.
+  worker that gets more than it can serve really builds a queue. Latency is measured from the
+  moment a call is sent to its reply, over successful calls; every failed call (an error reply,
+  a timeout, a lost connection) counts in the error rate. The arrival times are the same for
+  every contender of a scenario. How late the callers sent calls after their scheduled arrival
+  is shown as "caller lag": on a shared machine a caller short of CPU sends late, and in bursts.
 - **Each contender** gets a fresh start: worker queues are emptied, the callers switch to its
   balancer (rpc-load-balancer: a new \`startLoadBalancer\` with the algorithm; Moleculer: a broker
   whose registry strategy it is; NATS: the server's queue group) and wait until they see exactly

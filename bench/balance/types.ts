@@ -88,7 +88,7 @@ export interface CallerResult {
   issued: number;
   ok: number;
   errors: ErrorCounts;
-  /** Latency (ms) of every successful call, from its scheduled arrival to its reply. */
+  /** Latency (ms) of every successful call, from its sending to its reply. */
   latenciesMs: number[];
   /** Replies (successful or failed by the handler) per worker slot. */
   perSlot: number[];
