@@ -91,9 +91,15 @@ function panel(results: BalanceResults, l: Layout, i: number, many: number, few:
   results.contenders.forEach((c: Contender, r) => {
     const y = y0 + r * ROW_H;
     const m = find(results, id, many, c.id);
+    // The fewer-callers tick goes between the bar and its figure, so the figure stays legible.
+    const p99few = few !== many ? find(results, id, few, c.id)?.latencyMs?.p99 : undefined;
+    const tick =
+      p99few === undefined
+        ? ''
+        : `<line x1="${l.x(i, p99few).toFixed(1)}" y1="${y + 1}" x2="${l.x(i, p99few).toFixed(1)}" y2="${y + ROW_H - 1}" stroke="#000" stroke-width="1.5"/>`;
     const p99 = m?.latencyMs?.p99;
     if (p99 === undefined || !m) {
-      out.push(`<text x="${x0 + 4}" y="${y + 11}" fill="#999">–</text>`);
+      out.push(tick, `<text x="${x0 + 4}" y="${y + 11}" fill="#999">–</text>`);
     } else {
       const w = Math.max(l.x(i, p99) - x0, 1);
       const bad = m.errorRate >= 0.01;
@@ -104,14 +110,8 @@ function panel(results: BalanceResults, l: Layout, i: number, many: number, few:
       const fill = inside ? (bad ? '#ffd6d6' : '#ffffff') : bad ? '#d62728' : '#222';
       out.push(
         `<rect x="${x0}" y="${y + 2}" width="${w.toFixed(1)}" height="${ROW_H - 4}" fill="${COLORS[c.family]}"><title>${esc(`${c.id}, ${SCENARIOS[id].title}, ${many} callers: p99 ${fmt(p99)} ms, errors ${(m.errorRate * 100).toFixed(2)} %`)}</title></rect>`,
+        tick,
         `<text x="${tx.toFixed(1)}" y="${y + 12}" font-size="9.5" fill="${fill}"${inside ? ' text-anchor="end"' : ''}${bad ? ' font-weight="bold"' : ''}>${esc(label)}</text>`,
-      );
-    }
-    const p99few = few !== many ? find(results, id, few, c.id)?.latencyMs?.p99 : undefined;
-    if (p99few !== undefined) {
-      const tx = l.x(i, p99few).toFixed(1);
-      out.push(
-        `<line x1="${tx}" y1="${y + 1}" x2="${tx}" y2="${y + ROW_H - 1}" stroke="#000" stroke-width="1.5"/>`,
       );
     }
   });
