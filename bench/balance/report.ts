@@ -217,7 +217,8 @@ const METHOD = `### How the balancing benchmark works
   the benchmark; \`@nats-io/transport-node\` requests to a subject every worker subscribes to in
   one queue group; the server picks a member at random for each message.
 - **rpc-load-balancer**: one balancer per caller process, over the group the workers join, with
-  \`lb.call\` and the per-call timeout; \`HashRing\` gets a distinct key per call;
+  \`lb.call\` and the per-call timeout, and the balancer's defaults otherwise (outlier detection
+  and the retry budget on, where the library has them); \`HashRing\` gets a distinct key per call;
   \`WeightedRoundRobin\` gets the true speeds (1 for the slow worker, 5 for the others) in the
   one-slow scenario and equal weights elsewhere.
 - Every process (workers, callers, nats-server) is killed by pid when the run ends, fails, is
