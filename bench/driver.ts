@@ -8,7 +8,7 @@ import { deepStrictEqual } from 'node:assert/strict';
 import { describe, guardLifetime, serveParent, tell } from './lib/child.js';
 import { closedLoop } from './lib/load.js';
 import { type PayloadKind, payload } from './lib/payloads.js';
-import { SYSTEMS, type SystemName } from './lib/protocol.js';
+import { type FromChild, SYSTEMS, type SystemName, type ToChild } from './lib/protocol.js';
 import type { Connect, SystemClient } from './systems/types.js';
 
 const connectors: Record<SystemName, () => Promise<Connect>> = {
@@ -43,7 +43,7 @@ function main(): void {
   const system = process.argv[2] as SystemName;
   if (!SYSTEMS.includes(system)) throw new Error(`usage: driver.js <${SYSTEMS.join('|')}>`);
   let client: SystemClient | undefined;
-  serveParent(
+  serveParent<ToChild, FromChild>(
     async (msg) => {
       if (msg.type === 'init') {
         client = await (await connectors[system]())(msg.servers);

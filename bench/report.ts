@@ -4,6 +4,7 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
+import { balanceSection } from './balance/report.js';
 import { type Analysis, analyze, type BenchResults, type Cell, judge } from './lib/analyze.js';
 import { TARGETS } from './lib/cases.js';
 import { renderSvg as chart } from './lib/chart.js';
@@ -367,6 +368,10 @@ measurement ends, fails or times out.
 ## Soak
 
 ${soakSection()}
+
+## Balancing under faults
+
+${balanceSection()}
 
 ## Where the time goes
 

@@ -13,13 +13,13 @@
  *   --cases=c256-64B,...  only these call cases, no pick or membership benchmark and no docs
  *                         (for trying a change quickly; ids in bench/lib/cases.ts)
  */
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { BenchResults, Measurement, MembershipReport } from './lib/analyze.js';
 import { CASES, type CaseDef, MODES, type ModeConfig } from './lib/cases.js';
 import { machineInfo, ROOT } from './lib/machine.js';
+import { formatJson } from './lib/output.js';
 import { encodedSize } from './lib/payloads.js';
 import type { PicksReport } from './lib/picks-types.js';
 import { Child, installCleanup, killAll, liveChildren } from './lib/procs.js';
@@ -205,20 +205,6 @@ async function runMembership(
     log(missing);
     return { missing };
   }
-}
-
-/**
- * Lays the JSON out the way `npm run lint` (biome) expects, so a committed result file keeps
- * the lint clean. Skipped silently when biome is not installed.
- */
-function formatJson(file: URL): void {
-  const biome = fileURLToPath(new URL('node_modules/@biomejs/biome/bin/biome', ROOT));
-  if (!existsSync(biome)) return;
-  spawnSync(process.execPath, [biome, 'format', '--write', fileURLToPath(file)], {
-    cwd: ROOT,
-    stdio: 'ignore',
-    timeout: 30_000,
-  });
 }
 
 type Log = (line: string) => void;

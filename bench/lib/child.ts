@@ -1,11 +1,16 @@
 /** The child side of the orchestrator's IPC: answer requests, and never outlive the parent. */
 import type { FromChild, ToChild } from './protocol.js';
 
-type Reply = DistributiveOmit<FromChild, 'seq'>;
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+interface IpcMessage {
+  type: string;
+  seq: number;
+}
 
 /** Sends a message to the parent (no-op when the channel is gone). */
-export function tell(msg: FromChild): void {
+export function tell<From extends IpcMessage = FromChild>(
+  msg: From | { type: 'error'; seq: number; message: string },
+): void {
   if (process.send && process.connected) process.send(msg);
 }
 
@@ -36,12 +41,12 @@ export function guardLifetime(): void {
  * Serves the parent's requests with `handle`; an exception becomes an `error` reply. `close`
  * runs on the parent's `close` request, then the process exits.
  */
-export function serveParent(
-  handle: (msg: ToChild) => Promise<Reply>,
+export function serveParent<To extends IpcMessage = ToChild, From extends IpcMessage = FromChild>(
+  handle: (msg: To) => Promise<DistributiveOmit<From, 'seq'>>,
   close: () => Promise<void>,
 ): void {
   guardLifetime();
-  process.on('message', (msg: ToChild) => {
+  process.on('message', (msg: To) => {
     if (msg.type === 'close') {
       close()
         .catch(() => {})
@@ -52,7 +57,7 @@ export function serveParent(
       return;
     }
     handle(msg).then(
-      (reply) => tell({ ...reply, seq: msg.seq } as FromChild),
+      (reply) => tell({ ...reply, seq: msg.seq } as From),
       (err: unknown) => tell({ type: 'error', seq: msg.seq, message: describe(err) }),
     );
   });

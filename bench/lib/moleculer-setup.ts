@@ -60,8 +60,24 @@ export interface BenchBroker {
   port(): number;
 }
 
+/** Extra broker settings for benchmarks that need them (the defaults are Moleculer's own). */
+export interface BrokerTuning {
+  /**
+   * The host name the node reports. Only a label here (connections use its 127.0.0.1 address),
+   * but Moleculer's Latency strategy measures per host name, so workers that stand for separate
+   * machines need distinct ones. @default '127.0.0.1'
+   */
+  hostname?: string;
+  /** The registry's balancing strategy (`registry.strategy`). @default Moleculer's (RoundRobin) */
+  strategy?: string;
+}
+
 /** A broker named `nodeID` that knows `urls` (`127.0.0.1:port/nodeID`) statically. */
-export function createBroker(nodeID: string, urls: string[]): BenchBroker {
+export function createBroker(
+  nodeID: string,
+  urls: string[],
+  tuning: BrokerTuning = {},
+): BenchBroker {
   const transporter = new LoopbackTcpTransporter({
     udpDiscovery: false,
     urls: urls.length > 0 ? urls : null,
@@ -77,11 +93,12 @@ export function createBroker(nodeID: string, urls: string[]): BenchBroker {
     logger: false,
     metrics: false,
     tracing: false,
+    ...(tuning.strategy ? { registry: { strategy: tuning.strategy } } : {}),
   });
   const registry = (broker as unknown as { registry: { nodes: { localNode: LocalNode } } })
     .registry;
   const localNode = registry.nodes.localNode;
-  localNode.hostname = '127.0.0.1';
+  localNode.hostname = tuning.hostname ?? '127.0.0.1';
   localNode.ipList = ['127.0.0.1'];
   return {
     broker,

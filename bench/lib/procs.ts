@@ -10,11 +10,23 @@ import type { FromChild, ToChild } from './protocol.js';
 const live = new Map<number, ChildProcess>();
 let nextSeq = 1;
 
-/** A forked child with request/response over IPC. */
-export class Child {
+/** What every IPC message carries; replies match requests by `seq` (0: unsolicited). */
+export interface IpcMessage {
+  type: string;
+  seq: number;
+}
+
+/** The replies every child may send besides its own: a failure, and the answer to `close`. */
+type BaseReply = { type: 'error'; seq: number; message: string } | { type: 'closed'; seq: number };
+
+/**
+ * A forked child with request/response over IPC. The message types default to the side-by-side
+ * benchmark's; other benchmarks give their own (they must accept `close` and may answer `error`).
+ */
+export class Child<To extends IpcMessage = ToChild, From extends IpcMessage = FromChild> {
   readonly proc: ChildProcess;
   readonly label: string;
-  private readonly waiters = new Map<number, (msg: FromChild) => void>();
+  private readonly waiters = new Map<number, (msg: From | BaseReply) => void>();
   private exitError: Error | undefined;
 
   constructor(
@@ -33,7 +45,7 @@ export class Child {
     });
     const pid = this.proc.pid;
     if (pid !== undefined) live.set(pid, this.proc);
-    this.proc.on('message', (msg: FromChild) => {
+    this.proc.on('message', (msg: From) => {
       const waiter = this.waiters.get(msg.seq);
       if (waiter) {
         this.waiters.delete(msg.seq);
@@ -54,21 +66,21 @@ export class Child {
   }
 
   /** Waits for the child's unsolicited first message (seq 0), e.g. a server's `ready`. */
-  first(timeoutMs: number): Promise<FromChild> {
+  first(timeoutMs: number): Promise<From> {
     return this.await(0, timeoutMs, 'start');
   }
 
   /** Sends a message and waits for the reply with the same sequence number. */
-  request(msg: DistributiveOmit<ToChild, 'seq'>, timeoutMs: number): Promise<FromChild> {
+  request(msg: DistributiveOmit<To, 'seq'>, timeoutMs: number): Promise<From> {
     if (this.exitError) return Promise.reject(this.exitError);
     if (!this.proc.connected) return Promise.reject(new Error(`${this.label}: IPC channel closed`));
     const seq = nextSeq++;
     const reply = this.await(seq, timeoutMs, msg.type);
-    this.proc.send({ ...msg, seq } as ToChild);
+    this.proc.send({ ...msg, seq });
     return reply;
   }
 
-  private await(seq: number, timeoutMs: number, what: string): Promise<FromChild> {
+  private await(seq: number, timeoutMs: number, what: string): Promise<From> {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.waiters.delete(seq);
@@ -76,8 +88,9 @@ export class Child {
       }, timeoutMs);
       this.waiters.set(seq, (msg) => {
         clearTimeout(timer);
-        if (msg.type === 'error') reject(new Error(`${this.label}: ${msg.message}`));
-        else resolve(msg);
+        if (msg.type === 'error') {
+          reject(new Error(`${this.label}: ${(msg as BaseReply & { message: string }).message}`));
+        } else resolve(msg as From);
       });
     });
   }
@@ -87,7 +100,9 @@ export class Child {
     if (this.proc.exitCode !== null || this.proc.signalCode !== null) return;
     const exited = new Promise<void>((resolve) => this.proc.once('exit', () => resolve()));
     try {
-      if (this.proc.connected) await this.request({ type: 'close' }, graceMs);
+      if (this.proc.connected) {
+        await this.request({ type: 'close' } as DistributiveOmit<To, 'seq'>, graceMs);
+      }
     } catch {
       // Killed below.
     }
@@ -109,10 +124,35 @@ function kill(proc: ChildProcess, signal: NodeJS.Signals): void {
   }
 }
 
+/** Processes started by a child (e.g. a broker its guard spawned), killed with the children. */
+const extraPids = new Set<number>();
+
+/**
+ * Kills `pid` with the children on every way out. For a process a child started: the child
+ * kills it when it exits normally, but `killAll` ends children with SIGKILL, which they cannot
+ * clean up after.
+ */
+export function trackPid(pid: number): void {
+  extraPids.add(pid);
+}
+
+/** Stops tracking `pid` (it has been stopped). */
+export function untrackPid(pid: number): void {
+  extraPids.delete(pid);
+}
+
 /** Kills every live child by pid, synchronously. */
 export function killAll(): void {
   for (const proc of live.values()) kill(proc, 'SIGKILL');
   live.clear();
+  for (const pid of extraPids) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // Already gone.
+    }
+  }
+  extraPids.clear();
 }
 
 /** Number of children still running. */

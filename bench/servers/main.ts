@@ -4,7 +4,7 @@
  * the orchestrator goes away.
  */
 import { describe, guardLifetime, serveParent, tell } from '../lib/child.js';
-import { SYSTEMS, type SystemName } from '../lib/protocol.js';
+import { type FromChild, SYSTEMS, type SystemName, type ToChild } from '../lib/protocol.js';
 import type { CallCounter, StartServer } from './types.js';
 
 const loaders: Record<SystemName, () => Promise<StartServer>> = {
@@ -26,7 +26,7 @@ async function main(): Promise<void> {
   }
   const counter: CallCounter = { calls: 0 };
   const handle = await (await loaders[system]())(index, counter);
-  serveParent(
+  serveParent<ToChild, FromChild>(
     async (msg) => {
       if (msg.type === 'count') {
         const cpu = process.cpuUsage();
