@@ -79,11 +79,13 @@ test('demo --metrics-port serves the demo node’s series on /metrics while it r
 
 test('demo --metrics-port without prom-client: one line, exit 1, no worker started', async (t) => {
   // A resolve hook that makes prom-client unresolvable, as in a project that did not install it.
+  // `module.registerHooks` (Node ≥ 22.15) where it exists: `module.register` is deprecated from
+  // Node 26 on and its warning would be a second line on stderr.
   const dir = mkdtempSync(join(tmpdir(), 'rpclb-no-prom-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   writeFileSync(
     join(dir, 'hook.mjs'),
-    `export async function resolve(specifier, context, next) {
+    `export function resolve(specifier, context, next) {
       if (specifier === 'prom-client') {
         throw Object.assign(new Error("Cannot find package 'prom-client'"), { code: 'ERR_MODULE_NOT_FOUND' });
       }
@@ -92,7 +94,10 @@ test('demo --metrics-port without prom-client: one line, exit 1, no worker start
   );
   writeFileSync(
     join(dir, 'register.mjs'),
-    `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(join(dir, 'hook.mjs')).href)});\n`,
+    `import * as mod from 'node:module';
+    import { resolve } from ${JSON.stringify(pathToFileURL(join(dir, 'hook.mjs')).href)};
+    if (typeof mod.registerHooks === 'function') mod.registerHooks({ resolve });
+    else mod.register(${JSON.stringify(pathToFileURL(join(dir, 'hook.mjs')).href)});\n`,
   );
   const exit = await demo(t, ['--metrics-port', '0'], ['--import', join(dir, 'register.mjs')]);
   assert.equal(exit.code, 1);
