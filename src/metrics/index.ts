@@ -39,9 +39,9 @@ export interface MetricsOptions {
    */
   durationBuckets?: readonly number[];
   /**
-   * The most distinct values one label (module, function, target, peer, balancer) takes; further
-   * values are reported as `_other`, so a program that calls ever new names cannot grow the
-   * registry without bound. @default 1000
+   * The most distinct values one label (module, function, balancer; target, member and peer
+   * share one limit, as node names) takes; further values are reported as `_other`, so a
+   * program that calls ever new names cannot grow the registry without bound. @default 1000
    */
   maxLabelValues?: number;
 }
