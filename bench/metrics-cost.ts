@@ -14,9 +14,14 @@
  *
  *   npm run build && taskset -c 1 node dist/bench/metrics-cost.js [--rounds=5] [--calls=200000]
  *
- * (`--setups=metrics` runs only that setup, e.g. under `node --cpu-prof`.)
+ * (`--setups=metrics` runs only that setup, e.g. under `node --cpu-prof`.) `--baseline=PATH` adds a
+ * fourth setup, `baseline`: the `registerMetrics` of another build (PATH: its
+ * `dist/src/metrics/index.js`, e.g. from a `git worktree` of an older commit), so a change to
+ * the collector is measured against the one before it in the same run. The channels are global
+ * by name, so the other build's collector hears this build's nodes.
  */
 import diagnosticsChannel from 'node:diagnostics_channel';
+import { pathToFileURL } from 'node:url';
 import { Registry } from 'prom-client';
 import {
   DIAGNOSTICS_CHANNELS,
@@ -28,12 +33,18 @@ import {
 import { registerMetrics } from '../src/metrics/index.js';
 import { payload } from './lib/payloads.js';
 
-type Setup = 'none' | 'empty' | 'metrics';
+type Setup = 'none' | 'empty' | 'metrics' | 'baseline';
 type Kind = 'node.call' | 'lb.call';
 
 const IN_FLIGHT = 256;
-const ALL_SETUPS: readonly Setup[] = ['none', 'empty', 'metrics'];
-/** `--setups=metrics` measures only that one (for a profile); all three by default. */
+const BASELINE = process.argv.find((a) => a.startsWith('--baseline='))?.slice(11);
+const ALL_SETUPS: readonly Setup[] = [
+  'none',
+  'empty',
+  'metrics',
+  ...(BASELINE ? ['baseline' as const] : []),
+];
+/** `--setups=metrics` measures only that one (for a profile); all of them by default. */
 const SETUPS = (
   process.argv
     .find((a) => a.startsWith('--setups='))
@@ -66,11 +77,15 @@ function emptySubscribers(): () => void {
   };
 }
 
-function setUp(setup: Setup, nodes: RpcNode[]): () => void {
+async function setUp(setup: Setup, nodes: RpcNode[]): Promise<() => void> {
   if (setup === 'none') return () => {};
   if (setup === 'empty') return emptySubscribers();
+  const register: typeof registerMetrics =
+    setup === 'baseline'
+      ? (await import(pathToFileURL(BASELINE as string).href)).registerMetrics
+      : registerMetrics;
   const registry = new Registry();
-  const metrics = registerMetrics(registry, { nodes });
+  const metrics = register(registry, { nodes });
   const scrape = setInterval(() => void registry.metrics(), 1_000);
   return () => {
     clearInterval(scrape);
@@ -120,7 +135,7 @@ async function main(): Promise<void> {
     // each round starts with a different setup, so drift over the run spreads evenly
     const order = SETUPS.map((_, i) => SETUPS[(i + Math.max(0, round)) % SETUPS.length] as Setup);
     for (const setup of order) {
-      const tearDown = setUp(setup, [client, server]);
+      const tearDown = await setUp(setup, [client, server]);
       for (const kind of KINDS) {
         await run(calls_[kind], Math.min(20_000, calls)); // warm up this combination
         const { cpuUs } = await run(calls_[kind], round < 0 ? 20_000 : calls);
@@ -146,6 +161,11 @@ async function main(): Promise<void> {
     console.log(
       `  ${kind}: traced path (empty − none) ${diff('empty', 'none').toFixed(2)}, collector (metrics − empty) ${diff('metrics', 'empty').toFixed(2)}, metrics − none ${diff('metrics', 'none').toFixed(2)}`,
     );
+    if (BASELINE) {
+      console.log(
+        `  ${kind}: baseline collector (baseline − empty) ${diff('baseline', 'empty').toFixed(2)}, metrics − baseline ${diff('metrics', 'baseline').toFixed(2)}`,
+      );
+    }
   }
   await client.close();
   await server.close();
