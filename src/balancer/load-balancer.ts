@@ -330,12 +330,17 @@ export class LoadBalancer {
 
   /**
    * A plain, serialisable snapshot: the algorithm, the members with their selections in flight,
-   * calls, errors, recent latency percentiles and last reported load. Cheap enough to call every
+   * calls, errors, recent latency percentiles and last reported load, and the members ejected. Cheap enough to call every
    * second (the percentiles are computed here, not per call).
    */
   inspect(): BalancerSnapshot {
     return balancerSnapshot(
-      { name: this.name, algorithm: this.#selector.algorithmName, stopped: this.stopped },
+      {
+        name: this.name,
+        algorithm: this.#selector.algorithmName,
+        stopped: this.stopped,
+        ejected: this.#selector.ejected(),
+      },
       this.#inFlight,
       this.#selector.members,
       this.#selector.stats,

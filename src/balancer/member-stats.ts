@@ -57,6 +57,8 @@ export interface BalancerSnapshot {
   readonly inFlight: number;
   /** The members, sorted by name. */
   readonly members: readonly MemberSnapshot[];
+  /** The members outlier detection has ejected now, sorted (`lb.ejected()`). */
+  readonly ejected: readonly string[];
 }
 
 /** The running figures of one member, for one membership generation. */
@@ -113,7 +115,12 @@ export class MemberStats {
 
 /** The snapshot of a balancer: its members' figures (zeros for one without any yet). */
 export function balancerSnapshot(
-  balancer: { readonly name: string; readonly algorithm: string; readonly stopped: boolean },
+  balancer: {
+    readonly name: string;
+    readonly algorithm: string;
+    readonly stopped: boolean;
+    readonly ejected: readonly string[];
+  },
   inFlight: number,
   members: readonly string[],
   stats: ReadonlyMap<string, MemberStats>,
@@ -127,6 +134,7 @@ export function balancerSnapshot(
     members: members.map(
       (node) => stats.get(node)?.snapshot(node, now) ?? { node, inFlight: 0, calls: 0, errors: 0 },
     ),
+    ejected: balancer.ejected,
   };
 }
 

@@ -1,7 +1,8 @@
 /**
- * The collector's own bookkeeping: counts per label set (handed to prom-client at scrape time)
- * and the cap on each label's distinct values.
+ * The collector's own bookkeeping: counts per label set (handed to prom-client at scrape time),
+ * each with the histogram cell observed alongside it, and the cap on each label's distinct values.
  */
+import type { HistogramCell } from './histogram.js';
 
 /** The label value for a value past the limit. */
 export const OTHER = '_other';
@@ -21,9 +22,10 @@ export class Tally {
   readonly #fast: Level = new Map();
 
   /** The entry of raw label values already seen within the limits, else `undefined`. */
-  get(a: string, b: string, c: string, d: string, e?: string, f?: string, g?: string) {
+  get(a: string, b: string, c: string, d?: string, e?: string, f?: string, g?: string) {
     let level = this.#fast.get(a) as Level | undefined;
     level = level?.get(b) as Level | undefined;
+    if (d === undefined) return level?.get(c) as TallyEntry | undefined;
     level = level?.get(c) as Level | undefined;
     if (e === undefined) return level?.get(d) as TallyEntry | undefined;
     level = level?.get(d) as Level | undefined;
@@ -50,11 +52,9 @@ export class Tally {
     if (entry === undefined) this.#counts.set(key, (entry = { labels: labels(), n: 0 }));
     return entry;
   }
-  /** Counts one event of the label set `key`; returns its labels (built on first sight only). */
-  add(key: string, labels: () => Record<string, string>): Record<string, string> {
-    const entry = this.entry(key, labels);
-    entry.n++;
-    return entry.labels;
+  /** Counts `n` events of the label set `key` (its labels are built on first sight only). */
+  add(key: string, labels: () => Record<string, string>, n = 1): void {
+    this.entry(key, labels).n += n;
   }
   /** Sets `counter` to the totals (called from its `collect`). */
   writeTo(counter: { reset(): void; inc(labels: Record<string, string>, n: number): void }): void {
@@ -65,11 +65,17 @@ export class Tally {
 
 type Level = Map<string, Level | TallyEntry>;
 
+/** A label set's count, and the histogram cell observed with it (if any). */
 export interface TallyEntry {
   readonly labels: Record<string, string>;
   n: number;
-  /** The labels of a histogram observed with this count, when they differ (no `type`). */
-  timed?: Record<string, string>;
+  /** The histogram cell of the events counted here (a duration, a round trip). */
+  hist?: HistogramCell;
+  /**
+   * For a started call's label set within the limits: the entries of the calls that ended, by
+   * target and status (how a call's end finds its entry in two lookups).
+   */
+  ends?: Map<string, Map<string, TallyEntry>>;
 }
 
 /** Keeps a label's distinct values under a limit. */

@@ -1,8 +1,9 @@
 /**
  * Client side: a CLIENT span per call (`node.call`, and `lb.call` with all its attempts), a
  * PRODUCER span per cast, the trace context injected into the call's metadata before anything
- * is sent, each attempt of a balanced call as an `rpclb.attempt` event, and the
- * `rpc.client.call.duration` histogram.
+ * is sent, each attempt of a balanced call as an `rpclb.attempt` event, a retry the balancer's
+ * budget denied as an `rpclb.retry.budget_exhausted` event, and the `rpc.client.call.duration`
+ * histogram.
  *
  * Why attempts are events and not child spans: the conventions want one client span covering
  * the logical call with its retries; with the server spans of every attempt as children of that
@@ -19,7 +20,13 @@ import {
   trace,
 } from '@opentelemetry/api';
 import { outcomeStatus } from '../trace-outcome.js';
-import { type AttemptTrace, type CallTrace, type CastTrace, TRACING_CHANNELS } from '../tracing.js';
+import {
+  type AttemptTrace,
+  type CallTrace,
+  type CastTrace,
+  type RetryMessage,
+  TRACING_CHANNELS,
+} from '../tracing.js';
 import {
   ATTRIBUTES as A,
   ATTEMPT_EVENT,
@@ -27,6 +34,7 @@ import {
   finish,
   type Instruments,
   methodName,
+  RETRY_DENIED_EVENT,
   RPC_SYSTEM_NAME,
 } from './conventions.js';
 
@@ -43,6 +51,11 @@ export class ClientSpans {
   readonly #subscriptions: Subscription[];
   readonly #span = Symbol('rpclb.otel.span');
   readonly #started = Symbol('rpclb.otel.started');
+  /**
+   * The attempt that failed last, until the retry decision about it (published right after its
+   * trace settled, in the same turn) or the end of its call.
+   */
+  #lastFailed: AttemptTrace | undefined;
 
   constructor(instruments: Instruments) {
     this.#instruments = instruments;
@@ -60,6 +73,9 @@ export class ClientSpans {
     if (instruments.tracer !== undefined) {
       this.#subscriptions.push(
         on<AttemptTrace>(attempt.asyncEnd, (ctx) => this.#attemptEnded(ctx)),
+        on<RetryMessage>(diagnosticsChannel.channel(TRACING_CHANNELS.retry), (m) =>
+          this.#retryDecided(m),
+        ),
       );
     }
   }
@@ -91,6 +107,7 @@ export class ClientSpans {
   }
 
   #callEnded(ctx: CallTrace & Marks): void {
+    if (this.#lastFailed?.call === ctx) this.#lastFailed = undefined;
     const status = outcomeStatus(ctx);
     const attributes: Attributes = {
       [A.systemName]: RPC_SYSTEM_NAME,
@@ -158,5 +175,35 @@ export class ClientSpans {
       attributes[A.serverElu] = ctx.load.elu;
     }
     span.addEvent(ATTEMPT_EVENT, attributes);
+    if (ctx.error !== undefined) this.#lastFailed = ctx;
+  }
+
+  /**
+   * A failed attempt could be retried: when the budget said no, an event on its call's span.
+   * The retry message names no call; it is published in the same turn as the attempt's trace
+   * settled, so the attempt that failed last, matched on node, balancer, number and target, is
+   * the one it is about.
+   */
+  #retryDecided(m: RetryMessage): void {
+    const attempt = this.#lastFailed;
+    this.#lastFailed = undefined;
+    if (m.allowed || attempt === undefined) return;
+    if (
+      attempt.attempt !== m.attempt ||
+      attempt.target !== m.target ||
+      attempt.balancer !== m.balancer ||
+      attempt.node !== m.node
+    ) {
+      return;
+    }
+    const span = (attempt.call as (CallTrace & Marks) | undefined)?.[this.#span] as
+      | Span
+      | undefined;
+    span?.addEvent(RETRY_DENIED_EVENT, {
+      [A.attempt]: m.attempt,
+      [A.target]: m.target,
+      [A.statusCode]: m.code,
+      [A.errorType]: m.code,
+    });
   }
 }

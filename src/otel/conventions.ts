@@ -4,6 +4,7 @@
  */
 import {
   type Attributes,
+  type Counter,
   type Histogram,
   type Span,
   SpanStatusCode,
@@ -16,6 +17,12 @@ export const RPC_SYSTEM_NAME = 'rpclb';
 
 /** The name of the span event recording one attempt of a balanced call. */
 export const ATTEMPT_EVENT = 'rpclb.attempt';
+
+/**
+ * The name of the span event recording that a failed attempt of a balanced call could have been
+ * retried but the balancer's retry budget was spent: the call fails with that attempt's error.
+ */
+export const RETRY_DENIED_EVENT = 'rpclb.retry.budget_exhausted';
 
 /** Attribute names: the conventions' own, then this library's (`rpclb.*`). */
 export const ATTRIBUTES = Object.freeze({
@@ -45,6 +52,12 @@ export const ATTRIBUTES = Object.freeze({
   caller: 'rpclb.caller',
   /** `true` on the spans of a cast. */
   cast: 'rpclb.cast',
+  /** Ejection metric: the member ejected. */
+  member: 'rpclb.member',
+  /** Ejection metric: why (`consecutive_failures`, `failure_percentage`, `success_rate`). */
+  ejectionReason: 'rpclb.ejection.reason',
+  /** Probe metric: `ok`, or `failed` (no answer in time). */
+  probeResult: 'rpclb.probe.result',
 });
 
 /** @internal What spans and measurements are reported with (absent when turned off). */
@@ -52,6 +65,12 @@ export interface Instruments {
   readonly tracer: Tracer | undefined;
   readonly clientDuration: Histogram | undefined;
   readonly serverDuration: Histogram | undefined;
+  /** `rpclb.balancer.ejections` */
+  readonly ejections: Counter | undefined;
+  /** `rpclb.balancer.probes` */
+  readonly probes: Counter | undefined;
+  /** `rpclb.balancer.probe.duration` */
+  readonly probeDuration: Histogram | undefined;
 }
 
 /** @internal `Module/function`, as `rpc.method` spells it. */

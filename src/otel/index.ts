@@ -17,13 +17,22 @@
  *   caller's span through the W3C `traceparent` the client span injects into the call's
  *   metadata (with the globally configured propagator), and active while the handler runs.
  * - Histograms `rpc.client.call.duration` and `rpc.server.call.duration`, in seconds.
+ * - A balancer's own work: the counters `rpclb.balancer.ejections` (outlier detection) and
+ *   `rpclb.balancer.probes`, the histogram `rpclb.balancer.probe.duration` (seconds), and an
+ *   `rpclb.retry.budget_exhausted` event on the client span of a call whose retry the budget denied.
  */
 import { type MeterProvider, metrics, type TracerProvider, trace } from '@opentelemetry/api';
+import { BalancerMetrics } from './balancer-metrics.js';
 import { ClientSpans } from './client-spans.js';
 import type { Instruments } from './conventions.js';
 import { ServerSpans } from './server-spans.js';
 
-export { ATTEMPT_EVENT, ATTRIBUTES, RPC_SYSTEM_NAME } from './conventions.js';
+export {
+  ATTEMPT_EVENT,
+  ATTRIBUTES,
+  RETRY_DENIED_EVENT,
+  RPC_SYSTEM_NAME,
+} from './conventions.js';
 
 /** The instrumentation scope name spans and metrics are reported under. */
 export const INSTRUMENTATION_NAME = 'rpc-load-balancer';
@@ -46,7 +55,11 @@ export interface OpenTelemetryOptions {
   meterProvider?: MeterProvider;
   /** Report spans. @default true */
   traces?: boolean;
-  /** Report the `rpc.client.call.duration` and `rpc.server.call.duration` histograms. @default true */
+  /**
+   * Report the metrics: the `rpc.client.call.duration` and `rpc.server.call.duration`
+   * histograms, and the balancers' `rpclb.balancer.ejections`, `rpclb.balancer.probes` and
+   * `rpclb.balancer.probe.duration`. @default true
+   */
   metrics?: boolean;
   /** Histogram bucket boundaries, in seconds (advice; a View can override it). @default {@link DEFAULT_DURATION_BUCKETS} */
   durationBuckets?: readonly number[];
@@ -70,7 +83,11 @@ export interface OpenTelemetryInstrumentation {
  */
 export function instrument(options: OpenTelemetryOptions = {}): OpenTelemetryInstrumentation {
   const instruments = makeInstruments(checkOptions(options));
-  const parts = [new ClientSpans(instruments), new ServerSpans(instruments)];
+  const parts = [
+    new ClientSpans(instruments),
+    new ServerSpans(instruments),
+    new BalancerMetrics(instruments),
+  ];
   for (const part of parts) part.enable();
   let enabled = true;
   return {
@@ -105,7 +122,14 @@ function makeInstruments(options: OpenTelemetryOptions): Instruments {
       ? undefined
       : (options.tracerProvider ?? trace.getTracerProvider()).getTracer(INSTRUMENTATION_NAME);
   if (options.metrics === false) {
-    return { tracer, clientDuration: undefined, serverDuration: undefined };
+    return {
+      tracer,
+      clientDuration: undefined,
+      serverDuration: undefined,
+      ejections: undefined,
+      probes: undefined,
+      probeDuration: undefined,
+    };
   }
   const meter = (options.meterProvider ?? metrics.getMeterProvider()).getMeter(
     INSTRUMENTATION_NAME,
@@ -122,6 +146,19 @@ function makeInstruments(options: OpenTelemetryOptions): Instruments {
     }),
     serverDuration: meter.createHistogram('rpc.server.call.duration', {
       description: 'Duration of incoming calls, from the request to the reply.',
+      unit: 's',
+      advice,
+    }),
+    ejections: meter.createCounter('rpclb.balancer.ejections', {
+      description: 'Members ejected by outlier detection.',
+      unit: '{ejection}',
+    }),
+    probes: meter.createCounter('rpclb.balancer.probes', {
+      description: 'Load probes sent by balancers, answered (ok) or not (failed).',
+      unit: '{probe}',
+    }),
+    probeDuration: meter.createHistogram('rpclb.balancer.probe.duration', {
+      description: 'Round trip of the load probes answered.',
       unit: 's',
       advice,
     }),

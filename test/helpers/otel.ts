@@ -27,7 +27,7 @@ export interface SpanRecord {
   events: { name: string; attributes: Record<string, unknown> }[];
 }
 
-/** A histogram data point, as plain data. */
+/** A histogram data point (or a counter's: `count` is its value, no boundaries), as plain data. */
 export interface PointRecord {
   metric: string;
   unit: string;
@@ -80,13 +80,14 @@ export function setupOtel(): TestOtel {
       return resourceMetrics.scopeMetrics.flatMap((scope) =>
         scope.metrics.flatMap((m) =>
           m.dataPoints.map((p) => {
-            const value = p.value as { count: number; buckets: { boundaries: number[] } };
+            // a histogram's point has a count and buckets; a counter's is its sum
+            const value = p.value as number | { count: number; buckets: { boundaries: number[] } };
             return {
               metric: m.descriptor.name,
               unit: m.descriptor.unit,
               attributes: { ...p.attributes },
-              count: value.count,
-              boundaries: value.buckets.boundaries,
+              count: typeof value === 'number' ? value : value.count,
+              boundaries: typeof value === 'number' ? [] : value.buckets.boundaries,
             };
           }),
         ),
