@@ -5,7 +5,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { type InspectOptionsStylized, inspect as nodeInspect } from 'node:util';
-import { LeastConnections } from './algorithms/least-connections.js';
+import { LeastLoaded } from './algorithms/least-loaded.js';
 import { LoadBalancer } from './balancer/load-balancer.js';
 import type { LoadBalancerOptions } from './balancer/options.js';
 import { callContained, describeThrown } from './contained.js';
@@ -325,7 +325,7 @@ export class RpcNode extends EventEmitter<NodeEvents> {
     if (typeof name === 'string' && this.#balancers.has(name)) {
       throw new TypeError(`a load balancer named "${name}" is already running on ${this.name}`);
     }
-    const algorithm = options?.selectionAlgorithm ?? LeastConnections;
+    const algorithm = options?.selectionAlgorithm ?? LeastLoaded;
     if (typeof algorithm !== 'function') {
       throw optionError('selectionAlgorithm', 'a class implementing SelectionAlgorithm', algorithm);
     }

@@ -54,7 +54,7 @@ describe('inspect', () => {
     assert.ok((snapshot.peers[0]?.load?.ageMs ?? -1) >= 0, 'b reported its load with a reply');
     assert.deepEqual(snapshot.groups, [{ name: 'work', members: [b.name], localJoins: 0 }]);
     const [balancer] = snapshot.balancers;
-    assert.equal(balancer?.algorithm, 'LeastConnections');
+    assert.equal(balancer?.algorithm, 'LeastLoaded');
     assert.equal(balancer?.inFlight, 1);
     const member = balancer?.members[0];
     assert.deepEqual(

@@ -159,7 +159,7 @@ describe('tracing channels', () => {
     const lb = await a.startLoadBalancer({ name: 'lb', nodeMatchList: [] });
     try {
       await lb.waitForMembers(2, { timeout: 5_000 });
-      // LeastConnections picks either; call until one hits b first and is retried on c
+      // the default (LeastLoaded) picks either at first; call until one hits b first and is retried on c
       for (let i = 0; i < 20; i++) {
         events.length = 0;
         assert.equal(await lb.call('T', 'refuse', []), c.name);
@@ -192,7 +192,7 @@ describe('tracing channels', () => {
         'node',
         'selected',
       ]);
-      assert.equal(selections[0]?.algorithm, 'LeastConnections');
+      assert.equal(selections[0]?.algorithm, 'LeastLoaded');
       assert.equal(selections[0]?.members, 2);
     } finally {
       await lb.stop();
@@ -337,7 +337,7 @@ describe('tracing channels', () => {
     assert.deepEqual(message, {
       node: a.name,
       balancer: 'nobody',
-      algorithm: 'LeastConnections',
+      algorithm: 'LeastLoaded',
       reason: 'no_members',
     });
   });

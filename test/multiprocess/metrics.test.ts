@@ -153,7 +153,7 @@ describe('Prometheus metrics across processes', () => {
     assert.equal(started({ module: 'Test', function: 'echo', balancer: 'lb' }), 3);
     assert.equal(started({ module: 'Test', function: 'echo', balancer: 'nobody' }), 1);
 
-    const lbLabels = { node: A(), balancer: 'lb', algorithm: 'LeastConnections' };
+    const lbLabels = { node: A(), balancer: 'lb', algorithm: 'LeastLoaded' };
     assert.equal(
       sample(text, 'rpclb_balancer_selections_total', { ...lbLabels, target: b.name }),
       4,
@@ -162,7 +162,7 @@ describe('Prometheus metrics across processes', () => {
       sample(text, 'rpclb_balancer_empty_selections_total', {
         node: A(),
         balancer: 'nobody',
-        algorithm: 'LeastConnections',
+        algorithm: 'LeastLoaded',
         reason: 'no_members',
       }),
       1,
