@@ -247,9 +247,9 @@ export class LeastLoaded implements SelectionAlgorithm {
   #observe(slot: number, outcome: CallOutcome): void {
     const latency = outcome.latencyMs;
     if (!(latency >= 0) || latency === Number.POSITIVE_INFINITY) return;
-    // a reply's load trailer was stamped with the clock on arrival: reuse it, a clock read
-    // costs more than the rest of the update
-    const arrived = outcome.load?.at;
+    // the balancer's reading of the clock when the call ended (or the load trailer's stamp on
+    // arrival): reuse it, a clock read costs more than the rest of the update
+    const arrived = outcome.at ?? outcome.load?.at;
     const now = typeof arrived === 'number' ? arrived : this.now();
     if (now - this.#epoch > REBASE_DECAYS * this.#decayMs) this.#rebase();
     const previous = this.#latency[slot];

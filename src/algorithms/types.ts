@@ -46,6 +46,12 @@ export interface CallOutcome {
   code?: RpcErrorCode;
   /** The server's load, when its reply carried it (see {@link ServerLoad}). */
   load?: ServerLoad;
+  /**
+   * When the call ended, on the balancer's clock (`ctx.now()`), when the balancer read it
+   * anyway: an algorithm that needs the time of the outcome can use it instead of reading the
+   * clock again. Absent on a manual `releaseNode(node, outcome)`.
+   */
+  at?: number;
 }
 
 /** A membership change, as reported to {@link SelectionAlgorithm.onNodeChange}. */

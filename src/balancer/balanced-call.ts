@@ -176,7 +176,7 @@ export class BalancedCall {
   attemptEnded(attempt: Attempt, ok: boolean, value: unknown): void {
     const runner = this.runner;
     const now = runner.now();
-    const outcome: CallOutcome = { ok, latencyMs: now - attempt.startedAt };
+    const outcome: CallOutcome = { ok, latencyMs: now - attempt.startedAt, at: now };
     if (attempt.code !== undefined) outcome.code = attempt.code;
     const load = attempt.load;
     // stamped again on the balancer's clock, which tests may replace

@@ -315,9 +315,11 @@ export class LoadBalancer {
           meta === undefined ? undefined : { meta },
           this.name,
         );
-        this.#selector.release(selection, { ok: true, latencyMs: this.#options.now() - started });
+        const at = this.#options.now();
+        this.#selector.release(selection, { ok: true, latencyMs: at - started, at });
       } catch (err) {
-        const outcome: CallOutcome = { ok: false, latencyMs: this.#options.now() - started };
+        const at = this.#options.now();
+        const outcome: CallOutcome = { ok: false, latencyMs: at - started, at };
         if (err instanceof RpcError) outcome.code = err.code;
         this.#selector.release(selection, outcome);
         if (err instanceof RpcError) err.details.balancer = this.name;

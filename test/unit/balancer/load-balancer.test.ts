@@ -235,8 +235,8 @@ describe('LoadBalancer', () => {
     };
     await assert.rejects(lb.call('M', 'f'), (e: RpcError) => e.details.balancer === 'g');
     assert.deepEqual(Recorder.last.released, [
-      ['w@h', { ok: true, latencyMs: 7 }],
-      ['w@h', { ok: false, latencyMs: 3, code: 'internal_server_error' }],
+      ['w@h', { ok: true, latencyMs: 7, at: 7 }],
+      ['w@h', { ok: false, latencyMs: 3, at: 10, code: 'internal_server_error' }],
     ]);
   });
 
@@ -456,6 +456,7 @@ describe('LoadBalancer: containing the algorithm, outcomes, reasons', () => {
     assert.deepEqual(Recorder.last.released[0]?.[1], {
       ok: true,
       latencyMs: 0,
+      at: 500,
       load: { inFlight: 4, elu: 0.25, at: 500 },
     });
   });
@@ -467,8 +468,8 @@ describe('LoadBalancer: containing the algorithm, outcomes, reasons', () => {
     host.cast = () => Promise.reject(new RpcError('service_unavailable', 'gone'));
     await assert.rejects(lb.cast('M', 'f', []), { code: 'service_unavailable' });
     assert.deepEqual(Recorder.last.released, [
-      ['w@h', { ok: true, latencyMs: 0 }],
-      ['w@h', { ok: false, latencyMs: 0, code: 'service_unavailable' }],
+      ['w@h', { ok: true, latencyMs: 0, at: 0 }],
+      ['w@h', { ok: false, latencyMs: 0, at: 0, code: 'service_unavailable' }],
     ]);
   });
 
