@@ -4,9 +4,9 @@ import type { AlgorithmContext, SelectionAlgorithm, SelectOptions } from './type
  * Picks a member uniformly at random.
  *
  * Stateless apart from the random source, so it needs no release and no rebuild on membership
- * changes; the default algorithm of `startLoadBalancer`. With many independent callers it spreads
- * load evenly on average, though any single caller's picks can bunch up; prefer
- * {@link RoundRobin} or {@link LeastConnections} when that matters.
+ * changes. With many independent callers it spreads load evenly on average, though any single
+ * caller's picks can bunch up; prefer {@link RoundRobin}, {@link LeastConnections} or the default,
+ * `LeastLoaded`, when that matters.
  *
  * Cost: one call of the random source per pick, O(1).
  *
