@@ -334,6 +334,9 @@ Reading it:
   0.6–0.7 µs per call, the collector's own work 0.9 µs per \`node.call\` and 1.4 µs per
   \`lb.call\` (both sides counted), 1.7–2.2 µs in all against 5.2–6.3 µs for the call itself.
   The first collector, which called prom-client's \`observe()\` per call, cost 7.3 µs.
+  The table's extra CPU, taken across processes in the middle of the other systems' passes, is
+  larger and moves with the machine's load (it also holds the scrapes and each process's own
+  garbage collection): the in-process figure pinned to one core is the steadier of the two.
 - **OpenTelemetry** costs the most: two spans per call (one on each side), the \`traceparent\`
   injected into the call's metadata and extracted on the other side (so every request carries an
   envelope), two duration histograms, and the server span made active around the handler. In
