@@ -9,6 +9,7 @@ import { channel, tracingChannel } from 'node:diagnostics_channel';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import {
   type AttemptTrace,
+  algorithms,
   type CallTrace,
   type CastTrace,
   currentCall,
@@ -156,10 +157,14 @@ describe('tracing channels', () => {
   });
 
   test('a retried balanced call: one call trace, two attempts, selections published', async () => {
-    const lb = await a.startLoadBalancer({ name: 'lb', nodeMatchList: [] });
+    // RoundRobin alternates, so every other call hits b first and is retried on c
+    const lb = await a.startLoadBalancer({
+      name: 'lb',
+      nodeMatchList: [],
+      selectionAlgorithm: algorithms.RoundRobin,
+    });
     try {
       await lb.waitForMembers(2, { timeout: 5_000 });
-      // the default (LeastLoaded) picks either at first; call until one hits b first and is retried on c
       for (let i = 0; i < 20; i++) {
         events.length = 0;
         assert.equal(await lb.call('T', 'refuse', []), c.name);
@@ -192,7 +197,7 @@ describe('tracing channels', () => {
         'node',
         'selected',
       ]);
-      assert.equal(selections[0]?.algorithm, 'LeastLoaded');
+      assert.equal(selections[0]?.algorithm, 'RoundRobin');
       assert.equal(selections[0]?.members, 2);
     } finally {
       await lb.stop();
@@ -200,7 +205,11 @@ describe('tracing channels', () => {
   });
 
   test('a retried balanced call: call, selection and attempt events in the documented order', async () => {
-    const lb = await a.startLoadBalancer({ name: 'lb', nodeMatchList: [] });
+    const lb = await a.startLoadBalancer({
+      name: 'lb',
+      nodeMatchList: [],
+      selectionAlgorithm: algorithms.RoundRobin,
+    });
     try {
       await lb.waitForMembers(2, { timeout: 5_000 });
       let order: string[] = [];

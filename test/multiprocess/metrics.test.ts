@@ -10,6 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import { Registry } from 'prom-client';
 import {
   type AttemptTrace,
+  algorithms,
   type LoadBalancer,
   type RpcNode,
   startNode,
@@ -69,7 +70,13 @@ describe('Prometheus metrics across processes', () => {
     for (const w of [b, c, d]) await a.connect(w.address);
     lb = await a.startLoadBalancer({ name: 'lb', nodeMatchList: [] });
     await lb.waitForMembers(1, { timeout: 10_000 });
-    await (await a.startLoadBalancer({ name: 'retry', nodeMatchList: [] })).waitForMembers(2, {
+    // RoundRobin: the retry test needs calls that hit the refusing member first
+    const retryLb = await a.startLoadBalancer({
+      name: 'retry',
+      nodeMatchList: [],
+      selectionAlgorithm: algorithms.RoundRobin,
+    });
+    await retryLb.waitForMembers(2, {
       timeout: 10_000,
     });
   });

@@ -10,7 +10,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
-import { type LoadBalancer, type RpcNode, startNode } from '../../src/index.js';
+import { algorithms, type LoadBalancer, type RpcNode, startNode } from '../../src/index.js';
 import { Cluster, COOKIE, type Worker } from '../helpers/cluster.js';
 import { type PointRecord, type SpanRecord, setupOtel, type TestOtel } from '../helpers/otel.js';
 
@@ -33,7 +33,12 @@ describe('OpenTelemetry across processes', () => {
     await Promise.all([b, c].map((w) => w.request('startLb', { name: 'lb' })));
     await a.connect(b.address);
     await a.connect(c.address);
-    lb = await a.startLoadBalancer({ name: 'lb', nodeMatchList: [] });
+    // RoundRobin: the retry test needs calls that hit the refusing member first
+    lb = await a.startLoadBalancer({
+      name: 'lb',
+      nodeMatchList: [],
+      selectionAlgorithm: algorithms.RoundRobin,
+    });
     await lb.waitForMembers(2, { timeout: 10_000 });
   });
   after(async () => {
