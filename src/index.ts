@@ -84,6 +84,13 @@ export type { CallOptions, CastOptions } from './rpc/client.js';
 export { type CallContext, currentCall } from './rpc/context.js';
 export type { CallMetadata } from './rpc/envelope.js';
 export type { Handler, HandlerTable } from './rpc/server.js';
+export type {
+  Decoded,
+  RemoteFunction,
+  ReservedServiceName,
+  Service,
+  ServiceFunctions,
+} from './service.js';
 export {
   type AttemptTrace,
   type CallTrace,

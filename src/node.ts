@@ -36,6 +36,7 @@ import { type CallOptions, type CastOptions, RpcClient } from './rpc/client.js';
 import { RpcLink } from './rpc/link.js';
 import { type HandlerTable, RpcServer } from './rpc/server.js';
 import { baseType, isRpcFrame } from './rpc/wire.js';
+import { makeService, type Service } from './service.js';
 import type { Connection, DownReason } from './transport/connection.js';
 import { MessageType } from './transport/message-types.js';
 import { Transport } from './transport/transport.js';
@@ -75,6 +76,9 @@ const CLOSE_OPTION_NAMES = optionNames({ drainTimeoutMs: true } satisfies Record
   true
 >);
 
+/** Service objects a node keeps for reuse (see `node.service`). */
+const MAX_CACHED_SERVICES = 1_024;
+
 /**
  * The share of a close budget kept for the goodbye, at most: the goodbye gets whatever the
  * drain leaves, and at least this much (one round trip on a LAN takes far less).
@@ -100,6 +104,8 @@ export class RpcNode extends EventEmitter<NodeEvents> {
   readonly #services = new Set<NodeService>();
   readonly #balancers = new Map<string, LoadBalancer>();
   readonly #inspectHost: InspectHost;
+  /** Service objects by `target \0 module`, so `node.service(…)` in a loop builds nothing. */
+  readonly #serviceObjects = new Map<string, Service<unknown, CallOptions>>();
   #closing: Promise<void> | undefined;
   #closed = false;
 
@@ -294,6 +300,36 @@ export class RpcNode extends EventEmitter<NodeEvents> {
     const refused = unknownCallOption(options, CAST_OPTION_NAMES, target, module, fn);
     if (refused) return Promise.reject(refused);
     return this.#client.cast(target, module, fn, args, options);
+  }
+
+  /**
+   * A typed proxy for module `module` on node `target`: `service.fn(...args)` is
+   * `node.call(target, module, 'fn', args)`, typed from the module's own type (no code
+   * generation), so a wrong function name, argument or arity fails to compile and each result
+   * is a `Promise` of the value the codec returns ({@link Decoded}). Per-call options through
+   * `service.with({ timeout, signal, meta, onTrailer })`. The same object is returned for the
+   * same target and module; its functions are built once, on first use.
+   *
+   * @typeParam M - the module's type, from a type-only import of the server's module.
+   * @example
+   * ```ts
+   * const math = node.service<typeof import('./math.js').Math>('worker1@127.0.0.1', 'Math');
+   * const sum: number = await math.add(1, 2);
+   * ```
+   */
+  service<M>(target: string, module: string): Service<M, CallOptions> {
+    const key = `${target}\0${module}`;
+    let service = this.#serviceObjects.get(key);
+    if (service === undefined) {
+      // bounded: targets are node names, but a caller could pass endless distinct ones
+      if (this.#serviceObjects.size >= MAX_CACHED_SERVICES) this.#serviceObjects.clear();
+      service = makeService<unknown, CallOptions>(
+        (fn, args, options) => this.call(target, module, fn, args, options),
+        `${module} on ${target}`,
+      );
+      this.#serviceObjects.set(key, service);
+    }
+    return service as Service<M, CallOptions>;
   }
 
   /** Registers something that must stop when the node closes. */

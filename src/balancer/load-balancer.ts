@@ -16,6 +16,7 @@ import type { Logger } from '../logger.js';
 import { describe } from '../options.js';
 import { checkCallOptions, type OutgoingCall } from '../rpc/call.js';
 import type { CastOptions } from '../rpc/client.js';
+import { makeService, type Service } from '../service.js';
 import { channels, type RetryMessage, traced } from '../tracing.js';
 import {
   type Attempt,
@@ -73,6 +74,9 @@ export interface BalancerHost {
 
 export { PROBE_TIMEOUT_MS } from './picker.js';
 
+/** Service objects a balancer keeps for reuse (see `lb.service`). */
+const MAX_CACHED_SERVICES = 1_024;
+
 /** One selection, released exactly once. */
 export interface Lease {
   /** The selected node. */
@@ -94,6 +98,8 @@ export class LoadBalancer {
   /** What a call with no options runs with (no allocation for it). */
   readonly #defaultSpec: BalancedCallSpec;
   #unobserve: () => void;
+  /** Service objects by module, so `lb.service(…)` in a loop builds nothing. */
+  readonly #serviceObjects = new Map<string, Service<unknown, BalancedCallOptions>>();
   #inFlight = 0;
   #idleWaiters = new Set<() => void>();
   #stopping: Promise<void> | undefined;
@@ -282,6 +288,35 @@ export class LoadBalancer {
     this.#budget?.deposit(now);
     call.next(now);
     return call.promise as Promise<T>;
+  }
+
+  /**
+   * A typed proxy for `module` through this balancer: `service.fn(...args)` is
+   * `lb.call(module, 'fn', args)`, typed from the module's own type (no code generation), so a
+   * wrong function name, argument or arity fails to compile and each result is a `Promise` of
+   * the value the codec returns. Per-call options (`key`, `timeout`, `signal`, `meta`,
+   * `idempotent`, `exclude`, …) through `service.with(options)`. The same object is returned
+   * for the same module; its functions are built once, on first use.
+   *
+   * @typeParam M - the module's type, from a type-only import of the server's module.
+   * @example
+   * ```ts
+   * const math = lb.service<typeof import('./math.js').Math>('Math');
+   * const sum: number = await math.add(1, 2);
+   * const keyed = await math.with({ key: 'user-42' }).add(3, 4);
+   * ```
+   */
+  service<M>(module: string): Service<M, BalancedCallOptions> {
+    let service = this.#serviceObjects.get(module);
+    if (service === undefined) {
+      if (this.#serviceObjects.size >= MAX_CACHED_SERVICES) this.#serviceObjects.clear();
+      service = makeService<unknown, BalancedCallOptions>(
+        (fn, args, options) => this.call(module, fn, args, options),
+        `${module} through load balancer ${this.name}`,
+      );
+      this.#serviceObjects.set(module, service);
+    }
+    return service as Service<M, BalancedCallOptions>;
   }
 
   /** Selects a node and casts to it; the node is released once the cast is dispatched. */
