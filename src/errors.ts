@@ -51,6 +51,10 @@ export const ERROR_REASONS = Object.freeze({
     code: 'bad_request',
     when: 'a protocol-1 peer sent arguments that are not an array',
   },
+  invalid_arguments: {
+    code: 'bad_request',
+    when: 'the arguments do not pass the schema the function was exposed with (`details.issues` lists why)',
+  },
   selection_failed: {
     code: 'bad_request',
     when: 'the algorithm refused the selection options (threw a `TypeError` or `RangeError`, e.g. a bad `key`)',

@@ -78,11 +78,26 @@ export {
 } from './inspect.js';
 export type { Logger, LogLevel } from './logger.js';
 export type { GroupEvent, GroupListener, Groups } from './membership/groups.js';
-export { type CloseOptions, type NodeEvents, RpcNode, startNode } from './node.js';
+export {
+  type CloseOptions,
+  type ExposeOptions,
+  type NodeEvents,
+  RpcNode,
+  startNode,
+} from './node.js';
 export type { NodeOptions } from './options.js';
 export type { CallOptions, CastOptions } from './rpc/client.js';
 export { type CallContext, currentCall } from './rpc/context.js';
 export type { CallMetadata } from './rpc/envelope.js';
+export type {
+  ArgumentIssue,
+  ArgumentsSchema,
+  ModuleSchemas,
+  StandardSchemaV1,
+  StandardSchemaV1Issue,
+  StandardSchemaV1Props,
+  StandardSchemaV1Result,
+} from './rpc/schema.js';
 export type { Handler, HandlerTable } from './rpc/server.js';
 export type {
   Decoded,

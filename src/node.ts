@@ -34,6 +34,7 @@ import {
 import { CALL_OPTION_NAMES } from './rpc/call.js';
 import { type CallOptions, type CastOptions, RpcClient } from './rpc/client.js';
 import { RpcLink } from './rpc/link.js';
+import type { ModuleSchemas } from './rpc/schema.js';
 import { type HandlerTable, RpcServer } from './rpc/server.js';
 import { baseType, isRpcFrame } from './rpc/wire.js';
 import { makeService, type Service } from './service.js';
@@ -50,6 +51,22 @@ export interface NodeEvents {
   /** The node finished closing. */
   close: [];
 }
+
+/** Options of `node.expose()`. */
+export interface ExposeOptions<M> {
+  /**
+   * Per-function argument schemas (Standard Schema v1), checked before the handler runs; see
+   * `node.expose`. Functions without one run unchecked.
+   * @default {} (no checks)
+   */
+  schemas?: ModuleSchemas<M>;
+}
+
+/** The names `node.expose` accepts in its options. */
+const EXPOSE_OPTION_NAMES = optionNames({ schemas: true } satisfies Record<
+  keyof ExposeOptions<unknown>,
+  true
+>);
 
 /** Options of `node.close()`. */
 export interface CloseOptions {
@@ -245,13 +262,24 @@ export class RpcNode extends EventEmitter<NodeEvents> {
    * Makes `functions` callable by other nodes as `module.<name>`. Only exposed functions can be
    * called. Exposing a module again replaces it.
    *
+   * `options.schemas` checks arguments before a handler runs: per function, a Standard Schema
+   * of the argument list (zod, valibot, arktype, ...; e.g. `z.tuple([z.number(), z.number()])`)
+   * or an array of one schema per argument. Arguments it refuses fail the call with
+   * `bad_request` (`details.reason: 'invalid_arguments'`, `details.issues` listing what is
+   * wrong, where), and the handler does not run; arguments it accepts reach the handler as the
+   * schema's output. Schemas are typed against the handlers' parameters.
+   *
    * @example
    * ```ts
    * node.expose('Math', { add: (a: number, b: number) => a + b });
    * ```
    */
-  expose(module: string, functions: HandlerTable): void {
-    this.#server.expose(module, functions);
+  expose<M extends HandlerTable>(module: string, functions: M, options?: ExposeOptions<M>): void {
+    if (options !== undefined) {
+      const unknown = findUnknownOption(options, EXPOSE_OPTION_NAMES);
+      if (unknown) throw new TypeError(`expose("${module}"): ${unknown.message}`);
+    }
+    this.#server.expose(module, functions, options?.schemas);
   }
 
   /** Stops exposing `module`; calls to it then fail with `not_found`. */

@@ -20,6 +20,7 @@ import { type CallMetadata, envelopeProblem, MAX_ENVELOPE_BYTES, NO_METADATA } f
 import type { RpcLink } from './link.js';
 import { LoadSampler } from './load.js';
 import { handlerError, resultError } from './remote-error.js';
+import { withArgumentSchema } from './schema.js';
 import {
   baseType,
   decodeRequest,
@@ -87,15 +88,18 @@ export class RpcServer {
     this.#sampler.stop();
   }
 
-  /** Exposes (or replaces) `module`. Throws a `TypeError` for bad names or non-function values. */
-  expose(module: string, functions: HandlerTable): void {
+  /**
+   * Exposes (or replaces) `module`; functions with a schema in `schemas` check their arguments
+   * first. Throws a `TypeError` for bad names, non-function values or bad schemas.
+   */
+  expose(module: string, functions: HandlerTable, schemas?: Record<string, unknown>): void {
     checkName('module', module);
     if (module.startsWith(SYSTEM_MODULE_PREFIX)) {
       throw new TypeError(
         `expose("${module}"): module names starting with "${SYSTEM_MODULE_PREFIX}" are reserved for the library's system modules`,
       );
     }
-    this.#modules.set(module, handlerTable(module, functions));
+    this.#modules.set(module, handlerTable(module, functions, schemas));
   }
 
   /** @internal Exposes a system module (a reserved `$` name), which `expose` refuses and `unexpose` keeps. */
@@ -415,11 +419,25 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
 }
 
 /** The handler table of `module`, checked: a `TypeError` for bad names or non-function values. */
-function handlerTable(module: string, functions: HandlerTable): Map<string, AnyHandler> {
+function handlerTable(
+  module: string,
+  functions: HandlerTable,
+  schemas?: Record<string, unknown>,
+): Map<string, AnyHandler> {
   if (typeof functions !== 'object' || functions === null) {
     throw new TypeError(
       `expose("${module}", functions): functions must be an object, received ${describe(functions)}`,
     );
+  }
+  if (schemas !== undefined && (typeof schemas !== 'object' || schemas === null)) {
+    throw new TypeError(
+      `expose("${module}"): option "schemas" must be an object, received ${describe(schemas)}`,
+    );
+  }
+  for (const name of Object.keys(schemas ?? {})) {
+    if (typeof functions[name] !== 'function') {
+      throw new TypeError(`expose("${module}"): schemas.${name} names no function of the module`);
+    }
   }
   const table = new Map<string, AnyHandler>();
   for (const [name, fn] of Object.entries(functions)) {
@@ -429,7 +447,13 @@ function handlerTable(module: string, functions: HandlerTable): Map<string, AnyH
         `expose("${module}"): "${name}" must be a function, received ${describe(fn)}`,
       );
     }
-    table.set(name, fn as AnyHandler);
+    const schema = schemas?.[name];
+    table.set(
+      name,
+      schema === undefined
+        ? (fn as AnyHandler)
+        : withArgumentSchema(module, name, fn as AnyHandler, schema),
+    );
   }
   return table;
 }

@@ -52,6 +52,7 @@ describe('every details.reason, produced for real', () => {
     meta_too_large: () =>
       failure(a.call(b.name, 'T', 'echo', [], { meta: { big: 'x'.repeat(17_000) } })),
     bad_trailer: () => failure(a.call(b.name, 'T', 'badTrailer', [])),
+    invalid_arguments: () => failure(a.call(b.name, 'Checked', 'half', ['two'])),
     undecodable_arguments: async () => {
       const peer = await RawPeer.connect(b.address);
       try {
@@ -200,6 +201,15 @@ describe('every details.reason, produced for real', () => {
       unencodable: () => () => 1,
       badTrailer: () => currentCall()?.setTrailer('', 1),
     });
+    const isNumber = {
+      '~standard': {
+        version: 1 as const,
+        vendor: 'test',
+        validate: (value: unknown) =>
+          typeof value === 'number' ? { value } : { issues: [{ message: 'not a number' }] },
+      },
+    };
+    b.expose('Checked', { half: (n: number) => n / 2 }, { schemas: { half: [isNumber] } });
     await a.connect(b.address);
   });
   after(async () => {
