@@ -73,6 +73,10 @@ export const ERROR_REASONS = Object.freeze({
   },
   not_enough_members: { code: 'service_unavailable', when: '`waitForMembers(n)` timed out' },
   balancer_stopped: { code: 'service_unavailable', when: 'the balancer was stopped' },
+  all_excluded: {
+    code: 'service_unavailable',
+    when: 'every member is in the selection’s `exclude` list',
+  },
   not_connected: {
     code: 'service_unavailable',
     when: 'the target node is not connected (and not being dialled)',

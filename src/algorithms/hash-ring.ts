@@ -81,6 +81,8 @@ const MAX_BUCKET_BITS = 20;
  * ```
  */
 export class HashRing implements SelectionAlgorithm {
+  /** Skips `opts.exclude` itself: the key moves to its next replica, the ring is not rebuilt. */
+  readonly honoursExclude = true;
   readonly #random: () => number;
   readonly #weight: number;
   /** `balanceFactor`, or 0 when loads are not bounded */
@@ -124,6 +126,9 @@ export class HashRing implements SelectionAlgorithm {
    */
   chooseFromNodes(nodes: readonly string[], opts?: SelectOptions): string {
     const key = opts?.key;
+    const exclude = opts?.exclude;
+    if (exclude !== undefined && exclude.length > 0)
+      return this.#chooseExcluding(nodes, key, exclude);
     if (this.#balanceFactor !== 0) return this.#chooseBounded(nodes, key);
     if (key === undefined || key === null) {
       return nodes[Math.floor(this.#random() * nodes.length)];
@@ -169,21 +174,74 @@ export class HashRing implements SelectionAlgorithm {
   }
 
   /**
+   * A pick that skips the members in `exclude`: with a key, the first member clockwise from
+   * the key that is not excluded (its next replica) and, with `balanceFactor`, under the cap if
+   * one is; without a key, a random member not excluded. The balancer makes sure one is left.
+   */
+  #chooseExcluding(
+    nodes: readonly string[],
+    key: SelectOptions['key'],
+    exclude: readonly string[],
+  ): string {
+    if (nodes !== this.#ringFor) this.#build(nodes);
+    let owner: number;
+    if (key === undefined || key === null) {
+      const allowed = nodes.filter((node) => !exclude.includes(node));
+      if (allowed.length === 0) throw new RangeError('every member is excluded');
+      owner = nodes.indexOf(allowed[Math.floor(this.#random() * allowed.length)] as string);
+    } else {
+      const bounded = this.#balanceFactor !== 0;
+      const cap = bounded ? Math.ceil((this.#balanceFactor * (this.#total + 1)) / nodes.length) : 0;
+      const owners = this.#owners;
+      const start = this.#locate(hashKey(key));
+      let first = -1;
+      owner = -1;
+      for (let step = 0; step < owners.length; step++) {
+        const at = start + step < owners.length ? start + step : start + step - owners.length;
+        const candidate = owners[at] as number;
+        if (exclude.includes(nodes[candidate] as string)) continue;
+        if (first === -1) first = candidate;
+        if (!bounded || this.#counters.countAt(candidate) < cap) {
+          owner = candidate;
+          break;
+        }
+      }
+      if (first === -1) throw new RangeError('every member is excluded');
+      if (owner === -1) owner = first;
+    }
+    if (this.#balanceFactor !== 0) {
+      this.#counters.acquire(owner);
+      this.#total++;
+    }
+    return nodes[owner] as string;
+  }
+
+  /**
    * Returns up to `count` distinct members: the owner of `opts.key` first, then the next
    * distinct members clockwise. Without a key, random distinct members. Replica lists are not
    * selections: they are neither counted nor bounded by `balanceFactor`.
    */
   chooseNodes(nodes: readonly string[], count: number, opts?: SelectOptions): string[] {
     const key = opts?.key;
-    if (key === undefined || key === null) return sampleDistinct(nodes, count, this.#random);
+    const exclude =
+      opts?.exclude !== undefined && opts.exclude.length > 0 ? opts.exclude : undefined;
+    if (key === undefined || key === null) {
+      const pool = exclude === undefined ? nodes : nodes.filter((n) => !exclude.includes(n));
+      return sampleDistinct(pool, count, this.#random);
+    }
     const want = Math.min(Math.floor(count), nodes.length);
     if (!(want > 0)) return [];
     if (nodes !== this.#ringFor) this.#build(nodes);
-    return this.#walk(nodes, this.#locate(hashKey(key)), want);
+    return this.#walk(nodes, this.#locate(hashKey(key)), want, exclude);
   }
 
-  /** Collects `want` distinct owners clockwise from ring index `from`. */
-  #walk(nodes: readonly string[], from: number, want: number): string[] {
+  /** Collects `want` distinct owners clockwise from ring index `from`, skipping `exclude`. */
+  #walk(
+    nodes: readonly string[],
+    from: number,
+    want: number,
+    exclude?: readonly string[],
+  ): string[] {
     const stamp = this.#nextStamp();
     const points = this.#points.length;
     const out: string[] = [];
@@ -192,7 +250,7 @@ export class HashRing implements SelectionAlgorithm {
       const owner = this.#owners[at];
       if (this.#seen[owner] !== stamp) {
         this.#seen[owner] = stamp;
-        out.push(nodes[owner]);
+        if (exclude === undefined || !exclude.includes(nodes[owner])) out.push(nodes[owner]);
       }
     }
     return out;

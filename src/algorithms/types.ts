@@ -15,6 +15,14 @@ import type { RpcErrorCode } from '../errors.js';
 export interface SelectOptions {
   /** Routing key for key-aware algorithms (e.g. `HashRing`). */
   key?: string | number | Uint8Array;
+  /**
+   * Nodes this selection must not return (e.g. one that just refused the call). Every built-in
+   * algorithm honours it: the balancer hands an algorithm the members without them, unless the
+   * algorithm skips them itself ({@link SelectionAlgorithm.honoursExclude}, as `HashRing` does,
+   * moving to the key's next replica). When it leaves no member, the selection fails with
+   * `service_unavailable` (`details.reason: 'all_excluded'`).
+   */
+  exclude?: readonly string[];
   /** Anything else the caller passes reaches the algorithm unchanged. */
   [option: string]: unknown;
 }
@@ -95,6 +103,13 @@ export interface AlgorithmContext<Options = Record<string, unknown>> {
  * ```
  */
 export interface SelectionAlgorithm {
+  /**
+   * `true` when `chooseFromNodes` / `chooseNodes` skip the nodes in `opts.exclude` themselves,
+   * given the whole member list (e.g. a hash ring moving to the next replica without
+   * rebuilding). Otherwise the balancer leaves excluded nodes out of `nodes` before calling.
+   * @default false
+   */
+  readonly honoursExclude?: boolean;
   /** Picks one node from `nodes` (non-empty, sorted, frozen). Must return a member of `nodes`. */
   chooseFromNodes(nodes: readonly string[], opts: SelectOptions): string;
   /**

@@ -4,6 +4,7 @@
  * algorithm asked for, and on a retry preferring a member not tried yet.
  */
 import type { SelectOptions, ServerLoad } from '../algorithms/types.js';
+import { RpcError } from '../errors.js';
 import { channels, type ProbeMessage } from '../tracing.js';
 import { remaining } from './call-policy.js';
 import type { Selection, Selector } from './selector.js';
@@ -162,18 +163,15 @@ export class Picker {
 
   #pickUntried(opts: SelectOptions, tried: string[] | undefined, now?: number): Selection {
     const selector = this.#selector;
-    let selection = selector.select(opts, now);
-    if (tried === undefined) return selection;
-    // On a retry, re-select (releasing the rejected pick) a few times to avoid a node that
-    // already refused; usually it has left the group by now and is not offered at all.
-    for (
-      let n = 0;
-      n < 3 && tried.includes(selection.node) && selector.members.some((m) => !tried.includes(m));
-      n++
-    ) {
-      selector.release(selection, undefined);
-      selection = selector.select(opts, now);
+    if (tried === undefined) return selector.select(opts, now);
+    // A retry excludes the members that refused earlier attempts, so every algorithm moves on
+    // (HashRing to the key's next replica); with no other member left, it may go back to one.
+    const exclude = opts.exclude === undefined ? tried : [...(opts.exclude as string[]), ...tried];
+    try {
+      return selector.select({ ...opts, exclude }, now);
+    } catch (err) {
+      if (!(err instanceof RpcError) || err.details.reason !== 'all_excluded') throw err;
+      return selector.select(opts, now);
     }
-    return selection;
   }
 }

@@ -29,6 +29,7 @@ import {
   type SelectionMessage,
 } from '../tracing.js';
 import { randomDistinct } from './call-policy.js';
+import { checkExclude, ExclusionFilter } from './exclusion.js';
 import { MemberStats } from './member-stats.js';
 import {
   type OutlierDetectionOptions,
@@ -95,6 +96,7 @@ export class Selector {
   /** Per-member figures for `inspect()`, one object per membership generation. */
   readonly #stats = new Map<string, MemberStats>();
   readonly #directSelection: Selection;
+  readonly #exclusion = new ExclusionFilter();
   #lastGeneration = 0;
   #members: readonly string[] = EMPTY;
   #lastAlgorithmLog = Number.NEGATIVE_INFINITY;
@@ -192,6 +194,7 @@ export class Selector {
     let members = this.#members;
     if (members.length === 0) throw this.unavailable('no_members');
     if (this.#detector !== undefined) members = this.#detector.filter(members, now);
+    if (opts.exclude !== undefined) members = this.#excluding(members, opts.exclude);
     let node: string;
     try {
       node = this.algorithm.chooseFromNodes(members, opts);
@@ -248,6 +251,7 @@ export class Selector {
     let members = this.#members;
     if (members.length === 0) throw this.unavailable('no_members');
     if (this.#detector !== undefined) members = this.#detector.filter(members);
+    if (opts.exclude !== undefined) members = this.#excluding(members, opts.exclude);
     if (!this.algorithm.chooseNodes) return randomDistinct(members, count, this.#random);
     let nodes: unknown;
     try {
@@ -271,6 +275,7 @@ export class Selector {
     let members = this.#members;
     if (members.length === 0 || this.direct) return EMPTY;
     if (this.#detector !== undefined) members = this.#detector.filter(members, now);
+    if (opts.exclude !== undefined) members = this.#excluding(members, opts.exclude);
     try {
       const targets = this.algorithm.probeTargets?.(members, opts) ?? EMPTY;
       return Array.isArray(targets) ? targets : EMPTY;
@@ -278,6 +283,19 @@ export class Selector {
       this.#logAlgorithmError('probeTargets', err);
       return EMPTY;
     }
+  }
+
+  /**
+   * The members a selection with `exclude` chooses from: without the excluded nodes (the whole
+   * list for an algorithm that skips them itself). Throws `bad_request` for a malformed
+   * `exclude`, `service_unavailable` (`all_excluded`) when no member is left.
+   */
+  #excluding(members: readonly string[], exclude: unknown): readonly string[] {
+    const names = checkExclude(exclude, this.#host.balancer);
+    if (names === undefined) return members;
+    const left = this.#exclusion.without(members, names);
+    if (left.length === 0) throw this.unavailable('all_excluded');
+    return this.algorithm.honoursExclude === true ? members : left;
   }
 
   /** Hands a probe's answer to the algorithm (if `node` is still a member). */
@@ -292,7 +310,9 @@ export class Selector {
   }
 
   /** The `service_unavailable` error for a selection that found no member (or a stopped balancer). */
-  unavailable(reason: 'no_members' | 'not_enough_members' | 'balancer_stopped'): RpcError {
+  unavailable(
+    reason: 'no_members' | 'not_enough_members' | 'balancer_stopped' | 'all_excluded',
+  ): RpcError {
     if (channels.selectEmpty.hasSubscribers) this.#publishEmpty(reason);
     const name = this.#host.balancer;
     const details: RpcErrorDetails = { balancer: name, reason };
@@ -301,7 +321,9 @@ export class Selector {
         ? `load balancer ${name} is stopped`
         : reason === 'not_enough_members'
           ? `load balancer ${name} has only ${this.#members.length} members`
-          : `load balancer ${name} has no members`;
+          : reason === 'all_excluded'
+            ? `load balancer ${name}: every member is excluded from this selection`
+            : `load balancer ${name} has no members`;
     return new RpcError('service_unavailable', message, { details, notExecuted: true });
   }
 

@@ -52,6 +52,14 @@ describe('every details.reason, produced for real', () => {
     meta_too_large: () =>
       failure(a.call(b.name, 'T', 'echo', [], { meta: { big: 'x'.repeat(17_000) } })),
     bad_trailer: () => failure(a.call(b.name, 'T', 'badTrailer', [])),
+    all_excluded: async () => {
+      const lb = await a.startLoadBalancer({ name: 'excl' });
+      try {
+        return failure(lb.call('T', 'echo', [1], { exclude: [a.name] }));
+      } finally {
+        await lb.stop();
+      }
+    },
     invalid_arguments: () => failure(a.call(b.name, 'Checked', 'half', ['two'])),
     undecodable_arguments: async () => {
       const peer = await RawPeer.connect(b.address);

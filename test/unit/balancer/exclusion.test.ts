@@ -1,0 +1,203 @@
+/**
+ * Per-call exclusion (`exclude: [names]`): every built-in algorithm, through a balancer, never
+ * returns an excluded member; HashRing moves a key to its next replica without rebuilding its
+ * ring; a selection that excludes every member fails with `all_excluded`; and the balancer's
+ * own retries exclude the member that refused, so a keyed retry goes to the next replica.
+ */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { HashRing } from '../../../src/algorithms/hash-ring.js';
+import { algorithms, type SelectionAlgorithmClass } from '../../../src/algorithms/index.js';
+import { ExclusionFilter } from '../../../src/balancer/exclusion.js';
+import { LoadBalancer } from '../../../src/balancer/load-balancer.js';
+import { RpcError } from '../../../src/errors.js';
+import { FakeHost } from '../../helpers/fake-balancer-host.js';
+import { seededRandom } from '../../helpers/random.js';
+
+const MEMBERS = ['a@h', 'b@h', 'c@h', 'd@h'];
+
+function balancer(
+  algorithm: SelectionAlgorithmClass<never>,
+  options = {},
+): {
+  host: FakeHost;
+  lb: LoadBalancer;
+} {
+  const host = new FakeHost('client@h');
+  const lb = new LoadBalancer(
+    host,
+    {
+      name: 'g',
+      nodeMatchList: [],
+      random: seededRandom(3),
+      outlierDetection: false,
+      algorithmOpts: options,
+    },
+    algorithm as SelectionAlgorithmClass,
+  );
+  host.setMembers('g', MEMBERS);
+  return { host, lb };
+}
+
+const BUILT_INS = Object.entries(algorithms).filter(([name]) => name !== 'CallDirect');
+
+describe('exclude, for every built-in algorithm', () => {
+  for (const [name, algorithm] of BUILT_INS) {
+    test(`${name}: never selects an excluded member`, () => {
+      const { lb } = balancer(algorithm as SelectionAlgorithmClass<never>);
+      const seen = new Set<string>();
+      for (let i = 0; i < 200; i++) {
+        const node = lb.selectNode({ key: `k${i}`, exclude: ['a@h', 'c@h'] });
+        seen.add(node);
+        lb.releaseNode(node);
+      }
+      assert.deepEqual([...seen].sort(), ['b@h', 'd@h']);
+      const many = lb.selectNodes(4, { key: 'k1', exclude: ['b@h'] });
+      assert.ok(!many.includes('b@h'), `${many}`);
+      assert.equal(many.length, 3);
+    });
+
+    test(`${name}: excluding every member fails with all_excluded`, () => {
+      const { lb } = balancer(algorithm as SelectionAlgorithmClass<never>);
+      assert.throws(
+        () => lb.selectNode({ key: 'k', exclude: [...MEMBERS, 'other@h'] }),
+        (err: RpcError) => {
+          assert.ok(err instanceof RpcError);
+          assert.equal(err.code, 'service_unavailable');
+          assert.equal(err.details.reason, 'all_excluded');
+          return true;
+        },
+      );
+    });
+  }
+
+  test('a malformed exclude is bad_request naming the field', () => {
+    const { lb } = balancer(algorithms.Random);
+    assert.throws(() => lb.selectNode({ exclude: 'a@h' as never }), {
+      code: 'bad_request',
+      details: { balancer: 'g', field: 'exclude' },
+    });
+  });
+
+  test('lb.call with exclude: the excluded members get no call', async () => {
+    const { host, lb } = balancer(algorithms.RoundRobin);
+    for (let i = 0; i < 20; i++) await lb.call('M', 'f', [], { exclude: ['a@h', 'b@h'] });
+    assert.deepEqual([...new Set(host.calls.map((c) => c.target))].sort(), ['c@h', 'd@h']);
+  });
+});
+
+describe('HashRing and exclude', () => {
+  const nodes = Object.freeze([...MEMBERS, 'e@h', 'f@h']);
+  const context = (options = {}) => ({
+    balancerName: 't',
+    options,
+    random: seededRandom(1),
+    now: () => 0,
+  });
+
+  test("a key whose owner is excluded goes to its next replica (the ring's second member for it)", () => {
+    const ring = new HashRing(context());
+    for (let i = 0; i < 2_000; i++) {
+      const key = `user-${i}`;
+      const [owner, next, third] = ring.chooseNodes(nodes, 3, { key });
+      assert.equal(ring.chooseFromNodes(nodes, { key, exclude: [owner as string] }), next);
+      assert.equal(
+        ring.chooseFromNodes(nodes, { key, exclude: [owner as string, next as string] }),
+        third,
+      );
+      // excluding another member changes nothing for this key
+      const other = nodes.find((n) => n !== owner) as string;
+      assert.equal(ring.chooseFromNodes(nodes, { key, exclude: [other] }), owner);
+    }
+  });
+
+  test('the next replica is where the key goes once its owner leaves the ring', () => {
+    const ring = new HashRing(context());
+    const without = Object.freeze(nodes.filter((n) => n !== 'c@h'));
+    for (let i = 0; i < 2_000; i++) {
+      const key = `user-${i}`;
+      assert.equal(
+        ring.chooseFromNodes(nodes, { key, exclude: ['c@h'] }),
+        new HashRing(context()).chooseFromNodes(without, { key }),
+      );
+    }
+  });
+
+  test('chooseNodes skips excluded members, keeping ring order', () => {
+    const ring = new HashRing(context());
+    const all = ring.chooseNodes(nodes, 6, { key: 'k' });
+    assert.deepEqual(
+      ring.chooseNodes(nodes, 6, { key: 'k', exclude: [all[1] as string] }),
+      all.filter((_, i) => i !== 1),
+    );
+  });
+
+  test('with balanceFactor, an excluded owner is skipped and the pick counted', () => {
+    const ring = new HashRing(context({ balanceFactor: 1.25 }));
+    const [owner, next] = ring.chooseNodes(nodes, 2, { key: 'k' });
+    assert.equal(ring.chooseFromNodes(nodes, { key: 'k', exclude: [owner as string] }), next);
+    assert.equal(ring.inFlight(next as string), 1);
+  });
+
+  test('without a key: a random member that is not excluded', () => {
+    const ring = new HashRing(context());
+    for (let i = 0; i < 100; i++) {
+      assert.equal(ring.chooseFromNodes(nodes, { exclude: nodes.slice(1) }), nodes[0]);
+    }
+  });
+});
+
+describe('retries exclude the member that refused', () => {
+  test('a keyed retry moves to the next replica, not back to the node that refused', async () => {
+    const { host, lb } = balancer(algorithms.HashRing);
+    const ring = new HashRing({
+      balancerName: 't',
+      options: {},
+      random: Math.random,
+      now: () => 0,
+    });
+    const members = lb.members();
+    for (let i = 0; i < 50; i++) {
+      const key = `user-${i}`;
+      const [owner, next] = ring.chooseNodes(members, 2, { key });
+      host.callImpl = async (target) => {
+        if (target === owner) {
+          throw new RpcError('service_unavailable', 'draining', { notExecuted: true });
+        }
+        return target;
+      };
+      const before = host.calls.length;
+      assert.equal(await lb.call('M', 'f', [], { key }), next, key);
+      assert.deepEqual(
+        host.calls.slice(before).map((c) => c.target),
+        [owner, next],
+      );
+    }
+  });
+
+  test('with every other member excluded by the caller, a retry may go back to the same node', async () => {
+    const { host, lb } = balancer(algorithms.RoundRobin);
+    let refusals = 1;
+    host.callImpl = async (target) => {
+      if (refusals-- > 0)
+        throw new RpcError('service_unavailable', 'draining', { notExecuted: true });
+      return target;
+    };
+    const result = await lb.call('M', 'f', [], { exclude: ['a@h', 'b@h', 'c@h'] });
+    assert.equal(result, 'd@h');
+  });
+});
+
+describe('ExclusionFilter', () => {
+  test('keeps the filtered array per exclusion until the members change', () => {
+    const filter = new ExclusionFilter();
+    const members = Object.freeze(['a', 'b', 'c']);
+    const one = filter.without(members, ['b']);
+    assert.deepEqual(one, ['a', 'c']);
+    assert.equal(filter.without(members, ['b']), one);
+    assert.equal(filter.without(members, ['x']), members, 'nothing excluded: the same array');
+    assert.equal(filter.without(members, ['c', 'a']), filter.without(members, ['a', 'c']));
+    const changed = Object.freeze(['a', 'b', 'c', 'd']);
+    assert.notEqual(filter.without(changed, ['b']), one);
+  });
+});
