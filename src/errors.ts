@@ -77,6 +77,10 @@ export const ERROR_REASONS = Object.freeze({
     code: 'service_unavailable',
     when: 'every member is in the selection’s `exclude` list',
   },
+  no_matching_node: {
+    code: 'service_unavailable',
+    when: '`callOnRandomNode` / `castOnRandomNode`: no connected node (nor this one) matches the filter',
+  },
   not_connected: {
     code: 'service_unavailable',
     when: 'the target node is not connected (and not being dialled)',

@@ -85,6 +85,7 @@ export {
   RpcNode,
   startNode,
 } from './node.js';
+export type { NodeFilter } from './node-filter.js';
 export type { NodeOptions } from './options.js';
 export type { CallOptions, CastOptions } from './rpc/client.js';
 export { type CallContext, currentCall } from './rpc/context.js';

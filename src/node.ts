@@ -22,7 +22,9 @@ import {
   systemModule,
 } from './inspect.js';
 import { GroupReplicator, type Groups } from './membership/groups.js';
+import { isNodeFilter, type NodeFilter, randomMatchingNode } from './node-filter.js';
 import {
+  describe as describeValue,
   findUnknownOption,
   MAX_TIMEOUT_MS,
   type NodeOptions,
@@ -360,6 +362,68 @@ export class RpcNode extends EventEmitter<NodeEvents> {
     return service as Service<M, CallOptions>;
   }
 
+  /**
+   * Calls `module.fn(...args)` on a random node whose name matches `filter` (a substring, or a
+   * RegExp tested against the name), among the connected nodes and this one: when this node
+   * matches and is chosen, the call runs locally. Nodes carrying one of the node's
+   * `excludedNodePatterns` match only a filter naming the pattern. With no node matching, fails
+   * at once with `service_unavailable` (`details.reason: 'no_matching_node'`, not executed);
+   * otherwise fails like {@link call}.
+   *
+   * @example
+   * ```ts
+   * const report = await node.callOnRandomNode('reports', 'Reports', 'build', [day]);
+   * ```
+   */
+  callOnRandomNode<T = unknown>(
+    filter: NodeFilter,
+    module: string,
+    fn: string,
+    args: unknown[] = [],
+    options?: CallOptions,
+  ): Promise<T> {
+    const target = this.#randomNode(filter, module, fn);
+    if (target instanceof RpcError) return Promise.reject(target);
+    return this.call<T>(target, module, fn, args, options);
+  }
+
+  /** Like {@link callOnRandomNode}, as a cast: resolves once handed to the transport. */
+  castOnRandomNode(
+    filter: NodeFilter,
+    module: string,
+    fn: string,
+    args: unknown[] = [],
+    options?: CastOptions,
+  ): Promise<void> {
+    const target = this.#randomNode(filter, module, fn);
+    if (target instanceof RpcError) return Promise.reject(target);
+    return this.cast(target, module, fn, args, options);
+  }
+
+  /** A random connected node (or this one) matching `filter`, or the error saying why none. */
+  #randomNode(filter: unknown, module: string, fn: string): string | RpcError {
+    if (!isNodeFilter(filter)) {
+      return new RpcError(
+        'bad_request',
+        `filter must be a string or a RegExp, received ${describeValue(filter)}`,
+        { details: { module, function: fn, field: 'filter' }, notExecuted: true },
+      );
+    }
+    const candidates = [...this.peers(), this.name];
+    const patterns = this.#options.excludedNodePatterns;
+    const target = randomMatchingNode(candidates, filter, patterns, Math.random);
+    if (target !== undefined) return target;
+    const excluded = patterns.length > 0 ? ` (excluded node patterns: ${patterns.join(', ')})` : '';
+    return new RpcError(
+      'service_unavailable',
+      `no connected node matches the filter ${String(filter)}${excluded}`,
+      {
+        details: { module, function: fn, reason: 'no_matching_node', filter: String(filter) },
+        notExecuted: true,
+      },
+    );
+  }
+
   /** Registers something that must stop when the node closes. */
   #addService(service: NodeService): () => void {
     this.#services.add(service);
@@ -399,6 +463,7 @@ export class RpcNode extends EventEmitter<NodeEvents> {
         name: this.name,
         callTimeoutMs: this.#options.callTimeoutMs,
         logger: this.#options.logger,
+        excludedNodePatterns: this.#options.excludedNodePatterns,
         join: (group) => replicator.join(group),
         leave: (group) => replicator.leave(group),
         members: (group) => replicator.members(group),

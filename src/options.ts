@@ -92,6 +92,14 @@ export interface NodeOptions {
   captureCallSites?: boolean;
   /** Send handler stacks to callers in `internal_server_error` details. @default true */
   exposeErrorStacks?: boolean;
+  /**
+   * Keeps a class of nodes out of general node filters (`callOnRandomNode`, `nodeMatchList`):
+   * a node whose short name (before `@`) contains one of these patterns matches only a filter
+   * that itself contains the pattern. With `['_qa']`, the filter `'orders'` skips
+   * `orders_qa@h`, which the filter `'orders_qa'` still reaches.
+   * @default [] (no exclusion)
+   */
+  excludedNodePatterns?: string[];
   /** Where log lines go. @default lines on stderr from `logLevel` up */
   logger?: Logger;
   /** Minimum level of the default logger. @default 'warn' (or `RPCLB_LOG_LEVEL`) */
@@ -118,6 +126,7 @@ export interface ResolvedNodeOptions {
   readonly handshakeTimeoutMs: number;
   readonly exposeErrorStacks: boolean;
   readonly captureCallSites: boolean;
+  readonly excludedNodePatterns: readonly string[];
   readonly logger: Logger;
 }
 
@@ -141,6 +150,7 @@ const NODE_OPTION_NAMES = optionNames({
   handshakeTimeoutMs: true,
   captureCallSites: true,
   exposeErrorStacks: true,
+  excludedNodePatterns: true,
   logger: true,
   logLevel: true,
 } satisfies Record<keyof NodeOptions, true>);
@@ -339,6 +349,14 @@ function resolveSeeds(seeds: unknown): string[] {
   });
 }
 
+function resolvePatterns(patterns: unknown): readonly string[] {
+  if (patterns === undefined) return Object.freeze([]);
+  if (!Array.isArray(patterns) || !patterns.every((p) => typeof p === 'string' && p.length > 0)) {
+    throw optionError('excludedNodePatterns', 'an array of non-empty strings', patterns);
+  }
+  return Object.freeze([...patterns]);
+}
+
 function resolveLogger(options: NodeOptions, name: string): Logger {
   if (options.logger !== undefined) {
     const l = options.logger as Partial<Logger> | null;
@@ -409,6 +427,7 @@ export function resolveNodeOptions(input: NodeOptions = {}): ResolvedNodeOptions
     handshakeTimeoutMs: positiveInt(input, 'handshakeTimeoutMs', DEFAULT_HANDSHAKE_TIMEOUT_MS),
     exposeErrorStacks,
     captureCallSites,
+    excludedNodePatterns: resolvePatterns(input.excludedNodePatterns),
     logger: resolveLogger(input, name),
   });
 }

@@ -52,6 +52,8 @@ export interface BalancerHost {
   readonly name: string;
   readonly callTimeoutMs: number;
   readonly logger: Logger;
+  /** The node's `excludedNodePatterns` (for `nodeMatchList`). @default [] */
+  readonly excludedNodePatterns?: readonly string[];
   join(group: string): void;
   leave(group: string): void;
   members(group: string): readonly string[];
@@ -156,7 +158,9 @@ export class LoadBalancer {
       onTrailer: undefined,
     });
     this.#unobserve = host.observe((change) => this.#onGroupChange(change));
-    this.#joined = !this.#selector.direct && matchesNode(options.nodeMatchList, host.name);
+    this.#joined =
+      !this.#selector.direct &&
+      matchesNode(options.nodeMatchList, host.name, host.excludedNodePatterns);
     if (this.#joined) host.join(this.name);
     const members = host.members(this.name);
     this.#selector.onGroupChange({ type: 'join', nodes: members, members });

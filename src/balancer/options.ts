@@ -1,5 +1,6 @@
 /** Load balancer options: types with defaults, validated once into a frozen copy. */
 import type { SelectionAlgorithmClass, SelectOptions } from '../algorithms/types.js';
+import { matchesFilter } from '../node-filter.js';
 import { checkOptionNames, describe, optionError, optionNames } from '../options.js';
 import type { CallMetadata } from '../rpc/envelope.js';
 import type { OutlierDetectionOptions } from './outlier-options.js';
@@ -23,7 +24,9 @@ export interface LoadBalancerOptions<AlgorithmOptions = Record<string, unknown>>
   algorithmOpts?: AlgorithmOptions;
   /**
    * Whether this node joins the group: `'all'`, or a list where a string matches as a substring
-   * of the node name and a RegExp by `test`. A node filtered out still selects from the others.
+   * of the node name and a RegExp by `test` (a node whose name carries one of the node's
+   * `excludedNodePatterns` matches only an entry naming that pattern). A node filtered out
+   * still selects from the others.
    * @default 'all'
    */
   nodeMatchList?: NodeMatchList;
@@ -91,12 +94,17 @@ export interface ResolvedBalancerOptions {
   readonly probeTimeoutMs: number;
 }
 
-/** `true` when `nodeName` should join under `list`. */
-export function matchesNode(list: NodeMatchList, nodeName: string): boolean {
+/**
+ * `true` when `nodeName` should join under `list`: `'all'`, or an entry matching it (see
+ * `matchesFilter`: a node carrying one of `excludedPatterns` matches only an entry naming it).
+ */
+export function matchesNode(
+  list: NodeMatchList,
+  nodeName: string,
+  excludedPatterns: readonly string[] = [],
+): boolean {
   if (list === 'all') return true;
-  return list.some((entry) =>
-    typeof entry === 'string' ? nodeName.includes(entry) : entry.test(nodeName),
-  );
+  return list.some((entry) => matchesFilter(nodeName, entry, excludedPatterns));
 }
 
 export function resolveBalancerOptions(

@@ -60,6 +60,7 @@ describe('every details.reason, produced for real', () => {
         await lb.stop();
       }
     },
+    no_matching_node: () => failure(a.callOnRandomNode('nobody-by-that-name', 'T', 'echo', [])),
     invalid_arguments: () => failure(a.call(b.name, 'Checked', 'half', ['two'])),
     undecodable_arguments: async () => {
       const peer = await RawPeer.connect(b.address);
