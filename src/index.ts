@@ -48,6 +48,14 @@ export type {
 } from './balancer/outlier-options.js';
 export type { RetryBudgetOptions } from './balancer/retry-budget.js';
 export {
+  type BalancerDefinition,
+  type BalancerDefinitionOptions,
+  type DefinitionService,
+  defineBalancer,
+  type ModuleType,
+  moduleType,
+} from './definition.js';
+export {
   type ConnectionDroppedMessage,
   DIAGNOSTICS_CHANNELS,
   type GroupChangeMessage,

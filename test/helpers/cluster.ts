@@ -164,22 +164,24 @@ export class Cluster {
   /**
    * Starts a node process with `options` (cookie defaults to the test cookie). `launcher` runs
    * it through a command that then executes node in place, keeping its pid (e.g.
-   * `['ip', 'netns', 'exec', ns]`).
+   * `['ip', 'netns', 'exec', ns]`). `script`: another worker program speaking the same IPC
+   * protocol (a `ready` message, then `{ id, op, args }` requests).
    */
   async spawn(
     options: Record<string, unknown> = {},
     timeoutMs = 15_000,
     launcher?: readonly string[],
+    script: string = WORKER,
   ): Promise<Worker> {
     const args = [JSON.stringify({ cookie: COOKIE, host: '127.0.0.1', port: 0, ...options })];
     const stdio: ('ignore' | 'inherit' | 'ipc')[] = ['ignore', 'inherit', 'inherit', 'ipc'];
     const child = launcher
       ? spawn(
           launcher[0] as string,
-          [...launcher.slice(1), process.execPath, ...process.execArgv, WORKER, ...args],
+          [...launcher.slice(1), process.execPath, ...process.execArgv, script, ...args],
           { serialization: 'advanced', stdio },
         )
-      : fork(WORKER, args, { serialization: 'advanced', stdio });
+      : fork(script, args, { serialization: 'advanced', stdio });
     const ready = await new Promise<{ name: string; address: string; advertisedAddress: string }>(
       (resolve, reject) => {
         const timer = setTimeout(
