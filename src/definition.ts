@@ -18,9 +18,15 @@
  * // anywhere:   await Sessions.service.with({ key: userId }).get(userId);
  * ```
  */
-import type { SelectOptions } from './algorithms/types.js';
+import type { LeastLoaded } from './algorithms/least-loaded.js';
+import type { SelectionAlgorithm, SelectOptions } from './algorithms/types.js';
 import type { Lease, LoadBalancer } from './balancer/load-balancer.js';
-import type { BalancedCallOptions, LoadBalancerOptions } from './balancer/options.js';
+import type {
+  AnyAlgorithmClass,
+  BalancedCallOptions,
+  BalancerOptionsFor,
+  LoadBalancerOptions,
+} from './balancer/options.js';
 import { RpcError } from './errors.js';
 import type { RpcNode } from './node.js';
 import type { NodeFilter } from './node-filter.js';
@@ -56,16 +62,18 @@ export function moduleType<M>(name: string): ModuleType<M> {
   return Object.freeze({ name });
 }
 
-/** Options of {@link defineBalancer}: the balancer's own, and the module it serves. */
-export type BalancerDefinitionOptions<AlgorithmOptions, M> =
-  LoadBalancerOptions<AlgorithmOptions> & {
-    /**
-     * The module the balancer's members serve, with its type (see {@link moduleType}): the
-     * definition's `service` is then a typed proxy for it.
-     * @default undefined (no `service`; `serviceOf<M>(module)` still works)
-     */
-    module?: ModuleType<M>;
-  };
+/**
+ * Options of {@link defineBalancer}: the balancer's own (`C`: the algorithm class, inferred from
+ * `selectionAlgorithm`), and the module it serves.
+ */
+export type BalancerDefinitionOptions<C extends AnyAlgorithmClass, M> = BalancerOptionsFor<C> & {
+  /**
+   * The module the balancer's members serve, with its type (see {@link moduleType}): the
+   * definition's `service` is then a typed proxy for it.
+   * @default undefined (no `service`; `serviceOf<M>(module)` still works)
+   */
+  module?: ModuleType<M>;
+};
 
 /** The typed service of a definition: a proxy for its module, or `undefined` without one. */
 export type DefinitionService<M> = [M] extends [undefined]
@@ -77,17 +85,20 @@ export type DefinitionService<M> = [M] extends [undefined]
  * Every function but `start` goes to the balancer started on this process; before `start`, or
  * after `stop`, they fail with `service_unavailable` (`details.reason: 'balancer_stopped'`).
  */
-export class BalancerDefinition<M = undefined> {
+export class BalancerDefinition<
+  M = undefined,
+  Algorithm extends SelectionAlgorithm = SelectionAlgorithm,
+> {
   /** The balancer's name (and its group's). */
   readonly name: string;
   /** The typed proxy for the definition's `module` (through the balancer), if it names one. */
   readonly service: DefinitionService<M>;
   readonly #options: LoadBalancerOptions<unknown>;
   #node: RpcNode | undefined;
-  #balancer: LoadBalancer | undefined;
+  #balancer: LoadBalancer<Algorithm> | undefined;
 
   /** @internal Use {@link defineBalancer}. */
-  constructor(options: BalancerDefinitionOptions<unknown, M>) {
+  constructor(options: BalancerDefinitionOptions<AnyAlgorithmClass, M>) {
     if (typeof options !== 'object' || options === null) {
       throw new TypeError(
         `defineBalancer(options): options must be an object, received ${typeof options}`,
@@ -98,7 +109,7 @@ export class BalancerDefinition<M = undefined> {
       throw new TypeError('defineBalancer(options): option "name" must be a non-empty string');
     }
     this.name = balancerOptions.name;
-    this.#options = Object.freeze(balancerOptions);
+    this.#options = Object.freeze(balancerOptions) as unknown as LoadBalancerOptions<unknown>;
     this.service = (
       module === undefined ? undefined : this.serviceOf<M>(module.name)
     ) as DefinitionService<M>;
@@ -108,7 +119,7 @@ export class BalancerDefinition<M = undefined> {
    * Starts the balancer on `node` (`node.startLoadBalancer` with the definition's options); the
    * definition's functions then use it. Throws a `TypeError` while it runs on another node.
    */
-  async start(node: RpcNode): Promise<LoadBalancer> {
+  async start(node: RpcNode): Promise<LoadBalancer<Algorithm>> {
     const running = this.#running();
     if (running !== undefined && this.#node !== node) {
       throw new TypeError(
@@ -116,7 +127,9 @@ export class BalancerDefinition<M = undefined> {
       );
     }
     if (running !== undefined) return running;
-    const balancer = await node.startLoadBalancer(this.#options);
+    const balancer = (await node.startLoadBalancer(
+      this.#options as BalancerOptionsFor<AnyAlgorithmClass>,
+    )) as LoadBalancer<Algorithm>;
     this.#node = node;
     this.#balancer = balancer;
     return balancer;
@@ -127,8 +140,8 @@ export class BalancerDefinition<M = undefined> {
     await this.#running()?.stop();
   }
 
-  /** The balancer started on this process, while it runs. */
-  get balancer(): LoadBalancer | undefined {
+  /** The balancer started on this process, while it runs (`balancer.algorithm` is typed). */
+  get balancer(): LoadBalancer<Algorithm> | undefined {
     return this.#running();
   }
 
@@ -221,7 +234,7 @@ export class BalancerDefinition<M = undefined> {
     );
   }
 
-  #running(): LoadBalancer | undefined {
+  #running(): LoadBalancer<Algorithm> | undefined {
     const balancer = this.#balancer;
     return balancer !== undefined && !balancer.stopped && this.#node?.closing !== true
       ? balancer
@@ -229,11 +242,11 @@ export class BalancerDefinition<M = undefined> {
   }
 
   /** The running balancer, or the error saying it is not running. */
-  #attempt(): LoadBalancer | RpcError {
+  #attempt(): LoadBalancer<Algorithm> | RpcError {
     return this.#running() ?? this.#notRunning();
   }
 
-  #require(): LoadBalancer {
+  #require(): LoadBalancer<Algorithm> {
     const balancer = this.#attempt();
     if (balancer instanceof RpcError) throw balancer;
     return balancer;
@@ -264,8 +277,10 @@ export class BalancerDefinition<M = undefined> {
  * });
  * ```
  */
-export function defineBalancer<AlgorithmOptions = Record<string, unknown>, M = undefined>(
-  options: BalancerDefinitionOptions<AlgorithmOptions, M>,
-): BalancerDefinition<M> {
-  return new BalancerDefinition<M>(options as BalancerDefinitionOptions<unknown, M>);
+export function defineBalancer<C extends AnyAlgorithmClass = typeof LeastLoaded, M = undefined>(
+  options: BalancerDefinitionOptions<C, M>,
+): BalancerDefinition<M, InstanceType<C>> {
+  return new BalancerDefinition<M, InstanceType<C>>(
+    options as unknown as BalancerDefinitionOptions<AnyAlgorithmClass, M>,
+  );
 }

@@ -5,6 +5,19 @@
  * Public API only; importing this module has no side effects.
  */
 
+/** The built-in algorithms' instance types (what `lb.algorithm` is, for a balancer using one). */
+export type {
+  CallDirect,
+  HashRing,
+  LeastConnections,
+  LeastCpu,
+  LeastLoaded,
+  PowerOfTwo,
+  ProbingLeastLoaded,
+  Random,
+  RoundRobin,
+  WeightedRoundRobin,
+} from './algorithms/index.js';
 export {
   algorithms,
   type HashRingOptions,
@@ -27,14 +40,16 @@ export type {
   ServerLoad,
 } from './algorithms/types.js';
 
+import type { SelectionAlgorithm } from './algorithms/types.js';
 import { LoadBalancer as LoadBalancerClass } from './balancer/load-balancer.js';
 
 export type { BalancedCallOptions, Lease } from './balancer/load-balancer.js';
 /**
  * A named load balancer over the process group of the same name, started with
- * `node.startLoadBalancer()`.
+ * `node.startLoadBalancer()`. `Algorithm`: the type of `lb.algorithm`.
  */
-export type LoadBalancer = LoadBalancerClass;
+export type LoadBalancer<Algorithm extends SelectionAlgorithm = SelectionAlgorithm> =
+  LoadBalancerClass<Algorithm>;
 /**
  * The class of load balancers, exported for `instanceof`; balancers are made by
  * `node.startLoadBalancer()`, so its type has no constructor to call.

@@ -7,7 +7,11 @@ import { EventEmitter } from 'node:events';
 import { type InspectOptionsStylized, inspect as nodeInspect } from 'node:util';
 import { LeastLoaded } from './algorithms/least-loaded.js';
 import { LoadBalancer } from './balancer/load-balancer.js';
-import type { LoadBalancerOptions } from './balancer/options.js';
+import type {
+  AnyAlgorithmClass,
+  BalancerOptionsFor,
+  LoadBalancerOptions,
+} from './balancer/options.js';
 import { callContained, describeThrown } from './contained.js';
 import { RpcError } from './errors.js';
 import {
@@ -441,9 +445,9 @@ export class RpcNode extends EventEmitter<NodeEvents> {
    * const result = await lb.call('Jobs', 'run', [spec]);
    * ```
    */
-  async startLoadBalancer<AlgorithmOptions = Record<string, unknown>>(
-    options: LoadBalancerOptions<AlgorithmOptions>,
-  ): Promise<LoadBalancer> {
+  async startLoadBalancer<C extends AnyAlgorithmClass = typeof LeastLoaded>(
+    options: BalancerOptionsFor<C>,
+  ): Promise<LoadBalancer<InstanceType<C>>> {
     if (this.#closing) {
       throw new RpcError('service_unavailable', `node ${this.name} is closing`, {
         details: { node: this.name },
@@ -473,7 +477,7 @@ export class RpcNode extends EventEmitter<NodeEvents> {
           this.#client.cast(target, module, fn, args, opts, balancer),
         probe: (target, timeoutMs) => this.#client.probe(target, timeoutMs),
       },
-      options as LoadBalancerOptions<unknown>,
+      options as unknown as LoadBalancerOptions<unknown>,
       algorithm as NonNullable<LoadBalancerOptions['selectionAlgorithm']>,
     );
     this.#balancers.set(lb.name, lb);
@@ -482,7 +486,7 @@ export class RpcNode extends EventEmitter<NodeEvents> {
       removeService();
       if (this.#balancers.get(lb.name) === lb) this.#balancers.delete(lb.name);
     };
-    return lb;
+    return lb as LoadBalancer<InstanceType<C>>;
   }
 
   /** The running load balancer named `name`, or `undefined`. */

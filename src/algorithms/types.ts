@@ -136,7 +136,12 @@ export interface SelectionAlgorithm {
   probeTargets?(nodes: readonly string[], opts: SelectOptions): readonly string[];
 }
 
-/** The class of a selection algorithm: what `startLoadBalancer({ selectionAlgorithm })` takes. */
-export type SelectionAlgorithmClass<Options = Record<string, unknown>> = new (
-  context: AlgorithmContext<Options>,
-) => SelectionAlgorithm;
+/**
+ * The class of a selection algorithm: what `startLoadBalancer({ selectionAlgorithm })` takes.
+ * `Instance` is what it constructs, which `lb.algorithm` is typed as (so a `LeastConnections`
+ * balancer's `lb.algorithm.snapshot()` type-checks).
+ */
+export type SelectionAlgorithmClass<
+  Options = Record<string, unknown>,
+  Instance extends SelectionAlgorithm = SelectionAlgorithm,
+> = new (context: AlgorithmContext<Options>) => Instance;

@@ -87,7 +87,11 @@ export interface Lease {
   release(outcome?: CallOutcome): void;
 }
 
-export class LoadBalancer {
+/**
+ * A named load balancer over the process group of the same name. `Algorithm`: the type of its
+ * algorithm instance (`lb.algorithm`), inferred from `selectionAlgorithm`.
+ */
+export class LoadBalancer<Algorithm extends SelectionAlgorithm = SelectionAlgorithm> {
   /** The balancer's name (and its group's). */
   readonly name: string;
   readonly #host: BalancerHost;
@@ -171,9 +175,13 @@ export class LoadBalancer {
     this.#onStopped = callback;
   }
 
-  /** The algorithm instance serving this balancer (e.g. to read `LeastConnections` counters). */
-  get algorithm(): SelectionAlgorithm {
-    return this.#selector.algorithm;
+  /**
+   * The algorithm instance serving this balancer, typed as its class: e.g.
+   * `lb.algorithm.snapshot()` (in-flight counts) on a `LeastConnections` balancer,
+   * `lb.algorithm.shares(lb.members())` on a `HashRing` one.
+   */
+  get algorithm(): Algorithm {
+    return this.#selector.algorithm as Algorithm;
   }
 
   /** `true` once `stop()` was called. */

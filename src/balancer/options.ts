@@ -1,5 +1,10 @@
 /** Load balancer options: types with defaults, validated once into a frozen copy. */
-import type { SelectionAlgorithmClass, SelectOptions } from '../algorithms/types.js';
+import type {
+  AlgorithmContext,
+  SelectionAlgorithm,
+  SelectionAlgorithmClass,
+  SelectOptions,
+} from '../algorithms/types.js';
 import { matchesFilter } from '../node-filter.js';
 import { checkOptionNames, describe, optionError, optionNames } from '../options.js';
 import type { CallMetadata } from '../rpc/envelope.js';
@@ -10,8 +15,15 @@ import type { RetryBudgetOptions } from './retry-budget.js';
 /** Which nodes join a balancer's group: `'all'`, or entries matched against the node name. */
 export type NodeMatchList = 'all' | readonly (string | RegExp)[];
 
-/** Options of `node.startLoadBalancer()`. */
-export interface LoadBalancerOptions<AlgorithmOptions = Record<string, unknown>> {
+/**
+ * Options of `node.startLoadBalancer()`. `AlgorithmOptions` and `Algorithm` are inferred from
+ * `selectionAlgorithm`, so `algorithmOpts` is checked against the algorithm's options and
+ * `lb.algorithm` has the algorithm's type.
+ */
+export interface LoadBalancerOptions<
+  AlgorithmOptions = Record<string, unknown>,
+  Algorithm extends SelectionAlgorithm = SelectionAlgorithm,
+> {
   /** The balancer's name, and the name of the process group it balances over. */
   name: string;
   /**
@@ -19,7 +31,7 @@ export interface LoadBalancerOptions<AlgorithmOptions = Record<string, unknown>>
    * of the simulator and of `bench:balance` (see the algorithms page), as the contract asks of a
    * latency-aware default. @default algorithms.LeastLoaded
    */
-  selectionAlgorithm?: SelectionAlgorithmClass<AlgorithmOptions>;
+  selectionAlgorithm?: SelectionAlgorithmClass<AlgorithmOptions, Algorithm>;
   /** Handed to the algorithm's constructor as `options`. @default {} */
   algorithmOpts?: AlgorithmOptions;
   /**
@@ -63,6 +75,28 @@ export interface LoadBalancerOptions<AlgorithmOptions = Record<string, unknown>>
    */
   probeTimeoutMs?: number;
 }
+
+/** Any algorithm class, whatever its options (for inferring from the one given). */
+export type AnyAlgorithmClass = new (context: never) => SelectionAlgorithm;
+
+/** The options type of algorithm class `C` (its constructor's `context.options`). */
+export type AlgorithmOptionsOf<C> = C extends new (
+  context: AlgorithmContext<infer Options>,
+) => SelectionAlgorithm
+  ? Options
+  : Record<string, unknown>;
+
+/**
+ * What `startLoadBalancer` takes for algorithm class `C` (inferred from `selectionAlgorithm`):
+ * `algorithmOpts` checked against `C`'s options.
+ */
+export type BalancerOptionsFor<C extends AnyAlgorithmClass> = Omit<
+  LoadBalancerOptions<AlgorithmOptionsOf<C>>,
+  'selectionAlgorithm'
+> & {
+  /** The algorithm class. @default algorithms.LeastLoaded */
+  selectionAlgorithm?: C;
+};
 
 /** The names `startLoadBalancer` accepts (typed: a field missing here fails the build). */
 const BALANCER_OPTION_NAMES = optionNames({
