@@ -53,6 +53,8 @@ export interface BalancedCallSpec {
   readonly idempotent: boolean;
   readonly meta: CallMetadata | undefined;
   readonly onTrailer: ((trailer: CallMetadata) => void) | undefined;
+  /** With no members, wait for one within the timeout (the call's option, else the balancer's). */
+  readonly waitForMembers: boolean;
 }
 
 /** One attempt of a balanced call. */

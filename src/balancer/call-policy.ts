@@ -3,7 +3,8 @@
  * take, and which failures may be retried on another node. Pure functions, no state.
  */
 import type { SelectOptions } from '../algorithms/types.js';
-import type { RpcError } from '../errors.js';
+import { RpcError } from '../errors.js';
+import { describe } from '../options.js';
 import type { BalancedCallOptions } from './options.js';
 
 /** The shared empty options object (no allocation when a caller passes none). */
@@ -12,7 +13,7 @@ export const NO_OPTIONS: SelectOptions = Object.freeze({});
 /**
  * What the algorithm sees of a call's options: the caller's own object when it carries no
  * call-only field (no copy on the hot path), else a copy without `timeout`, `signal`,
- * `idempotent`, `meta` and `onTrailer`.
+ * `idempotent`, `meta`, `onTrailer` and `waitForMembers`.
  */
 export function selectionOptions(opts: BalancedCallOptions): SelectOptions {
   if (
@@ -21,11 +22,20 @@ export function selectionOptions(opts: BalancedCallOptions): SelectOptions {
       opts.signal === undefined &&
       opts.idempotent === undefined &&
       opts.meta === undefined &&
-      opts.onTrailer === undefined)
+      opts.onTrailer === undefined &&
+      opts.waitForMembers === undefined)
   ) {
     return opts;
   }
-  const { timeout: _t, signal: _s, idempotent: _i, meta: _m, onTrailer: _o, ...rest } = opts;
+  const {
+    timeout: _t,
+    signal: _s,
+    idempotent: _i,
+    meta: _m,
+    onTrailer: _o,
+    waitForMembers: _w,
+    ...rest
+  } = opts;
   return rest;
 }
 
@@ -61,4 +71,15 @@ export function randomDistinct(
     [pool[i], pool[j]] = [pool[j] as string, pool[i] as string];
   }
   return pool.slice(0, n);
+}
+
+/** A call's `waitForMembers`, checked: the balancer's when absent, `bad_request` when not a boolean. */
+export function checkWaitForMembers(value: unknown, balancerDefault: boolean): boolean | RpcError {
+  if (value === undefined) return balancerDefault;
+  if (typeof value === 'boolean') return value;
+  return new RpcError(
+    'bad_request',
+    `option "waitForMembers" must be a boolean, received ${describe(value)}`,
+    { details: { field: 'waitForMembers' }, notExecuted: true },
+  );
 }

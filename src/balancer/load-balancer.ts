@@ -24,7 +24,7 @@ import {
   type BalancedCallSpec,
   type CallRunner,
 } from './balanced-call.js';
-import { NO_OPTIONS, remaining, selectionOptions } from './call-policy.js';
+import { checkWaitForMembers, NO_OPTIONS, remaining, selectionOptions } from './call-policy.js';
 import { traceRefusedCast } from './cast-trace.js';
 import { type BalancerSnapshot, balancerSnapshot } from './member-stats.js';
 import {
@@ -160,6 +160,7 @@ export class LoadBalancer<Algorithm extends SelectionAlgorithm = SelectionAlgori
       idempotent: false,
       meta: undefined,
       onTrailer: undefined,
+      waitForMembers: options.waitForMembers,
     });
     this.#unobserve = host.observe((change) => this.#onGroupChange(change));
     this.#joined =
@@ -285,6 +286,8 @@ export class LoadBalancer<Algorithm extends SelectionAlgorithm = SelectionAlgori
         function: fn,
       });
       if (checked instanceof RpcError) return Promise.reject(checked);
+      const wait = checkWaitForMembers(opts.waitForMembers, this.#options.waitForMembers);
+      if (wait instanceof RpcError) return Promise.reject(this.#withCall(wait, module, fn));
       spec = {
         selectOpts: selectionOptions(opts),
         timeout: checked.timeout,
@@ -292,6 +295,7 @@ export class LoadBalancer<Algorithm extends SelectionAlgorithm = SelectionAlgori
         idempotent: opts.idempotent === true,
         meta: checked.meta,
         onTrailer: checked.onTrailer,
+        waitForMembers: wait,
       };
     }
     const call = new BalancedCall(this.#runner, module, fn, args, spec);
@@ -340,11 +344,20 @@ export class LoadBalancer<Algorithm extends SelectionAlgorithm = SelectionAlgori
   ): Promise<void> {
     const { timeout, signal, meta } = opts;
     const deadline = Date.now() + (timeout ?? this.#host.callTimeoutMs);
+    const wait = checkWaitForMembers(opts.waitForMembers, this.#options.waitForMembers);
+    if (wait instanceof RpcError) throw this.#withCall(wait, module, fn);
     this.#inFlight++;
     try {
       let selection: Selection;
       try {
-        const selected = this.#picker.pick(selectionOptions(opts), deadline, signal, undefined);
+        const selected = this.#picker.pick(
+          selectionOptions(opts),
+          deadline,
+          signal,
+          undefined,
+          undefined,
+          wait,
+        );
         selection = selected instanceof Promise ? await selected : selected;
       } catch (err) {
         if (traced(channels.cast)) {
@@ -451,7 +464,14 @@ export class LoadBalancer<Algorithm extends SelectionAlgorithm = SelectionAlgori
       maxAttempts: options.maxAttempts,
       now: options.now,
       select: (call, now) =>
-        this.#picker.pick(call.spec.selectOpts, call.deadline, call.spec.signal, call.tried, now),
+        this.#picker.pick(
+          call.spec.selectOpts,
+          call.deadline,
+          call.spec.signal,
+          call.tried,
+          now,
+          call.spec.waitForMembers,
+        ),
       send: (attempt: Attempt) => host.send(attempt),
       release: (selection, outcome, now) => selector.release(selection, outcome, now),
       mayRetry: (attempt, err) => this.#mayRetry(attempt, err),
@@ -489,6 +509,12 @@ export class LoadBalancer<Algorithm extends SelectionAlgorithm = SelectionAlgori
 
   #callEnded(): void {
     if (--this.#inFlight === 0) for (const wake of [...this.#idleWaiters]) wake();
+  }
+
+  /** `err` with this balancer, module and function in its details. */
+  #withCall(err: RpcError, module: string, fn: string): RpcError {
+    Object.assign(err.details, { balancer: this.name, module, function: fn });
+    return err;
   }
 
   #badCount(count: unknown): RpcError {

@@ -217,4 +217,10 @@ export interface BalancedCallOptions extends SelectOptions {
   onTrailer?: (trailer: CallMetadata) => void;
   /** The function is safe to run twice: also retry on another node after a lost connection or timeout. @default false */
   idempotent?: boolean;
+  /**
+   * With no members, wait for one within `timeout` (`true`) or fail at once with
+   * `service_unavailable` (`false`): this call's choice over the balancer's `waitForMembers`
+   * (rpc_load_balancer's per-call `retry?`). @default the balancer's `waitForMembers` (true)
+   */
+  waitForMembers?: boolean;
 }

@@ -41,7 +41,8 @@ export class Picker {
 
   /**
    * A selection for a call: synchronous (a selection, or a thrown `RpcError`) unless it has to
-   * wait for a member or for probes. `tried`: members that refused earlier attempts.
+   * wait for a member or for probes. `tried`: members that refused earlier attempts. `wait`:
+   * with no members, wait for one (the call's own `waitForMembers`, else the balancer's).
    */
   pick(
     opts: SelectOptions,
@@ -49,11 +50,12 @@ export class Picker {
     signal: AbortSignal | undefined,
     tried: string[] | undefined,
     now?: number,
+    wait: boolean = this.#host.waitForMembers,
   ): Selection | Promise<Selection> {
     const selector = this.#selector;
     if (this.#host.stopping) throw selector.unavailable('balancer_stopped');
     if (selector.members.length === 0 && !selector.direct) {
-      return this.#pickAfterWaiting(opts, deadline, signal, tried);
+      return this.#pickAfterWaiting(opts, deadline, signal, tried, wait);
     }
     signal?.throwIfAborted();
     if (selector.probesBeforePick) {
@@ -106,16 +108,15 @@ export class Picker {
     deadline: number,
     signal: AbortSignal | undefined,
     tried: string[] | undefined,
+    wait: boolean,
   ): Promise<Selection> {
     const selector = this.#selector;
     while (selector.members.length === 0 && !selector.direct) {
-      if (!this.#host.waitForMembers || remaining(deadline) <= 0) {
-        throw selector.unavailable('no_members');
-      }
+      if (!wait || remaining(deadline) <= 0) throw selector.unavailable('no_members');
       await this.waitForMembers(deadline, signal);
       if (this.#host.stopping) throw selector.unavailable('balancer_stopped');
     }
-    return this.pick(opts, deadline, signal, tried);
+    return this.pick(opts, deadline, signal, tried, undefined, wait);
   }
 
   /** Probes `targets` (at most `probeTimeoutMs`, within the call's deadline), then picks. */
