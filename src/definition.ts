@@ -75,6 +75,15 @@ export type BalancerDefinitionOptions<C extends AnyAlgorithmClass, M> = Balancer
   module?: ModuleType<M>;
 };
 
+/**
+ * What `definition.start(node, overrides)` may change at run time: any balancer option but the
+ * ones that make the definition what it is (name, algorithm and its options, module).
+ */
+export type DefinitionOverrides = Omit<
+  LoadBalancerOptions,
+  'name' | 'selectionAlgorithm' | 'algorithmOpts'
+>;
+
 /** The typed service of a definition: a proxy for its module, or `undefined` without one. */
 export type DefinitionService<M> = [M] extends [undefined]
   ? undefined
@@ -116,10 +125,12 @@ export class BalancerDefinition<
   }
 
   /**
-   * Starts the balancer on `node` (`node.startLoadBalancer` with the definition's options); the
-   * definition's functions then use it. Throws a `TypeError` while it runs on another node.
+   * Starts the balancer on `node` (`node.startLoadBalancer` with the definition's options, and
+   * `overrides` over them: rpc_load_balancer's `start_link(overrides)`, e.g. a `nodeMatchList`
+   * or `drainTimeoutMs` set at run time); the definition's functions then use it. Throws a
+   * `TypeError` while it runs on another node.
    */
-  async start(node: RpcNode): Promise<LoadBalancer<Algorithm>> {
+  async start(node: RpcNode, overrides?: DefinitionOverrides): Promise<LoadBalancer<Algorithm>> {
     const running = this.#running();
     if (running !== undefined && this.#node !== node) {
       throw new TypeError(
@@ -127,8 +138,19 @@ export class BalancerDefinition<
       );
     }
     if (running !== undefined) return running;
+    if (overrides !== undefined && (typeof overrides !== 'object' || overrides === null)) {
+      throw new TypeError(
+        `start(node, overrides): overrides must be an object, received ${typeof overrides}`,
+      );
+    }
+    for (const fixed of ['name', 'selectionAlgorithm', 'algorithmOpts', 'module']) {
+      if (overrides !== undefined && Object.hasOwn(overrides, fixed)) {
+        throw new TypeError(`start(node, overrides): "${fixed}" is fixed by the definition`);
+      }
+    }
+    const options = overrides === undefined ? this.#options : { ...this.#options, ...overrides };
     const balancer = (await node.startLoadBalancer(
-      this.#options as BalancerOptionsFor<AnyAlgorithmClass>,
+      options as BalancerOptionsFor<AnyAlgorithmClass>,
     )) as LoadBalancer<Algorithm>;
     this.#node = node;
     this.#balancer = balancer;

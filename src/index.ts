@@ -65,6 +65,7 @@ export type { RetryBudgetOptions } from './balancer/retry-budget.js';
 export {
   type BalancerDefinition,
   type BalancerDefinitionOptions,
+  type DefinitionOverrides,
   type DefinitionService,
   defineBalancer,
   type ModuleType,

@@ -72,6 +72,20 @@ describe('defineBalancer', () => {
     await def.stop();
   });
 
+  test('start(node, overrides): run-time options over the definition, the fixed ones refused', async () => {
+    const def = defineBalancer({ name: 'overridden', nodeMatchList: 'all' });
+    await assert.rejects(def.start(a, { name: 'other' } as never), /"name" is fixed/);
+    await def.start(a, { nodeMatchList: [] });
+    assert.deepEqual(def.members(), [], 'the override kept this node out of the group');
+    await assert.rejects(def.call('Echo', 'echo', ['x'], { waitForMembers: false }), {
+      code: 'service_unavailable',
+    });
+    await def.stop();
+    await def.start(a);
+    assert.deepEqual(def.members(), [a.name], "without overrides: the definition's options");
+    await def.stop();
+  });
+
   test('bad definitions are refused at once', () => {
     assert.throws(() => defineBalancer({ name: '' }), TypeError);
     assert.throws(() => moduleType(''), TypeError);

@@ -25,7 +25,9 @@ export const MathBalancer = defineBalancer({
 export const Plain = defineBalancer({ name: 'plain' });
 
 export async function typed(): Promise<void> {
-  const lb: LoadBalancer = await MathBalancer.start(node);
+  const lb: LoadBalancer = await MathBalancer.start(node, { nodeMatchList: ['math'] });
+  // @ts-expect-error the name is fixed by the definition
+  await MathBalancer.start(node, { name: 'other' });
   const sum: number = await MathBalancer.service.add(1, 2);
   const keyed: number = await MathBalancer.service.with({ key: 'user-1' }).addAsync(1, 2);
   // @ts-expect-error no such function
