@@ -1,3 +1,4 @@
+import { randomAllowed } from './exclude.js';
 import { createSlowStart, type SlowStart, type SlowStartOptions } from './slow-start.js';
 import type { AlgorithmContext, NodeChange, SelectionAlgorithm, SelectOptions } from './types.js';
 
@@ -208,6 +209,8 @@ export interface InFlightAlgorithmOptions {
  * release, membership sync, slow start and inspection. Subclasses only decide which member to pick.
  */
 export abstract class InFlightAlgorithm implements SelectionAlgorithm {
+  /** Skips `opts.exclude` itself, keeping every member's counter (see `chooseExcluding`). */
+  readonly honoursExclude = true;
   protected readonly random: () => number;
   protected readonly counters: InFlightCounters;
   /** Present when `slowStart` is configured. */
@@ -224,6 +227,42 @@ export abstract class InFlightAlgorithm implements SelectionAlgorithm {
 
   /** Picks a member and counts the selection. */
   abstract chooseFromNodes(nodes: readonly string[], opts?: SelectOptions): string;
+
+  /**
+   * A pick that leaves out the members in `exclude`, counted like any other: the least loaded of
+   * the others (ties at random) or, with `pickTwo`, the less loaded of two distinct random ones.
+   * An O(n) scan, on the exclusion path only; slow start does not apply to it.
+   */
+  protected chooseExcluding(
+    nodes: readonly string[],
+    exclude: readonly string[],
+    pickTwo: boolean,
+  ): string {
+    const counters = this.counters;
+    if (nodes !== counters.members) counters.sync(nodes);
+    let slot: number;
+    if (pickTwo) {
+      const a = randomAllowed(nodes, exclude, this.random);
+      const b = randomAllowed(nodes, [...exclude, nodes[a] as string], this.random, a);
+      slot = b !== a && counters.countAt(b) < counters.countAt(a) ? b : a;
+    } else {
+      slot = -1;
+      let ties = 0;
+      for (let i = 0; i < nodes.length; i++) {
+        if (exclude.includes(nodes[i] as string)) continue;
+        const c = counters.countAt(i);
+        if (slot === -1 || c < counters.countAt(slot)) {
+          slot = i;
+          ties = 1;
+        } else if (c === counters.countAt(slot) && this.random() * ++ties < 1) {
+          slot = i;
+        }
+      }
+      if (slot === -1) throw new RangeError('every member is excluded');
+    }
+    counters.acquire(slot);
+    return nodes[slot] as string;
+  }
 
   /** Counts one selection of `node` as finished; ignored for non-members and idle members. */
   releaseNode(node: string): void {

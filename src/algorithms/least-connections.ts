@@ -1,3 +1,4 @@
+import { excludeOf } from './exclude.js';
 import { InFlightAlgorithm, type InFlightAlgorithmOptions } from './in-flight-counters.js';
 import type { SlowStart } from './slow-start.js';
 import type { AlgorithmContext, SelectOptions } from './types.js';
@@ -46,7 +47,9 @@ export class LeastConnections extends InFlightAlgorithm {
   }
 
   /** Returns a least loaded member and counts the selection. */
-  override chooseFromNodes(nodes: readonly string[], _opts?: SelectOptions): string {
+  override chooseFromNodes(nodes: readonly string[], opts?: SelectOptions): string {
+    const exclude = excludeOf(opts);
+    if (exclude !== undefined) return this.chooseExcluding(nodes, exclude, false);
     const counters = this.counters;
     if (nodes !== counters.members) counters.sync(nodes);
     let slot = counters.pickLeast(this.random);

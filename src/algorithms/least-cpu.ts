@@ -1,3 +1,4 @@
+import { excludeOf } from './exclude.js';
 import { normaliseLoad, outcomeLoad, probeOf } from './outcome.js';
 import type {
   AlgorithmContext,
@@ -77,6 +78,8 @@ const EMPTY: readonly string[] = Object.freeze([]);
  * ```
  */
 export class LeastCpu implements SelectionAlgorithm {
+  /** Skips `opts.exclude` itself: the band without the excluded members, else the least loaded left. */
+  readonly honoursExclude = true;
   readonly #random: () => number;
   readonly #now: () => number;
   readonly #probe: ((node: string) => void) | undefined;
@@ -133,13 +136,35 @@ export class LeastCpu implements SelectionAlgorithm {
   }
 
   /** Returns a random member of the band of least loaded members. */
-  chooseFromNodes(nodes: readonly string[], _opts?: SelectOptions): string {
+  chooseFromNodes(nodes: readonly string[], opts?: SelectOptions): string {
     if (nodes !== this.#members) this.#sync(nodes);
     const now = this.#now();
     if (now >= this.#nextPollAt) this.#poll(now);
     if (now >= this.#nextStaleAt || (this.#dirty && this.#bandDue(now))) this.#buildBand(now);
     this.#picksSinceBuild++;
+    const exclude = excludeOf(opts);
+    if (exclude !== undefined) return nodes[this.#chooseExcluding(nodes, exclude, now)] as string;
     return nodes[this.#band[Math.floor(this.#random() * this.#bandSize)]];
+  }
+
+  /**
+   * With `exclude`: a random member of the band that is not excluded, else the least loaded
+   * member left (an O(n) scan, on the exclusion path only).
+   */
+  #chooseExcluding(nodes: readonly string[], exclude: readonly string[], now: number): number {
+    let chosen = -1;
+    let seen = 0;
+    for (let i = 0; i < this.#bandSize; i++) {
+      const slot = this.#band[i] as number;
+      if (!exclude.includes(nodes[slot] as string) && this.#random() * ++seen < 1) chosen = slot;
+    }
+    if (chosen !== -1) return chosen;
+    for (let slot = 0; slot < nodes.length; slot++) {
+      if (exclude.includes(nodes[slot] as string)) continue;
+      if (chosen === -1 || this.#effective(slot, now) < this.#effective(chosen, now)) chosen = slot;
+    }
+    if (chosen === -1) throw new RangeError('every member is excluded');
+    return chosen;
   }
 
   /** Records the load a reply carried. */

@@ -1,5 +1,6 @@
 import type { RpcErrorCode } from '../errors.js';
 import { CostHeap } from './cost-heap.js';
+import { excludeOf, randomAllowed } from './exclude.js';
 import { type LeastLoadedOptions, resolveLeastLoaded } from './least-loaded-options.js';
 import { failureCode } from './outcome.js';
 import { createSlowStart, type SlowStart } from './slow-start.js';
@@ -71,6 +72,8 @@ const NO_INFO_PRIOR_MS = 1;
  * ```
  */
 export class LeastLoaded implements SelectionAlgorithm {
+  /** Skips `opts.exclude` itself, keeping every member's estimate (see `chooseExcluding`). */
+  readonly honoursExclude = true;
   protected readonly random: () => number;
   protected readonly now: () => number;
   readonly #decayMs: number;
@@ -114,8 +117,10 @@ export class LeastLoaded implements SelectionAlgorithm {
   }
 
   /** Returns the member with the lowest expected wait and counts the selection. */
-  chooseFromNodes(nodes: readonly string[], _opts?: SelectOptions): string {
+  chooseFromNodes(nodes: readonly string[], opts?: SelectOptions): string {
     if (nodes !== this.#members) this.#sync(nodes);
+    const exclude = excludeOf(opts);
+    if (exclude !== undefined) return this.chooseExcluding(nodes, exclude);
     const slowStart = this.#slowStart;
     const slot =
       slowStart !== undefined && (slowStart.size !== 0 || this.#ramping.length !== 0)
@@ -123,6 +128,23 @@ export class LeastLoaded implements SelectionAlgorithm {
         : this.#heap.top();
     this.acquireSlot(slot);
     return nodes[slot];
+  }
+
+  /**
+   * With `exclude`: the cheapest member left (lowest key among those competing), else a random
+   * one left (all of them ramping); counted like any pick. An O(n) scan, on the exclusion path
+   * only. `nodes` must be the synced array.
+   */
+  protected chooseExcluding(nodes: readonly string[], exclude: readonly string[]): string {
+    const heap = this.#heap;
+    let slot = -1;
+    for (let i = 0; i < nodes.length; i++) {
+      if (!heap.has(i) || exclude.includes(nodes[i] as string)) continue;
+      if (slot === -1 || heap.keyOf(i) < heap.keyOf(slot)) slot = i;
+    }
+    if (slot === -1) slot = randomAllowed(nodes, exclude, this.random);
+    this.acquireSlot(slot);
+    return nodes[slot] as string;
   }
 
   /** Counts the selection of `node` finished and learns from `outcome` when there is one. */

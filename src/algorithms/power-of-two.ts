@@ -1,3 +1,4 @@
+import { excludeOf } from './exclude.js';
 import { InFlightAlgorithm, type InFlightAlgorithmOptions } from './in-flight-counters.js';
 import type { AlgorithmContext, SelectOptions } from './types.js';
 
@@ -37,7 +38,9 @@ export class PowerOfTwo extends InFlightAlgorithm {
   }
 
   /** Returns the less loaded of two distinct random members and counts the selection. */
-  override chooseFromNodes(nodes: readonly string[], _opts?: SelectOptions): string {
+  override chooseFromNodes(nodes: readonly string[], opts?: SelectOptions): string {
+    const exclude = excludeOf(opts);
+    if (exclude !== undefined) return this.chooseExcluding(nodes, exclude, true);
     const counters = this.counters;
     if (nodes !== counters.members) counters.sync(nodes);
     const n = nodes.length;

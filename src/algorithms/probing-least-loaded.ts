@@ -1,3 +1,4 @@
+import { excludeOf } from './exclude.js';
 import { LeastLoaded, type LeastLoadedOptions } from './least-loaded.js';
 import { normaliseLoad, outcomeLoad, probeOf } from './outcome.js';
 import type { AlgorithmContext, CallOutcome, SelectOptions, ServerLoad } from './types.js';
@@ -123,6 +124,9 @@ export class ProbingLeastLoaded extends LeastLoaded {
   /** Picks the cheapest member by fresh reports, else as {@link LeastLoaded} does. */
   override chooseFromNodes(nodes: readonly string[], opts?: SelectOptions): string {
     this.syncTo(nodes);
+    // with exclusions, by the latency estimates alone (the reports serve the usual picks)
+    const exclude = excludeOf(opts);
+    if (exclude !== undefined) return this.chooseExcluding(nodes, exclude);
     const ramping = this.rampingPick();
     if (ramping !== undefined) {
       this.acquireSlot(ramping);

@@ -1,3 +1,4 @@
+import { excludeOf, randomAllowed } from './exclude.js';
 import type { AlgorithmContext, SelectionAlgorithm, SelectOptions } from './types.js';
 
 /**
@@ -16,6 +17,8 @@ import type { AlgorithmContext, SelectionAlgorithm, SelectOptions } from './type
  * ```
  */
 export class Random implements SelectionAlgorithm {
+  /** Skips `opts.exclude` itself: a uniform draw among the members left. */
+  readonly honoursExclude = true;
   readonly #random: () => number;
 
   /** @param ctx - the balancer's context; only `ctx.random` is used. Takes no options. */
@@ -24,7 +27,9 @@ export class Random implements SelectionAlgorithm {
   }
 
   /** Returns `nodes[floor(random() * nodes.length)]`. */
-  chooseFromNodes(nodes: readonly string[], _opts?: SelectOptions): string {
+  chooseFromNodes(nodes: readonly string[], opts?: SelectOptions): string {
+    const exclude = excludeOf(opts);
+    if (exclude !== undefined) return nodes[randomAllowed(nodes, exclude, this.#random)] as string;
     return nodes[Math.floor(this.#random() * nodes.length)];
   }
 }

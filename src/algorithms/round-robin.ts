@@ -1,3 +1,4 @@
+import { excludeOf } from './exclude.js';
 import { createSlowStart, type SlowStart, type SlowStartOptions } from './slow-start.js';
 import type { AlgorithmContext, NodeChange, SelectionAlgorithm, SelectOptions } from './types.js';
 
@@ -43,6 +44,8 @@ export function lowerBound(sorted: readonly string[], name: string): number {
  * ```
  */
 export class RoundRobin implements SelectionAlgorithm {
+  /** Skips `opts.exclude` itself: the cycle passes over excluded members (it keeps its place). */
+  readonly honoursExclude = true;
   readonly #random: () => number;
   readonly #slowStart: SlowStart | undefined;
   #members: readonly string[] | undefined;
@@ -59,8 +62,10 @@ export class RoundRobin implements SelectionAlgorithm {
   }
 
   /** Returns the member due next and advances the cycle. */
-  chooseFromNodes(nodes: readonly string[], _opts?: SelectOptions): string {
+  chooseFromNodes(nodes: readonly string[], opts?: SelectOptions): string {
     if (nodes !== this.#members) this.#resync(nodes);
+    const exclude = excludeOf(opts);
+    if (exclude !== undefined) return this.#chooseExcluding(nodes, exclude);
     let i = this.#next;
     const slowStart = this.#slowStart;
     if (slowStart !== undefined && slowStart.size !== 0) {
@@ -71,6 +76,17 @@ export class RoundRobin implements SelectionAlgorithm {
     }
     this.#next = i + 1 === nodes.length ? 0 : i + 1;
     return nodes[i];
+  }
+
+  /** The next member in the cycle that is not excluded (slow start does not apply). */
+  #chooseExcluding(nodes: readonly string[], exclude: readonly string[]): string {
+    let i = this.#next;
+    for (let k = 0; k < nodes.length && exclude.includes(nodes[i] as string); k++) {
+      i = i + 1 === nodes.length ? 0 : i + 1;
+    }
+    if (exclude.includes(nodes[i] as string)) throw new RangeError('every member is excluded');
+    this.#next = i + 1 === nodes.length ? 0 : i + 1;
+    return nodes[i] as string;
   }
 
   /** Tells slow start about joins and leaves (the cycle itself follows the member array). */

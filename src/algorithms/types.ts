@@ -17,10 +17,10 @@ export interface SelectOptions {
   key?: string | number | Uint8Array;
   /**
    * Nodes this selection must not return (e.g. one that just refused the call). Every built-in
-   * algorithm honours it: the balancer hands an algorithm the members without them, unless the
-   * algorithm skips them itself ({@link SelectionAlgorithm.honoursExclude}, as `HashRing` does,
-   * moving to the key's next replica). When it leaves no member, the selection fails with
-   * `service_unavailable` (`details.reason: 'all_excluded'`).
+   * algorithm skips them itself ({@link SelectionAlgorithm.honoursExclude}), keeping its state
+   * for them (`HashRing` moves the key to its next replica). For an algorithm that does not,
+   * the balancer sets aside its picks of excluded nodes and asks again. When it leaves no
+   * member, the selection fails with `service_unavailable` (`details.reason: 'all_excluded'`).
    */
   exclude?: readonly string[];
   /** Anything else the caller passes reaches the algorithm unchanged. */
@@ -104,9 +104,12 @@ export interface AlgorithmContext<Options = Record<string, unknown>> {
  */
 export interface SelectionAlgorithm {
   /**
-   * `true` when `chooseFromNodes` / `chooseNodes` skip the nodes in `opts.exclude` themselves,
-   * given the whole member list (e.g. a hash ring moving to the next replica without
-   * rebuilding). Otherwise the balancer leaves excluded nodes out of `nodes` before calling.
+   * `true` when `chooseFromNodes` (and `chooseNodes`, if defined) skip the nodes in
+   * `opts.exclude` themselves; they are still given the whole member list, so per-member state
+   * is kept. Otherwise the balancer hands `chooseFromNodes` the whole list as usual, releases
+   * (without an outcome) any pick of an excluded node once a good one comes, and after a few
+   * tries draws one of the other members at random, outside the algorithm; `chooseNodes` then
+   * gets the members without the excluded ones.
    * @default false
    */
   readonly honoursExclude?: boolean;

@@ -1,3 +1,4 @@
+import { excludeOf, randomAllowed } from './exclude.js';
 import type { AlgorithmContext, SelectionAlgorithm, SelectOptions } from './types.js';
 import { requirePositiveInteger, requireRecord } from './validate.js';
 import {
@@ -54,6 +55,8 @@ export const MAX_WEIGHT = 2 ** 31 - 1;
  * ```
  */
 export class WeightedRoundRobin implements SelectionAlgorithm {
+  /** Skips `opts.exclude` itself: the schedule passes over excluded members' turns. */
+  readonly honoursExclude = true;
   readonly #random: () => number;
   readonly #weights = new Map<string, number>();
   #members: readonly string[] | undefined;
@@ -76,9 +79,17 @@ export class WeightedRoundRobin implements SelectionAlgorithm {
   }
 
   /** Returns the member the schedule has next. */
-  chooseFromNodes(nodes: readonly string[], _opts?: SelectOptions): string {
+  chooseFromNodes(nodes: readonly string[], opts?: SelectOptions): string {
     if (nodes !== this.#members) this.#rebuild(nodes);
-    return nodes[this.#schedule.next()];
+    const exclude = excludeOf(opts);
+    if (exclude === undefined) return nodes[this.#schedule.next()];
+    // the turns of the members left keep their proportions; a schedule dominated by excluded
+    // members gives up after a bounded walk and draws among the others
+    for (let k = 0; k < nodes.length * 4 + 16; k++) {
+      const node = nodes[this.#schedule.next()] as string;
+      if (!exclude.includes(node)) return node;
+    }
+    return nodes[randomAllowed(nodes, exclude, this.#random)] as string;
   }
 
   /** The weight used for `node`. */

@@ -1,16 +1,53 @@
 /**
- * Per-call exclusion (`exclude: [names]` in the selection options): the member list an
- * algorithm chooses from, without the excluded nodes.
+ * Per-call exclusion (`exclude: [names]` in the selection options), for algorithms that do not
+ * skip excluded nodes themselves (`honoursExclude`, as `HashRing` does, moving a key to its next
+ * replica along its ring).
  *
- * Algorithms cache what they derive from the member array by its identity (a ring, a
- * schedule), so the filtered arrays are kept: the same exclusion over the same members hands
- * the algorithm the same array again, until the members change. A retry that avoids the node
- * that refused it therefore costs the algorithm one rebuild per distinct exclusion, not one per
- * call. Algorithms that skip excluded nodes themselves (`honoursExclude`, e.g. `HashRing`,
- * which moves to the next replica along its ring) get the whole list instead.
+ * A pick is not made from a filtered member array: algorithms keep per-member state (in-flight
+ * counts, latency estimates, load readings) synced to the array they are given, and a filtered
+ * one would drop the excluded members' state. Instead the algorithm chooses from the whole list
+ * as usual, and a pick of an excluded node is held (so a counting algorithm sees it busier and
+ * moves on) while it chooses again; the held picks are released, without an outcome, once a
+ * node that is not excluded comes up. After a bounded number of tries (an algorithm that keeps
+ * choosing an excluded node, e.g. one far less loaded than the rest), a node is drawn at random
+ * from those left, outside the algorithm's bookkeeping.
+ *
+ * Replica lists (`selectNodes`) come from the members without the excluded ones: the filtered
+ * arrays are kept per exclusion, so the same exclusion hands the same array again until the
+ * members change.
  */
+import type { SelectionAlgorithm, SelectOptions } from '../algorithms/types.js';
 import { RpcError } from '../errors.js';
 import { describe } from '../options.js';
+
+/** Tries beyond the member count before a pick avoiding excluded nodes falls back to a draw. */
+const EXTRA_TRIES = 8;
+
+/**
+ * A pick by `algorithm` from `members` that is not in `exclude` (some member is not), with the
+ * algorithm's state kept; `counted: false` when it had to be drawn at random, outside the
+ * algorithm (its release must not reach the algorithm).
+ */
+export function chooseAvoiding(
+  algorithm: SelectionAlgorithm,
+  members: readonly string[],
+  opts: SelectOptions,
+  exclude: readonly string[],
+  allowed: readonly string[],
+  random: () => number,
+): { node: string; counted: boolean } {
+  const held: string[] = [];
+  try {
+    for (let i = 0; i < members.length + EXTRA_TRIES; i++) {
+      const node = algorithm.chooseFromNodes(members, opts);
+      if (!exclude.includes(node)) return { node, counted: true };
+      held.push(node);
+    }
+  } finally {
+    for (const node of held) algorithm.releaseNode?.(node);
+  }
+  return { node: allowed[Math.floor(random() * allowed.length)] as string, counted: false };
+}
 
 /** Filtered arrays kept per member array; beyond this the cache starts over. */
 const MAX_CACHED_EXCLUSIONS = 64;

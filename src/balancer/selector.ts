@@ -29,7 +29,7 @@ import {
   type SelectionMessage,
 } from '../tracing.js';
 import { randomDistinct } from './call-policy.js';
-import { checkExclude, ExclusionFilter } from './exclusion.js';
+import { checkExclude, chooseAvoiding, ExclusionFilter } from './exclusion.js';
 import { MemberStats } from './member-stats.js';
 import {
   type OutlierDetectionOptions,
@@ -194,10 +194,11 @@ export class Selector {
     let members = this.#members;
     if (members.length === 0) throw this.unavailable('no_members');
     if (this.#detector !== undefined) members = this.#detector.filter(members, now);
-    if (opts.exclude !== undefined) members = this.#excluding(members, opts.exclude);
     let node: string;
+    let counted = true;
     try {
-      node = this.algorithm.chooseFromNodes(members, opts);
+      if (opts.exclude === undefined) node = this.algorithm.chooseFromNodes(members, opts);
+      else ({ node, counted } = this.#chooseExcluding(members, opts));
     } catch (err) {
       throw this.#algorithmFailed('chooseFromNodes', err);
     }
@@ -209,15 +210,32 @@ export class Selector {
       );
     }
     if (channels.select.hasSubscribers) this.#publishSelection(node, members.length);
+    // a node drawn outside the algorithm: generation -1, so its release never reaches it
+    if (!counted) return { node, generation: -1, stats: undefined };
     const stats = this.#stats.get(node);
     stats?.selected();
     return { node, generation, stats };
   }
 
+  /** A pick avoiding `opts.exclude` (see exclusion.ts); `all_excluded` when none is left. */
+  #chooseExcluding(
+    members: readonly string[],
+    opts: SelectOptions,
+  ): { node: string; counted: boolean } {
+    const exclude = checkExclude(opts.exclude, this.#host.balancer);
+    const allowed = exclude === undefined ? members : this.#exclusion.without(members, exclude);
+    if (allowed.length === 0) throw this.unavailable('all_excluded');
+    if (exclude === undefined || allowed === members || this.algorithm.honoursExclude === true) {
+      return { node: this.algorithm.chooseFromNodes(members, opts), counted: true };
+    }
+    return chooseAvoiding(this.algorithm, members, opts, exclude, allowed, this.#random);
+  }
+
   /** {@link select} for `selectNode`: counted, so that a manual release follows the lease rule. */
   selectManual(opts: SelectOptions): string {
     const selection = this.select(opts);
-    if (!this.direct) {
+    // a node drawn outside the algorithm (generation -1) has nothing to release
+    if (!this.direct && selection.generation !== -1) {
       const manual = this.#manual.get(selection.node);
       if (manual !== undefined && manual.generation === selection.generation) manual.count++;
       else this.#manual.set(selection.node, { generation: selection.generation, count: 1 });
@@ -275,10 +293,14 @@ export class Selector {
     let members = this.#members;
     if (members.length === 0 || this.direct) return EMPTY;
     if (this.#detector !== undefined) members = this.#detector.filter(members, now);
-    if (opts.exclude !== undefined) members = this.#excluding(members, opts.exclude);
     try {
       const targets = this.algorithm.probeTargets?.(members, opts) ?? EMPTY;
-      return Array.isArray(targets) ? targets : EMPTY;
+      if (!Array.isArray(targets)) return EMPTY;
+      const exclude = opts.exclude;
+      // excluded members are not probed (the algorithm saw them all, so its state is kept)
+      return Array.isArray(exclude) && exclude.length > 0
+        ? targets.filter((node) => !exclude.includes(node))
+        : targets;
     } catch (err) {
       this.#logAlgorithmError('probeTargets', err);
       return EMPTY;
@@ -286,8 +308,8 @@ export class Selector {
   }
 
   /**
-   * The members a selection with `exclude` chooses from: without the excluded nodes (the whole
-   * list for an algorithm that skips them itself). Throws `bad_request` for a malformed
+   * The members `selectMany` chooses replicas from with `exclude`: without the excluded nodes,
+   * unless the algorithm's `chooseNodes` skips them itself. Throws `bad_request` for a malformed
    * `exclude`, `service_unavailable` (`all_excluded`) when no member is left.
    */
   #excluding(members: readonly string[], exclude: unknown): readonly string[] {
@@ -295,7 +317,10 @@ export class Selector {
     if (names === undefined) return members;
     const left = this.#exclusion.without(members, names);
     if (left.length === 0) throw this.unavailable('all_excluded');
-    return this.algorithm.honoursExclude === true ? members : left;
+    const algorithm = this.algorithm;
+    return algorithm.honoursExclude === true && algorithm.chooseNodes !== undefined
+      ? members
+      : left;
   }
 
   /** Hands a probe's answer to the algorithm (if `node` is still a member). */

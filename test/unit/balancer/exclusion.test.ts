@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { HashRing } from '../../../src/algorithms/hash-ring.js';
 import { algorithms, type SelectionAlgorithmClass } from '../../../src/algorithms/index.js';
+import type { LeastConnections } from '../../../src/algorithms/least-connections.js';
 import { ExclusionFilter } from '../../../src/balancer/exclusion.js';
 import { LoadBalancer } from '../../../src/balancer/load-balancer.js';
 import { RpcError } from '../../../src/errors.js';
@@ -70,6 +71,37 @@ describe('exclude, for every built-in algorithm', () => {
       );
     });
   }
+
+  test('every built-in skips excluded members itself (honoursExclude)', () => {
+    for (const [name, algorithm] of BUILT_INS) {
+      const { lb } = balancer(algorithm as SelectionAlgorithmClass<never>);
+      assert.equal(lb.algorithm.honoursExclude, true, name);
+    }
+  });
+
+  test("excluding a member keeps its state: a LeastConnections member's count survives", () => {
+    const { lb } = balancer(algorithms.LeastConnections);
+    const leases = [lb.acquire(), lb.acquire(), lb.acquire(), lb.acquire()];
+    const counts = () => Object.fromEntries((lb.algorithm as LeastConnections).snapshot());
+    const before = counts();
+    const picked = lb.selectNode({ exclude: ['a@h'] });
+    assert.notEqual(picked, 'a@h');
+    assert.deepEqual(counts(), { ...before, [picked]: (before[picked] as number) + 1 });
+    lb.releaseNode(picked);
+    for (const lease of leases) lease.release();
+    assert.deepEqual(counts(), { 'a@h': 0, 'b@h': 0, 'c@h': 0, 'd@h': 0 });
+  });
+
+  test('LeastConnections with exclude picks the least loaded member left', () => {
+    const { lb } = balancer(algorithms.LeastConnections);
+    // load c and d: the least loaded left once a and b are excluded is... whichever of c, d has less
+    const c = [
+      lb.acquire({ exclude: ['a@h', 'b@h', 'd@h'] }),
+      lb.acquire({ exclude: ['a@h', 'b@h', 'd@h'] }),
+    ];
+    assert.ok(c.every((l) => l.node === 'c@h'));
+    assert.equal(lb.selectNode({ exclude: ['a@h', 'b@h'] }), 'd@h');
+  });
 
   test('a malformed exclude is bad_request naming the field', () => {
     const { lb } = balancer(algorithms.Random);
@@ -185,6 +217,39 @@ describe('retries exclude the member that refused', () => {
     };
     const result = await lb.call('M', 'f', [], { exclude: ['a@h', 'b@h', 'c@h'] });
     assert.equal(result, 'd@h');
+  });
+});
+
+describe('algorithms that do not skip excluded members themselves', () => {
+  /** Always the first member, and counts what it hands out (a stateful custom algorithm). */
+  class First {
+    static last: First;
+    readonly counts = new Map<string, number>();
+    constructor() {
+      First.last = this;
+    }
+    chooseFromNodes(nodes: readonly string[]) {
+      const node = nodes[0] as string;
+      this.counts.set(node, (this.counts.get(node) ?? 0) + 1);
+      return node;
+    }
+    releaseNode(node: string) {
+      this.counts.set(node, (this.counts.get(node) ?? 0) - 1);
+    }
+  }
+
+  test('get the whole member list, their picks of excluded members released; then a draw', () => {
+    const { lb } = balancer(First as unknown as SelectionAlgorithmClass<never>);
+    const seen = new Set<string>();
+    for (let i = 0; i < 50; i++) {
+      const node = lb.selectNode({ exclude: ['a@h'] });
+      seen.add(node);
+      lb.releaseNode(node);
+    }
+    assert.ok(!seen.has('a@h'));
+    assert.ok(seen.size > 1, 'drawn among the members left');
+    // every pick it made of a@h was released, and the draws never reached it
+    assert.deepEqual(Object.fromEntries(First.last.counts), { 'a@h': 0 });
   });
 });
 
