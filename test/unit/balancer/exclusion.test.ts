@@ -9,6 +9,7 @@ import { describe, test } from 'node:test';
 import { HashRing } from '../../../src/algorithms/hash-ring.js';
 import { algorithms, type SelectionAlgorithmClass } from '../../../src/algorithms/index.js';
 import type { LeastConnections } from '../../../src/algorithms/least-connections.js';
+import type { LeastLoaded } from '../../../src/algorithms/least-loaded.js';
 import { ExclusionFilter } from '../../../src/balancer/exclusion.js';
 import { LoadBalancer } from '../../../src/balancer/load-balancer.js';
 import { RpcError } from '../../../src/errors.js';
@@ -101,6 +102,45 @@ describe('exclude, for every built-in algorithm', () => {
     ];
     assert.ok(c.every((l) => l.node === 'c@h'));
     assert.equal(lb.selectNode({ exclude: ['a@h', 'b@h'] }), 'd@h');
+  });
+
+  test('WeightedRoundRobin keeps the proportions of the members left', () => {
+    const { lb } = balancer(algorithms.WeightedRoundRobin, {
+      weights: { 'a@h': 3, 'b@h': 2, 'c@h': 1, 'd@h': 1 },
+    });
+    const counts: Record<string, number> = {};
+    for (let i = 0; i < 400; i++) {
+      const node = lb.selectNode({ exclude: ['a@h'] });
+      counts[node] = (counts[node] ?? 0) + 1;
+    }
+    assert.deepEqual(counts, { 'b@h': 200, 'c@h': 100, 'd@h': 100 });
+  });
+
+  test('RoundRobin passes over excluded turns and keeps its place', () => {
+    const { lb } = balancer(algorithms.RoundRobin);
+    const first = lb.selectNode();
+    const order = [
+      ...MEMBERS.slice(MEMBERS.indexOf(first)),
+      ...MEMBERS.slice(0, MEMBERS.indexOf(first)),
+    ];
+    const picks = [0, 1, 2, 3, 4, 5].map(() => lb.selectNode({ exclude: [order[2] as string] }));
+    const expected = [order[1], order[3], order[0], order[1], order[3], order[0]];
+    assert.deepEqual(picks, expected);
+  });
+
+  test("LeastLoaded keeps an excluded member's latency estimate", async () => {
+    const { host, lb } = balancer(algorithms.LeastLoaded);
+    host.callImpl = async (target) => target;
+    for (let i = 0; i < 20; i++) await lb.call('M', 'f');
+    const estimate = () => (lb.algorithm as unknown as LeastLoaded).latencyEstimate('a@h');
+    const before = estimate();
+    assert.notEqual(before, undefined);
+    for (let i = 0; i < 20; i++) await lb.call('M', 'f', [], { exclude: ['a@h'] });
+    assert.equal(
+      host.calls.slice(-20).some((c) => c.target === 'a@h'),
+      false,
+    );
+    assert.notEqual(estimate(), undefined, 'still known after calls that excluded it');
   });
 
   test('a malformed exclude is bad_request naming the field', () => {
