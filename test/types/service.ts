@@ -70,6 +70,9 @@ export async function balanced(): Promise<void> {
   const s: string = await math.add(1, 2);
   // @ts-expect-error idempotent is a boolean
   math.with({ idempotent: 'yes' });
+  // @ts-expect-error exclude is a list of node names
+  math.with({ exclude: 'a@h' });
+  math.with({ exclude: ['a@h'], waitForMembers: false });
   void n;
   void s;
 }
