@@ -122,7 +122,7 @@ export type Service<M, O> = ServiceFunctions<M> & {
   with(options: O): Service<M, O>;
 };
 
-/** How a service object makes its calls: function name, arguments, options. */
+/** @internal How a service object makes its calls: function name, arguments, options. */
 export type ServiceInvoker<O> = (
   fn: string,
   args: unknown[],
@@ -141,8 +141,9 @@ interface ServiceObject<O> {
 }
 
 /**
- * Makes a service object: `invoke` runs each call; `label` names it in `util.inspect`. The
- * object's functions are built on first use of each name and then live on the object itself.
+ * @internal Makes a service object: `invoke` runs each call; `label` names it in
+ * `util.inspect`. The object's functions are built on first use of each name and then live on
+ * the object itself.
  */
 export function makeService<M, O extends object>(
   invoke: ServiceInvoker<O>,
