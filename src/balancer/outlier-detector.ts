@@ -82,6 +82,8 @@ export class OutlierDetector {
   #nextSweepAt: number;
   #filteredFor: readonly string[] | undefined;
   #filtered: readonly string[] = [];
+  /** The ejected members of `#filteredFor`, kept with `#filtered`. */
+  #ejectedOf: readonly string[] = [];
   #version = 0;
   #filteredVersion = -1;
 
@@ -140,13 +142,31 @@ export class OutlierDetector {
     const healthy = members.length - this.#ejectedCount;
     if (healthy * 100 < this.#options.panicThresholdPercent * members.length) return members;
     if (this.#filteredFor !== members || this.#filteredVersion !== this.#version) {
-      this.#filtered = Object.freeze(
-        members.filter((node) => this.#health.get(node)?.ejectedUntil === 0),
-      );
+      const healthy: string[] = [];
+      const ejected: string[] = [];
+      for (const node of members) {
+        (this.#health.get(node)?.ejectedUntil === 0 ? healthy : ejected).push(node);
+      }
+      this.#filtered = Object.freeze(healthy);
+      this.#ejectedOf = Object.freeze(ejected);
       this.#filteredFor = members;
       this.#filteredVersion = this.#version;
     }
     return this.#filtered;
+  }
+
+  /**
+   * The members to leave out of a pick now: the ejected ones (a frozen array, the same object
+   * until ejections or members change), or `undefined` when nobody is ejected or the balancer
+   * is in panic. The balancer excludes them per pick rather than handing the algorithm
+   * {@link filter}'s shorter list, so the algorithm keeps every member's state (in-flight
+   * counts, latency estimates) through an ejection.
+   */
+  ejectedFrom(
+    members: readonly string[],
+    now: number = this.#now(),
+  ): readonly string[] | undefined {
+    return this.filter(members, now) === members ? undefined : this.#ejectedOf;
   }
 
   /** Adopts a new member list: joiners start healthy, leavers' state is forgotten. */

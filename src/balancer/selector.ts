@@ -191,9 +191,11 @@ export class Selector {
    */
   select(opts: SelectOptions, now?: number): Selection {
     if (this.direct) return this.#directSelection;
-    let members = this.#members;
+    const members = this.#members;
     if (members.length === 0) throw this.unavailable('no_members');
-    if (this.#detector !== undefined) members = this.#detector.filter(members, now);
+    // ejected members are excluded per pick: the algorithm still sees them all (its state stays)
+    const ejected = this.#detector?.ejectedFrom(members, now);
+    if (ejected !== undefined) opts = this.#withEjected(opts, ejected);
     let node: string;
     let counted = true;
     try {
@@ -209,12 +211,20 @@ export class Selector {
         new Error(`it returned ${describe(node)}, which is not a member`),
       );
     }
-    if (channels.select.hasSubscribers) this.#publishSelection(node, members.length);
+    if (channels.select.hasSubscribers) {
+      this.#publishSelection(node, members.length - (ejected?.length ?? 0));
+    }
     // a node drawn outside the algorithm: generation -1, so its release never reaches it
     if (!counted) return { node, generation: -1, stats: undefined };
     const stats = this.#stats.get(node);
     stats?.selected();
     return { node, generation, stats };
+  }
+
+  /** `opts` with the ejected members added to its `exclude` (checked first: it is the caller's). */
+  #withEjected(opts: SelectOptions, ejected: readonly string[]): SelectOptions {
+    const exclude = checkExclude(opts.exclude, this.#host.balancer);
+    return { ...opts, exclude: exclude === undefined ? ejected : [...exclude, ...ejected] };
   }
 
   /** A pick avoiding `opts.exclude` (see exclusion.ts); `all_excluded` when none is left. */
@@ -290,16 +300,19 @@ export class Selector {
 
   /** The members the algorithm wants probed before its next pick (empty: pick now). */
   probeTargets(opts: SelectOptions, now?: number): readonly string[] {
-    let members = this.#members;
+    const members = this.#members;
     if (members.length === 0 || this.direct) return EMPTY;
-    if (this.#detector !== undefined) members = this.#detector.filter(members, now);
+    const ejected = this.#detector?.ejectedFrom(members, now);
     try {
       const targets = this.algorithm.probeTargets?.(members, opts) ?? EMPTY;
       if (!Array.isArray(targets)) return EMPTY;
       const exclude = opts.exclude;
-      // excluded members are not probed (the algorithm saw them all, so its state is kept)
-      return Array.isArray(exclude) && exclude.length > 0
-        ? targets.filter((node) => !exclude.includes(node))
+      // excluded and ejected members are not probed (the algorithm saw them all, so its state
+      // is kept)
+      const left = (node: string) =>
+        !(Array.isArray(exclude) && exclude.includes(node)) && !ejected?.includes(node);
+      return (Array.isArray(exclude) && exclude.length > 0) || ejected !== undefined
+        ? targets.filter(left)
         : targets;
     } catch (err) {
       this.#logAlgorithmError('probeTargets', err);

@@ -483,6 +483,41 @@ describe('LoadBalancer: outlier ejection, retry budget, probes before a pick', (
     assert.deepEqual(lb.ejected(), []);
   });
 
+  test('an ejection keeps the algorithm’s state: a member’s calls in flight are still counted through it', async () => {
+    const host = new FakeHost('client@h');
+    let now = 0;
+    const lb = new LoadBalancer(
+      host,
+      {
+        name: 'g',
+        nodeMatchList: [],
+        now: () => now,
+        outlierDetection: { consecutiveFailures: 2, baseEjectionTimeMs: 1_000 },
+      },
+      LeastConnections,
+    );
+    host.setMembers('g', ['a@h', 'b@h', 'c@h']);
+    // one selection held open on each member; then a@h fails twice and is ejected
+    const held = [lb.selectNode(), lb.selectNode(), lb.selectNode()];
+    assert.deepEqual([...held].sort(), ['a@h', 'b@h', 'c@h']);
+    host.callImpl = async (target) => {
+      if (target === 'a@h') throw new RpcError('service_unavailable', 'down');
+      return target;
+    };
+    for (let i = 0; i < 60 && lb.ejected().length === 0; i++) {
+      await lb.call('M', 'f').catch(() => {});
+    }
+    assert.deepEqual(lb.ejected(), ['a@h']);
+    const picks = Array.from({ length: 50 }, () => lb.selectNode());
+    assert.equal(picks.includes('a@h'), false, 'an ejected member is not picked');
+    for (const node of picks) lb.releaseNode(node);
+    // the algorithm was never handed a list without a@h: its count of a@h is still there
+    assert.equal(lcCounts(lb)['a@h'], 1, 'the selection held on a@h before its ejection');
+    now = 1_001;
+    for (const node of held) lb.releaseNode(node);
+    assert.deepEqual(lcCounts(lb), { 'a@h': 0, 'b@h': 0, 'c@h': 0 });
+  });
+
   test('in panic (too few healthy members) the balancer picks from all of them', async () => {
     const host = new FakeHost('client@h');
     const lb = new LoadBalancer(
