@@ -102,6 +102,10 @@ export const ERROR_REASONS = Object.freeze({
     code: 'service_unavailable',
     when: '`startNode` could not listen on its host and port',
   },
+  discovery_failed: {
+    code: 'service_unavailable',
+    when: '`startNode`: the discovery backend failed to start (e.g. its client package is not installed)',
+  },
   connect_failed: {
     code: 'service_unavailable',
     when: '`connect()` could not reach the address or was refused (wrong cookie, no common protocol version, ...)',

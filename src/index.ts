@@ -78,6 +78,13 @@ export {
   type NodeDownMessage,
   type NodeUpMessage,
 } from './diagnostics.js';
+export { seedDiscovery } from './discovery/seeds.js';
+export type {
+  DiscoveredNode,
+  Discovery,
+  DiscoveryFactory,
+  DiscoveryHost,
+} from './discovery/types.js';
 export {
   ERROR_CODES,
   ERROR_REASONS,

@@ -13,6 +13,7 @@ import type {
   LoadBalancerOptions,
 } from './balancer/options.js';
 import { callContained, describeThrown } from './contained.js';
+import { DiscoveryDriver, makeDiscovery } from './discovery/driver.js';
 import { RpcError } from './errors.js';
 import {
   type ClusterSnapshot,
@@ -108,6 +109,9 @@ const MAX_CACHED_SERVICES = 1_024;
  */
 const GOODBYE_RESERVE_MS = 500;
 
+/** `destroy()` stops at once, but gives the discovery backend this long to deregister. */
+const DISCOVERY_STOP_ON_DESTROY_MS = 1_000;
+
 /**
  * A named node: listens for calls to the functions it exposes, calls other nodes, takes part
  * in process groups and runs load balancers. Create one with `startNode()`.
@@ -129,6 +133,7 @@ export class RpcNode extends EventEmitter<NodeEvents> {
   readonly #inspectHost: InspectHost;
   /** Service objects by `target \0 module`, so `node.service(…)` in a loop builds nothing. */
   readonly #serviceObjects = new Map<string, Service<unknown, CallOptions>>();
+  readonly #discovery: DiscoveryDriver;
   #closing: Promise<void> | undefined;
   #closed = false;
 
@@ -169,6 +174,28 @@ export class RpcNode extends EventEmitter<NodeEvents> {
     this.groups = this.#replicator;
     this.#inspectHost = this.#makeInspectHost();
     this.#server.exposeSystem(SYSTEM_MODULE, systemModule(this.#inspectHost));
+    this.#discovery = this.#makeDiscovery(options);
+  }
+
+  /** Discovery feeds the transport's dials: what it reports is kept dialled until it vanishes. */
+  #makeDiscovery(options: ResolvedNodeOptions): DiscoveryDriver {
+    const transport = this.#transport;
+    const driver = new DiscoveryDriver(
+      makeDiscovery(options.discovery, options.seeds),
+      {
+        keep: (address, peer, label) => transport.keepDiscovered(address, peer, label),
+        forget: (address) => transport.forgetDiscovered(address),
+        isSelf: (address) => transport.isSelfAddress(address),
+      },
+      {
+        name: options.name,
+        address: () => transport.advertisedAddress,
+        heartbeatTimeoutMs: options.heartbeatTimeoutMs,
+        logger: options.logger,
+      },
+    );
+    transport.dialLearntPeers = driver.peerExchange;
+    return driver;
   }
 
   /**
@@ -228,6 +255,16 @@ export class RpcNode extends EventEmitter<NodeEvents> {
     const node = new RpcNode(options);
     await node.#transport.listen();
     node.#server.startLoadSampling();
+    try {
+      await node.#discovery.start();
+    } catch (err) {
+      await node.destroy();
+      const kind = node.#discovery.discovery.kind ?? 'discovery';
+      throw new RpcError('service_unavailable', `${kind} failed to start: ${describeThrown(err)}`, {
+        details: { reason: 'discovery_failed' },
+        cause: err,
+      });
+    }
     return node;
   }
 
@@ -531,7 +568,8 @@ export class RpcNode extends EventEmitter<NodeEvents> {
     this.#server.startDraining();
     this.#server.stopLoadSampling();
     this.#client.rejectAll(`node ${this.name} was destroyed`);
-    this.#closing = this.#transport.destroy().then(() => {
+    const discoveryStopped = this.#discovery.stop(DISCOVERY_STOP_ON_DESTROY_MS);
+    this.#closing = Promise.all([this.#transport.destroy(), discoveryStopped]).then(() => {
       this.#closed = true;
       this.#emitContained('close');
     });
@@ -548,9 +586,11 @@ export class RpcNode extends EventEmitter<NodeEvents> {
     const deadline = performance.now() + budgetMs;
     const drainDeadline = deadline - Math.min(GOODBYE_RESERVE_MS, budgetMs / 10);
     const until = (time: number) => Math.max(0, time - performance.now());
-    const stopping = Promise.allSettled(
-      [...this.#services].map((service) => service.stopWithin(until(drainDeadline))),
-    );
+    const stopping = Promise.allSettled([
+      ...[...this.#services].map((service) => service.stopWithin(until(drainDeadline))),
+      // Deregistered first, so that nodes joining meanwhile do not dial a node on its way out.
+      this.#discovery.stop(until(drainDeadline)),
+    ]);
     for (const group of this.#replicator.list()) {
       for (let n = this.#replicator.localCount(group); n > 0; n--) this.#replicator.leave(group);
     }
@@ -696,8 +736,9 @@ export async function startNode(options: NodeOptions = {}): Promise<RpcNode> {
   try {
     return await RpcNode.start(resolved);
   } catch (err) {
-    // A configuration error (no address to advertise) keeps its TypeError.
-    if (err instanceof TypeError) throw err;
+    // A configuration error (no address to advertise) keeps its TypeError; a discovery that
+    // failed to start says so.
+    if (err instanceof TypeError || err instanceof RpcError) throw err;
     throw new RpcError(
       'service_unavailable',
       `cannot listen on ${options.host ?? '127.0.0.1'}:${options.port ?? 0}: ${(err as Error).message}`,

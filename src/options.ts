@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { isIP, isIPv6 } from 'node:net';
 import { hostname } from 'node:os';
 import type { TlsOptions } from 'node:tls';
+import type { Discovery, DiscoveryFactory } from './discovery/types.js';
 import { consoleLogger, type Logger, type LogLevel } from './logger.js';
 import { resolveDefaultCookie } from './transport/cookie.js';
 
@@ -51,8 +52,21 @@ export interface NodeOptions {
    * @default `RPCLB_COOKIE`, else a random cookie kept in `~/.rpclb.cookie` (mode 0600)
    */
   cookie?: string;
-  /** `host:port` addresses to join, re-dialled with backoff while the node runs. @default [] */
+  /**
+   * `host:port` addresses to join, re-dialled with backoff while the node runs; with peer
+   * exchange (each node tells a new peer the peers it knows) one reachable seed leads to a full
+   * mesh. This is the default discovery; give `discovery` instead for DNS, etcd or Redis.
+   * @default []
+   */
   seeds?: string[];
+  /**
+   * How the node learns which nodes exist and where: a {@link Discovery} backend, or a
+   * function making one (so one configuration serves several nodes). The node dials what it
+   * reports and stops re-dialling addresses that vanish; liveness stays with heartbeats, so a
+   * backend outage keeps the last view and drops no connection. Not together with `seeds`.
+   * @default the `seeds`, with peer exchange
+   */
+  discovery?: Discovery | DiscoveryFactory;
   /**
    * A peer silent this long is declared down, at most one ping interval later. Nodes ping every
    * tenth of the smaller timeout of the two, so a stall shorter than nine tenths of it (a
@@ -117,6 +131,8 @@ export interface ResolvedNodeOptions {
     | undefined;
   readonly cookie: string;
   readonly seeds: readonly string[];
+  /** `undefined`: the seeds. */
+  readonly discovery: Discovery | DiscoveryFactory | undefined;
   readonly heartbeatTimeoutMs: number;
   readonly maxFrameBytes: number;
   readonly maxSendQueueBytes: number;
@@ -141,6 +157,7 @@ const NODE_OPTION_NAMES = optionNames({
   advertiseAddress: true,
   cookie: true,
   seeds: true,
+  discovery: true,
   heartbeatTimeoutMs: true,
   maxFrameBytes: true,
   maxSendQueueBytes: true,
@@ -357,6 +374,40 @@ function resolvePatterns(patterns: unknown): readonly string[] {
   return Object.freeze([...patterns]);
 }
 
+/** Checks the shape of `discovery` (what a factory makes is checked when the node starts). */
+function resolveDiscovery(
+  discovery: unknown,
+  seeds: readonly string[],
+): Discovery | DiscoveryFactory | undefined {
+  if (discovery === undefined) return undefined;
+  if (typeof discovery !== 'function' && !isDiscovery(discovery)) {
+    throw optionError(
+      'discovery',
+      'a Discovery (an object with start and stop methods) or a function returning one',
+      discovery,
+    );
+  }
+  if (seeds.length > 0) {
+    throw new TypeError(
+      'options "seeds" and "discovery" cannot be used together: the seeds are the default ' +
+        'discovery; list those addresses in your discovery backend instead',
+    );
+  }
+  return discovery as Discovery | DiscoveryFactory;
+}
+
+/** `true` for an object with `start` and `stop` methods (and a string `kind` if any). */
+export function isDiscovery(value: unknown): value is Discovery {
+  if (typeof value !== 'object' || value === null) return false;
+  const d = value as Record<string, unknown>;
+  return (
+    typeof d.start === 'function' &&
+    typeof d.stop === 'function' &&
+    (d.kind === undefined || typeof d.kind === 'string') &&
+    (d.peerExchange === undefined || typeof d.peerExchange === 'boolean')
+  );
+}
+
 function resolveLogger(options: NodeOptions, name: string): Logger {
   if (options.logger !== undefined) {
     const l = options.logger as Partial<Logger> | null;
@@ -406,13 +457,15 @@ export function resolveNodeOptions(input: NodeOptions = {}): ResolvedNodeOptions
   const captureCallSites = input.captureCallSites ?? process.env.RPCLB_CALL_SITES === '1';
   if (typeof captureCallSites !== 'boolean')
     throw optionError('captureCallSites', 'a boolean', captureCallSites);
+  const seeds = Object.freeze(resolveSeeds(input.seeds));
   return Object.freeze({
     name,
     host,
     port,
     advertiseAddress: parseAdvertiseAddress(input.advertiseAddress),
     cookie: input.cookie ?? resolveDefaultCookie(),
-    seeds: Object.freeze(resolveSeeds(input.seeds)),
+    seeds,
+    discovery: resolveDiscovery(input.discovery, seeds),
     heartbeatTimeoutMs: positiveInt(input, 'heartbeatTimeoutMs', DEFAULT_HEARTBEAT_TIMEOUT_MS),
     maxFrameBytes: frameLimit(input.maxFrameBytes),
     maxSendQueueBytes: positiveInt(

@@ -10,9 +10,10 @@ import { Backoff } from './backoff.js';
 export const LOST_PEER_REDIAL_MS = 60_000;
 
 /**
- * Why an address is kept dialled: a `seed` (for as long as the node runs, and again whenever its
- * node is lost), a node `learnt` from a peer list, or a peer `lost` without goodbye (both until
- * the first success, for at most {@link LOST_PEER_REDIAL_MS}).
+ * Why an address is kept dialled: a `seed`, an address discovery reports (the configured seeds,
+ * or a discovery backend's view: kept while it is reported, and dialled again whenever its node
+ * is lost), a node `learnt` from a peer list, or a peer `lost` without goodbye (both until the
+ * first success, for at most {@link LOST_PEER_REDIAL_MS}).
  */
 export type RedialKind = 'seed' | 'learnt' | 'lost';
 
@@ -47,6 +48,8 @@ interface Redial {
   reached: boolean;
   /** When the current run of failed dials began (`Date.now()`), if it is failing. */
   failingSince: number | undefined;
+  /** What a warning calls a `seed` (`'seed'`, `'dns address'`...). */
+  readonly label: string;
 }
 
 export class Redialer {
@@ -60,11 +63,21 @@ export class Redialer {
 
   /**
    * Starts dialling `address` until it connects (a seed: and again whenever that node is
-   * lost). Other addresses are given up after {@link LOST_PEER_REDIAL_MS}. `peer` is the node
-   * the address is expected to lead to, when known.
+   * lost, until {@link forget}). Other addresses are given up after {@link LOST_PEER_REDIAL_MS}.
+   * `peer` is the node the address is expected to lead to, when known. An address kept for a
+   * while becomes a seed when a seed is asked for; a seed told a new `peer` expects that one.
+   * `label` is what warnings call a seed.
    */
-  keep(address: string, kind: RedialKind, peer?: string): void {
-    if (this.#stopped || this.#redials.has(address)) return;
+  keep(address: string, kind: RedialKind, peer?: string, label = 'seed'): void {
+    if (this.#stopped) return;
+    const existing = this.#redials.get(address);
+    if (existing) {
+      if (existing.kind === 'seed' || kind !== 'seed') {
+        if (kind === 'seed' && peer !== undefined) existing.peer = peer;
+        return;
+      }
+      this.forget(address);
+    }
     const redial: Redial = {
       address,
       kind,
@@ -74,6 +87,7 @@ export class Redialer {
       peer,
       reached: false,
       failingSince: undefined,
+      label,
     };
     this.#redials.set(address, redial);
     this.#attempt(redial);
@@ -118,7 +132,7 @@ export class Redialer {
     if (redial) redial.peer = peer;
   }
 
-  /** Stops dialling `address` (it turned out to be this node itself). */
+  /** Stops dialling `address` (it turned out to be this node itself, or discovery lost it). */
   forget(address: string): void {
     const redial = this.#redials.get(address);
     if (!redial) return;
@@ -156,7 +170,8 @@ export class Redialer {
       this.#host.logger.debug(`re-dialling ${redial.address}: ${err.message}`);
       return;
     }
-    const what = redial.kind === 'seed' ? 'seed' : `${redial.peer ?? 'node'} (from a peer list)`;
+    const what =
+      redial.kind === 'seed' ? redial.label : `${redial.peer ?? 'node'} (from a peer list)`;
     this.#host.warnLimited(
       `dial ${redial.address}`,
       `${what}: ${err.message}; retrying with backoff`,
@@ -171,6 +186,8 @@ export class Redialer {
     redial.timer = undefined;
     this.#host.connect(redial.address).then(
       (peer) => {
+        // Forgotten (or replaced by a seed) while the dial was under way: nothing more to do.
+        if (this.#redials.get(redial.address) !== redial) return;
         redial.peer = peer;
         redial.reached = true;
         redial.failingSince = undefined;
@@ -179,6 +196,7 @@ export class Redialer {
         else if (!this.#host.isConnected(peer)) this.#schedule(redial, false);
       },
       (err: Error) => {
+        if (this.#redials.get(redial.address) !== redial) return;
         this.#reportFailure(redial, err);
         if (redial.kind !== 'seed' && this.#now() > redial.giveUpAt)
           this.#redials.delete(redial.address);

@@ -1,7 +1,8 @@
 /**
  * The node's network side: listens, dials, admits authenticated connections (one per peer),
- * keeps seeds and lost peers re-dialled with backoff, and exchanges peer lists so that any
- * seed leads to a full mesh. Upper layers see `onUp` / `onDown` / `onMessage` only.
+ * keeps what discovery reports (the seeds by default) and lost peers re-dialled with backoff,
+ * and exchanges peer lists so that any seed leads to a full mesh. Upper layers see `onUp` /
+ * `onDown` / `onMessage` only.
  */
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
@@ -87,6 +88,13 @@ export class Transport implements ConnectionHost {
   });
   #server: net.Server | undefined;
   #closing = false;
+  /** Addresses that turned out to lead to this node itself (a discovery may list it). */
+  readonly #selfAddresses = new Set<string>();
+  /**
+   * Whether nodes named in peers' peer lists are dialled (the discovery decides; the list is
+   * always sent, since its arrival confirms a new connection).
+   */
+  dialLearntPeers = true;
 
   constructor(options: ResolvedNodeOptions, handlers: TransportHandlers) {
     this.#options = options;
@@ -131,8 +139,25 @@ export class Transport implements ConnectionHost {
     const bound = server.address() as net.AddressInfo;
     this.listenAddress = formatAddress(host, bound.port);
     this.advertisedAddress = formatAddress(advertised.host, advertised.port ?? bound.port);
-    for (const seed of this.#options.seeds) this.#redialer.keep(seed, 'seed');
     return this.listenAddress;
+  }
+
+  /**
+   * Keeps `address` dialled while discovery reports it: and again whenever its node is lost.
+   * `label` names it in warnings (`'seed'`, `'dns address'`).
+   */
+  keepDiscovered(address: string, peer: string | undefined, label: string): void {
+    if (!this.#closing) this.#redialer.keep(address, 'seed', peer, label);
+  }
+
+  /** Stops re-dialling `address` (discovery no longer reports it); a connection to it stays. */
+  forgetDiscovered(address: string): void {
+    this.#redialer.forget(address);
+  }
+
+  /** `true` when `address` is known to lead to this node itself. */
+  isSelfAddress(address: string): boolean {
+    return address === this.advertisedAddress || this.#selfAddresses.has(address);
   }
 
   /** The ready connection to `peer`, if any. */
@@ -360,6 +385,7 @@ export class Transport implements ConnectionHost {
     if (claimed === this.selfName) {
       this.logger.debug(`${dial.address} is this node itself: not dialled again`);
       this.#redialer.forget(dial.address);
+      this.#selfAddresses.add(dial.address);
     } else if (claimed !== undefined) this.#redialer.named(dial.address, claimed);
     const peer = conn.peerName;
     if (peer && conn.refusal === 'duplicate connection') {
@@ -410,6 +436,7 @@ export class Transport implements ConnectionHost {
   }
 
   #onPeerList(frame: Buffer): void {
+    if (!this.dialLearntPeers) return;
     for (const [name, address] of decodePeerList(frame)) {
       if (name === this.selfName || this.#ready.has(name)) continue;
       // Re-dialled, not tried once: the dial can be refused for a while (a node restarted

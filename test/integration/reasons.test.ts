@@ -193,6 +193,16 @@ describe('every details.reason, produced for real', () => {
       const port = Number(a.address.split(':')[1]);
       return failure(startNode({ name: 'r-f@127.0.0.1', port, ...quiet }));
     },
+    discovery_failed: async () => {
+      const discovery = {
+        kind: 'broken',
+        start: async () => {
+          throw new Error('no client package');
+        },
+        stop() {},
+      };
+      return failure(startNode({ name: 'r-d@127.0.0.1', discovery, ...quiet }));
+    },
     connect_failed: async () => {
       const server = net.createServer();
       await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

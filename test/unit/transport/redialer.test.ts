@@ -62,3 +62,45 @@ test('a seed reached before warns only after failing for a while; a lost peer ne
   await attempts();
   assert.deepEqual(lost.state.warnings, []);
 });
+
+test('an address learnt from a peer list becomes a seed when discovery reports it', async (t) => {
+  const { state, redialer } = setup();
+  t.after(() => redialer.stop());
+  state.reachable = false;
+  redialer.keep('a:1', 'learnt', 'peer@h');
+  state.now += WARN_AFTER_FAILING_MS * 7; // a learnt address is given up after 60 s...
+  redialer.keep('a:1', 'seed', undefined, 'dns address');
+  await attempts();
+  // ...a seed is not, and its warnings use the discovery's label.
+  assert.equal(redialer.mayLeadTo('anyone@h'), true);
+  assert.match(state.warnings[0] ?? '', /^dns address: cannot connect to a:1/);
+});
+
+test('a dial that ends after its address was replaced or forgotten changes nothing', async (t) => {
+  let dials = 0;
+  const pending: ((peer: string) => void)[] = [];
+  const quiet: Logger = { debug() {}, info() {}, warn() {}, error() {} };
+  const redialer = new Redialer({
+    connect: () => {
+      dials++;
+      return new Promise<string>((resolve) => pending.push(resolve));
+    },
+    isConnected: () => false,
+    logger: quiet,
+    warnLimited() {},
+  });
+  t.after(() => redialer.stop());
+  redialer.keep('a:1', 'learnt', 'peer@h');
+  redialer.keep('a:1', 'seed'); // discovery reports it while the learnt dial is under way
+  assert.equal(dials, 2);
+  pending[0]?.('peer@h'); // the learnt dial succeeds: it must not drop the seed
+  await attempts();
+  assert.equal(redialer.mayLeadTo('other@h'), true, 'the seed (any node) is still kept');
+  redialer.forget('a:1');
+  pending[1]?.('peer@h');
+  await attempts();
+  redialer.peerLost('peer@h');
+  await attempts();
+  assert.equal(dials, 2, 'forgotten: never dialled again');
+  assert.equal(redialer.mayLeadTo('peer@h'), false);
+});

@@ -1,0 +1,201 @@
+/**
+ * The node's side of the discovery seam: makes the backend from the `discovery` option, starts
+ * and stops it, and turns each view it reports into dials: new addresses are kept dialled, and
+ * vanished ones forgotten. It never closes a connection: liveness is the heartbeats' business.
+ */
+import { describeThrown } from '../contained.js';
+import type { Logger } from '../logger.js';
+import {
+  describe,
+  formatAddress,
+  isDiscovery,
+  isValidNodeName,
+  isWildcardHost,
+  parseAddress,
+} from '../options.js';
+import { seedDiscovery } from './seeds.js';
+import type { DiscoveredNode, Discovery, DiscoveryFactory, DiscoveryHost } from './types.js';
+
+/** Entries read from one view at most (a backend gone wrong cannot make the node dial without bound). */
+export const MAX_VIEW_ENTRIES = 10_000;
+
+/** What the driver needs of the transport. */
+export interface DialTarget {
+  /** Keeps `address` dialled (and dialled again whenever its node is lost) until forgotten. */
+  keep(address: string, peer: string | undefined, label: string): void;
+  /** Stops re-dialling `address`; a connection to it stays. */
+  forget(address: string): void;
+  /** `true` when `address` is known to lead to this node itself. */
+  isSelf(address: string): boolean;
+}
+
+/** What the driver tells the backend about this node. */
+export interface DiscoveryNodeInfo {
+  readonly name: string;
+  /** The advertised address (known once the node listens). */
+  address(): string;
+  readonly heartbeatTimeoutMs: number;
+  readonly logger: Logger;
+}
+
+/** Discoveries started by a node: one instance serves one node. */
+const inUse = new WeakSet<Discovery>();
+
+/**
+ * The backend a node runs with: the `discovery` option (a factory is called), else the seeds.
+ * Throws a `TypeError` for a factory that returns no Discovery or an instance already in use.
+ */
+export function makeDiscovery(
+  option: Discovery | DiscoveryFactory | undefined,
+  seeds: readonly string[],
+): Discovery {
+  if (option === undefined) return seedDiscovery(seeds);
+  const discovery = typeof option === 'function' ? option() : option;
+  if (!isDiscovery(discovery)) {
+    throw new TypeError(
+      `option "discovery": the function must return a Discovery (an object with start and stop methods), it returned ${describe(discovery)}`,
+    );
+  }
+  if (inUse.has(discovery)) {
+    throw new TypeError(
+      `option "discovery": this ${discovery.kind ?? 'discovery'} instance is already used by another node; ` +
+        'give a function that makes one per node (e.g. `discovery: () => dnsDiscovery({...})`)',
+    );
+  }
+  inUse.add(discovery);
+  return discovery;
+}
+
+/** One node's discovery: its backend, the last view it reported, and the dials it keeps. */
+export class DiscoveryDriver {
+  readonly discovery: Discovery;
+  readonly #target: DialTarget;
+  readonly #info: DiscoveryNodeInfo;
+  readonly #label: string;
+  /** The last view: address → node name, if reported. */
+  #view = new Map<string, string | undefined>();
+  #started = false;
+  #stopping: Promise<void> | undefined;
+
+  constructor(discovery: Discovery, target: DialTarget, info: DiscoveryNodeInfo) {
+    this.discovery = discovery;
+    this.#target = target;
+    this.#info = info;
+    const kind = discovery.kind ?? 'discovery';
+    this.#label = kind === 'seeds' ? 'seed' : `${kind} address`;
+  }
+
+  /** Whether peers' peer lists are acted upon. */
+  get peerExchange(): boolean {
+    return this.discovery.peerExchange ?? true;
+  }
+
+  /** Starts the backend; rejects when it does (a configuration error). */
+  async start(): Promise<void> {
+    this.#started = true;
+    const host: DiscoveryHost = {
+      name: this.#info.name,
+      address: this.#info.address(),
+      heartbeatTimeoutMs: this.#info.heartbeatTimeoutMs,
+      logger: this.#info.logger,
+      update: (nodes) => this.update(nodes),
+    };
+    await this.discovery.start(host);
+  }
+
+  /**
+   * Applies a view: dials what is new (or now has another name), forgets what vanished. Once
+   * the node is closing, views are ignored.
+   */
+  update(nodes: Iterable<DiscoveredNode>): void {
+    if (this.#stopping || !this.#started) return;
+    if (nodes === null || typeof (nodes as Iterable<unknown>)?.[Symbol.iterator] !== 'function') {
+      throw new TypeError(
+        `discovery update(nodes): expected an iterable, received ${describe(nodes)}`,
+      );
+    }
+    const next = new Map<string, string | undefined>();
+    const bad: unknown[] = [];
+    for (const node of nodes) {
+      if (next.size >= MAX_VIEW_ENTRIES) break;
+      const entry = normalize(node);
+      if (entry === undefined) bad.push(node);
+      else if (!this.#isSelf(entry.address, entry.name)) next.set(entry.address, entry.name);
+    }
+    if (bad.length > 0) {
+      this.#info.logger.warn(
+        `${this.discovery.kind ?? 'discovery'} reported ${bad.length} malformed entr${bad.length === 1 ? 'y' : 'ies'} (left out), e.g. ${describeEntry(bad[0])}`,
+      );
+    }
+    for (const address of this.#view.keys()) {
+      if (!next.has(address)) this.#target.forget(address);
+    }
+    for (const [address, name] of next) {
+      if (!this.#view.has(address) || this.#view.get(address) !== name)
+        this.#target.keep(address, name, this.#label);
+    }
+    this.#view = next;
+  }
+
+  /** The addresses of the last view, with the names reported. */
+  view(): ReadonlyMap<string, string | undefined> {
+    return this.#view;
+  }
+
+  /** Stops the backend once, waiting for it at most `budgetMs`; a failure is logged. */
+  stop(budgetMs: number): Promise<void> {
+    this.#stopping ??= this.#stop(budgetMs);
+    return this.#stopping;
+  }
+
+  async #stop(budgetMs: number): Promise<void> {
+    if (!this.#started) return;
+    let timer: NodeJS.Timeout | undefined;
+    const stopped = Promise.resolve()
+      .then(() => this.discovery.stop())
+      .then(
+        () => true,
+        (err: unknown) => {
+          this.#info.logger.warn(
+            `${this.discovery.kind ?? 'discovery'} failed to stop: ${describeThrown(err)}`,
+          );
+          return true;
+        },
+      );
+    const late = new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(false), budgetMs);
+    });
+    const inTime = await Promise.race([stopped, late]);
+    clearTimeout(timer);
+    if (!inTime) {
+      this.#info.logger.warn(
+        `${this.discovery.kind ?? 'discovery'} did not stop within ${budgetMs} ms; going on without it`,
+      );
+    }
+  }
+
+  #isSelf(address: string, name: string | undefined): boolean {
+    return name === this.#info.name || this.#target.isSelf(address);
+  }
+}
+
+/** The entry with its address in canonical form, or `undefined` when malformed. */
+function normalize(node: unknown): { address: string; name: string | undefined } | undefined {
+  if (typeof node !== 'object' || node === null) return undefined;
+  const { address, name } = node as { address?: unknown; name?: unknown };
+  if (name !== undefined && !isValidNodeName(name)) return undefined;
+  try {
+    const { host, port } = parseAddress(address, 'address');
+    // A wildcard leads nowhere but back to whoever dials it.
+    if (isWildcardHost(host)) return undefined;
+    return { address: formatAddress(host, port), name };
+  } catch {
+    return undefined;
+  }
+}
+
+function describeEntry(entry: unknown): string {
+  if (typeof entry !== 'object' || entry === null) return describe(entry);
+  const { address, name } = entry as { address?: unknown; name?: unknown };
+  return `{ address: ${describe(address)}, name: ${describe(name)} }`;
+}
