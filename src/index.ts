@@ -78,6 +78,13 @@ export {
   type NodeDownMessage,
   type NodeUpMessage,
 } from './diagnostics.js';
+export {
+  DEFAULT_DNS_INTERVAL_MS,
+  type DnsAddress,
+  type DnsDiscoveryOptions,
+  type DnsLookup,
+  dnsDiscovery,
+} from './discovery/dns.js';
 export { seedDiscovery } from './discovery/seeds.js';
 export type {
   DiscoveredNode,

@@ -1,0 +1,182 @@
+/**
+ * DNS discovery, for Kubernetes headless services (whose name resolves to the address of every
+ * ready pod) and anything else that publishes a node set as A/AAAA records: the name is
+ * resolved periodically, new addresses are dialled and vanished ones forgotten, as libcluster's
+ * DNS strategies do.
+ */
+import { lookup as systemLookup } from 'node:dns/promises';
+import { describeThrown } from '../contained.js';
+import { describe, formatAddress, MAX_TIMEOUT_MS, optionError, parseAddress } from '../options.js';
+import type { Discovery, DiscoveryHost } from './types.js';
+
+/** @default 5 000 ms, as libcluster polls. */
+export const DEFAULT_DNS_INTERVAL_MS = 5_000;
+
+/** One address a {@link DnsLookup} returns. */
+export interface DnsAddress {
+  readonly address: string;
+  readonly family: number;
+}
+
+/**
+ * Resolves a host name to all of its addresses: the signature of `lookup` from
+ * `node:dns/promises` called with `{ all: true }`, so that function (the default) or a test
+ * double fits.
+ */
+export type DnsLookup = (
+  hostname: string,
+  options: { all: true; family?: 0 | 4 | 6 },
+) => Promise<readonly DnsAddress[]>;
+
+/** Options of {@link dnsDiscovery}. */
+export interface DnsDiscoveryOptions {
+  /**
+   * The name to resolve, e.g. a headless service `rpclb-workers.default.svc.cluster.local`
+   * (every ready pod's address; give the pods `publishNotReadyAddresses: false`, the default).
+   */
+  name: string;
+  /** The port nodes listen on. @default this node's advertised port */
+  port?: number;
+  /** How often the name is resolved, in ms. @default 5 000 */
+  intervalMs?: number;
+  /** Which records: `4` (A), `6` (AAAA) or `0` (both). @default 0 */
+  family?: 0 | 4 | 6;
+  /**
+   * The resolver. The default goes through the system's resolver (`getaddrinfo`: `/etc/hosts`,
+   * then DNS), as a connection would. @default `lookup` from `node:dns/promises`
+   */
+  lookup?: DnsLookup;
+  /** Dial the nodes named in peers' peer lists too (see `Discovery.peerExchange`). @default true */
+  peerExchange?: boolean;
+}
+
+/**
+ * Discovery through DNS: resolves `name` at once and then every `intervalMs`; each answer is
+ * the view (`address:port` for each record). A failed lookup (a timeout, a name with no
+ * records) keeps the last view: connections are judged by heartbeats, and the re-dials of
+ * addresses that are gone cost one refused dial per backoff step. Nothing is registered: the
+ * platform publishes the records.
+ *
+ * @example
+ * ```ts
+ * const node = await startNode({
+ *   host: '0.0.0.0', port: 4370, advertiseAddress: process.env.POD_IP,
+ *   discovery: () => dnsDiscovery({ name: 'rpclb-workers.default.svc.cluster.local' }),
+ * });
+ * ```
+ */
+export function dnsDiscovery(options: DnsDiscoveryOptions): Discovery {
+  const config = resolveDnsOptions(options);
+  let poller: DnsPoller | undefined;
+  return {
+    kind: 'dns',
+    peerExchange: config.peerExchange,
+    start(host) {
+      poller = new DnsPoller(config, host);
+      return poller.start();
+    },
+    stop() {
+      poller?.stop();
+    },
+  };
+}
+
+type ResolvedDnsOptions = Required<Omit<DnsDiscoveryOptions, 'port'>> & {
+  port: number | undefined;
+};
+
+function resolveDnsOptions(options: DnsDiscoveryOptions): ResolvedDnsOptions {
+  if (typeof options !== 'object' || options === null)
+    throw optionError('dnsDiscovery', 'an object', options);
+  const { name, port, intervalMs = DEFAULT_DNS_INTERVAL_MS, family = 0 } = options;
+  if (typeof name !== 'string' || !/^[A-Za-z0-9._-]{1,253}$/.test(name))
+    throw optionError('dnsDiscovery.name', 'a host name (letters, digits, ".-_")', name);
+  if (port !== undefined && !(Number.isInteger(port) && port > 0 && port < 65536))
+    throw optionError('dnsDiscovery.port', 'an integer from 1 to 65535', port);
+  if (!(Number.isInteger(intervalMs) && intervalMs >= 100 && intervalMs <= MAX_TIMEOUT_MS))
+    throw optionError(
+      'dnsDiscovery.intervalMs',
+      `an integer from 100 to ${MAX_TIMEOUT_MS}`,
+      intervalMs,
+    );
+  if (family !== 0 && family !== 4 && family !== 6)
+    throw optionError('dnsDiscovery.family', '0, 4 or 6', family);
+  const lookup = options.lookup ?? (systemLookup as DnsLookup);
+  if (typeof lookup !== 'function')
+    throw optionError('dnsDiscovery.lookup', 'a function like dns.promises.lookup', lookup);
+  const peerExchange = options.peerExchange ?? true;
+  if (typeof peerExchange !== 'boolean')
+    throw optionError('dnsDiscovery.peerExchange', 'a boolean', peerExchange);
+  return { name, port, intervalMs, family, lookup, peerExchange };
+}
+
+/** One node's resolution loop. */
+class DnsPoller {
+  readonly #config: ResolvedDnsOptions;
+  readonly #host: DiscoveryHost;
+  readonly #port: number;
+  #timer: NodeJS.Timeout | undefined;
+  #stopped = false;
+  /** The error of the current run of failed lookups, if failing (logged once per run). */
+  #failing: string | undefined;
+  #viewSize = 0;
+
+  constructor(config: ResolvedDnsOptions, host: DiscoveryHost) {
+    this.#config = config;
+    this.#host = host;
+    this.#port = config.port ?? parseAddress(host.address, 'address').port;
+  }
+
+  /** Resolves once (waiting at most one interval for it), then every interval. */
+  async start(): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const bounded = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, this.#config.intervalMs);
+    });
+    await Promise.race([this.#resolve(), bounded]);
+    clearTimeout(timer);
+  }
+
+  stop(): void {
+    this.#stopped = true;
+    clearTimeout(this.#timer);
+  }
+
+  async #resolve(): Promise<void> {
+    const { name, family, lookup } = this.#config;
+    try {
+      const records = await lookup(name, { all: true, family });
+      if (this.#stopped) return;
+      if (!Array.isArray(records)) throw new TypeError(`lookup returned ${describe(records)}`);
+      const addresses = new Set(
+        records.map((r: DnsAddress) => formatAddress(r.address, this.#port)),
+      );
+      this.#recovered(addresses.size);
+      this.#viewSize = addresses.size;
+      this.#host.update([...addresses].map((address) => ({ address })));
+    } catch (err) {
+      if (!this.#stopped) this.#failed(err);
+    } finally {
+      if (!this.#stopped) {
+        clearTimeout(this.#timer);
+        this.#timer = setTimeout(() => this.#resolve(), this.#config.intervalMs);
+        this.#timer.unref();
+      }
+    }
+  }
+
+  #failed(err: unknown): void {
+    const code = (err as NodeJS.ErrnoException)?.code ?? describeThrown(err);
+    if (this.#failing === code) return;
+    this.#failing = code;
+    this.#host.logger.warn(
+      `dns: cannot resolve ${this.#config.name} (${code}); keeping the last view (${this.#viewSize} addresses) and retrying every ${this.#config.intervalMs} ms`,
+    );
+  }
+
+  #recovered(size: number): void {
+    if (this.#failing === undefined) return;
+    this.#failing = undefined;
+    this.#host.logger.info(`dns: ${this.#config.name} resolves again (${size} addresses)`);
+  }
+}
