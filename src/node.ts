@@ -13,7 +13,7 @@ import type {
   LoadBalancerOptions,
 } from './balancer/options.js';
 import { callContained, describeThrown } from './contained.js';
-import { DiscoveryDriver, makeDiscovery } from './discovery/driver.js';
+import { DiscoveryDriver, makeDiscovery, messageOf } from './discovery/driver.js';
 import { RpcError } from './errors.js';
 import {
   type ClusterSnapshot,
@@ -260,7 +260,7 @@ export class RpcNode extends EventEmitter<NodeEvents> {
     } catch (err) {
       await node.destroy();
       const kind = node.#discovery.discovery.kind ?? 'discovery';
-      throw new RpcError('service_unavailable', `${kind} failed to start: ${describeThrown(err)}`, {
+      throw new RpcError('service_unavailable', `${kind} failed to start: ${messageOf(err)}`, {
         details: { reason: 'discovery_failed' },
         cause: err,
       });

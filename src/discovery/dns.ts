@@ -5,8 +5,8 @@
  * DNS strategies do.
  */
 import { lookup as systemLookup } from 'node:dns/promises';
-import { describeThrown } from '../contained.js';
 import { describe, formatAddress, MAX_TIMEOUT_MS, optionError, parseAddress } from '../options.js';
+import { messageOf } from './registry.js';
 import type { Discovery, DiscoveryHost } from './types.js';
 
 /** @default 5 000 ms, as libcluster polls. */
@@ -166,7 +166,7 @@ class DnsPoller {
   }
 
   #failed(err: unknown): void {
-    const code = (err as NodeJS.ErrnoException)?.code ?? describeThrown(err);
+    const code = (err as NodeJS.ErrnoException)?.code ?? messageOf(err);
     if (this.#failing === code) return;
     this.#failing = code;
     this.#host.logger.warn(

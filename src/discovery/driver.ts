@@ -3,7 +3,6 @@
  * and stops it, and turns each view it reports into dials: new addresses are kept dialled, and
  * vanished ones forgotten. It never closes a connection: liveness is the heartbeats' business.
  */
-import { describeThrown } from '../contained.js';
 import type { Logger } from '../logger.js';
 import {
   describe,
@@ -13,6 +12,7 @@ import {
   isWildcardHost,
   parseAddress,
 } from '../options.js';
+import { messageOf } from './registry.js';
 import { seedDiscovery } from './seeds.js';
 import type { DiscoveredNode, Discovery, DiscoveryFactory, DiscoveryHost } from './types.js';
 
@@ -67,6 +67,8 @@ export function makeDiscovery(
 }
 
 /** One node's discovery: its backend, the last view it reported, and the dials it keeps. */
+export { messageOf };
+
 export class DiscoveryDriver {
   readonly discovery: Discovery;
   readonly #target: DialTarget;
@@ -157,7 +159,7 @@ export class DiscoveryDriver {
         () => true,
         (err: unknown) => {
           this.#info.logger.warn(
-            `${this.discovery.kind ?? 'discovery'} failed to stop: ${describeThrown(err)}`,
+            `${this.discovery.kind ?? 'discovery'} failed to stop: ${messageOf(err)}`,
           );
           return true;
         },

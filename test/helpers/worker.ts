@@ -32,6 +32,8 @@ const behaviour = (options.behaviour ?? {}) as {
   refuse?: boolean;
 };
 delete options.behaviour;
+// A discovery backend described in JSON (the options cross a process boundary as JSON).
+if (options.discovery) options.discovery = await testDiscovery(options.discovery);
 // captureLogs: every log line from info up is also sent to the parent as a 'log' event.
 if (behaviour.captureLogs) options.logger = captureLogger(options.name ?? 'node');
 
@@ -598,3 +600,13 @@ send({
   advertisedAddress: node.advertisedAddress,
   pid: process.pid,
 });
+
+/** Makes the discovery a test asked for: `{ kind: 'etcd' | 'redis', ...its options }`. */
+async function testDiscovery(spec: { kind: string; [option: string]: unknown }) {
+  const { kind, ...rest } = spec;
+  if (kind === 'etcd') {
+    const { etcdDiscovery } = await import('../../src/discovery/etcd.js');
+    return etcdDiscovery(rest as unknown as Parameters<typeof etcdDiscovery>[0]);
+  }
+  throw new Error(`unknown discovery kind ${kind}`);
+}

@@ -1,0 +1,290 @@
+/**
+ * `rpc-load-balancer/discovery/etcd`: discovery through etcd with the `etcd3` client (an
+ * optional peer dependency, loaded when a node starts). Each node puts `{ name, address }`
+ * under `prefix + name`, attached to a lease whose TTL is its heartbeat timeout, and keeps the
+ * lease alive; every node watches the prefix, so a join or a graceful leave is seen as soon as
+ * etcd sends the event, and a crashed node's entry goes when its lease expires.
+ *
+ * ```ts
+ * import { startNode } from 'rpc-load-balancer';
+ * import { etcdDiscovery } from 'rpc-load-balancer/discovery/etcd';
+ * const node = await startNode({ discovery: () => etcdDiscovery({ hosts: 'http://etcd:2379' }) });
+ * ```
+ */
+import type { Etcd3, IOptions, Lease, Watcher } from 'etcd3';
+import { optionError } from '../options.js';
+import { Backoff } from '../transport/backoff.js';
+import {
+  decodeEntry,
+  encodeEntry,
+  importOptional,
+  messageOf,
+  OutageLog,
+  sleep,
+} from './registry.js';
+import type { DiscoveredNode, Discovery, DiscoveryHost } from './types.js';
+
+/** @default 'rpclb/nodes/' */
+export const DEFAULT_ETCD_PREFIX = 'rpclb/nodes/';
+
+/** Options of {@link etcdDiscovery}. */
+export interface EtcdDiscoveryOptions {
+  /** The etcd endpoints, with their scheme: `'http://127.0.0.1:2379'` or several. */
+  hosts: string | string[];
+  /**
+   * The key prefix under which the nodes of one cluster register (one prefix per cluster).
+   * @default 'rpclb/nodes/'
+   */
+  prefix?: string;
+  /**
+   * Further options of the `etcd3` client (`auth`, `credentials`, `dialTimeout`,
+   * `faultHandling`...). Unary calls get a deadline of twice the lease TTL unless
+   * `defaultCallOptions` is given.
+   */
+  client?: Omit<IOptions, 'hosts'>;
+  /** Dial the nodes named in peers' peer lists too (see `Discovery.peerExchange`). @default true */
+  peerExchange?: boolean;
+}
+
+/**
+ * The lease TTL for a heartbeat timeout: whole seconds (etcd's granularity), rounded up, at
+ * least 1. etcd raises a TTL below its own minimum (1.5 × its election timeout, 2 s with the
+ * defaults) to that minimum.
+ */
+export function leaseTtlSeconds(heartbeatTimeoutMs: number): number {
+  return Math.max(1, Math.ceil(heartbeatTimeoutMs / 1_000));
+}
+
+/**
+ * Discovery through etcd: registers this node under `prefix` with a lease of
+ * {@link leaseTtlSeconds}(heartbeatTimeoutMs), watches the prefix, and reports every entry
+ * under it. While etcd cannot be reached the last view stays; when it is back, the node
+ * registers again (a new lease if the old one expired) and reads the whole prefix again before
+ * watching it anew. `startNode` waits for the first registration and read for at most
+ * `heartbeatTimeoutMs`, then goes on trying in the background.
+ */
+export function etcdDiscovery(options: EtcdDiscoveryOptions): Discovery {
+  const config = resolveEtcdOptions(options);
+  let session: EtcdSession | undefined;
+  return {
+    kind: 'etcd',
+    peerExchange: config.peerExchange,
+    async start(host) {
+      const { Etcd3 } = await importOptional(
+        'etcd3',
+        'rpc-load-balancer/discovery/etcd',
+        () => import('etcd3'),
+      );
+      session = new EtcdSession(config, host, Etcd3);
+      await session.start();
+    },
+    stop: () => session?.stop(),
+  };
+}
+
+interface ResolvedEtcdOptions {
+  readonly hosts: string[];
+  readonly prefix: string;
+  readonly client: Omit<IOptions, 'hosts'>;
+  readonly peerExchange: boolean;
+}
+
+function resolveEtcdOptions(options: EtcdDiscoveryOptions): ResolvedEtcdOptions {
+  if (typeof options !== 'object' || options === null)
+    throw optionError('etcdDiscovery', 'an object', options);
+  const hosts = typeof options.hosts === 'string' ? [options.hosts] : options.hosts;
+  if (
+    !Array.isArray(hosts) ||
+    hosts.length === 0 ||
+    !hosts.every((h) => typeof h === 'string' && /^https?:\/\/./.test(h))
+  ) {
+    throw optionError('etcdDiscovery.hosts', 'URLs like "http://127.0.0.1:2379"', options.hosts);
+  }
+  const prefix = options.prefix ?? DEFAULT_ETCD_PREFIX;
+  if (typeof prefix !== 'string' || prefix.length === 0)
+    throw optionError('etcdDiscovery.prefix', 'a non-empty string', prefix);
+  const client = options.client ?? {};
+  if (typeof client !== 'object' || client === null)
+    throw optionError('etcdDiscovery.client', 'etcd3 client options', client);
+  const peerExchange = options.peerExchange ?? true;
+  if (typeof peerExchange !== 'boolean')
+    throw optionError('etcdDiscovery.peerExchange', 'a boolean', peerExchange);
+  return Object.freeze({ hosts: [...hosts], prefix, client: { ...client }, peerExchange });
+}
+
+/** One node's registration and watch. */
+class EtcdSession {
+  readonly #config: ResolvedEtcdOptions;
+  readonly #host: DiscoveryHost;
+  readonly #client: Etcd3;
+  readonly #ttl: number;
+  readonly #outage: OutageLog;
+  /** The view: key → node. */
+  readonly #view = new Map<string, DiscoveredNode>();
+  #lease: Lease | undefined;
+  #watcher: Watcher | undefined;
+  /** Bumped by every sync, so an older one still running knows it was overtaken. */
+  #syncs = 0;
+  #stopped = false;
+
+  constructor(config: ResolvedEtcdOptions, host: DiscoveryHost, Client: typeof Etcd3) {
+    this.#config = config;
+    this.#host = host;
+    this.#ttl = leaseTtlSeconds(host.heartbeatTimeoutMs);
+    this.#outage = new OutageLog('etcd', host.logger);
+    const deadlineMs = 2_000 * this.#ttl;
+    this.#client = new Client({
+      // A call to an etcd that is frozen must fail, so the loops below try again.
+      defaultCallOptions: (context) =>
+        context.isStream ? {} : { deadline: Date.now() + deadlineMs },
+      faultHandling: { watchBackoff: cappedBackoff(100, 2_000) },
+      ...config.client,
+      hosts: config.hosts,
+    });
+  }
+
+  get #key(): string {
+    return `${this.#config.prefix}${this.#host.name}`;
+  }
+
+  /** Registers and reads the prefix, waiting at most the heartbeat timeout for both. */
+  async start(): Promise<void> {
+    const ready = Promise.all([this.#register(), this.#sync()]);
+    await Promise.race([ready, sleep(this.#host.heartbeatTimeoutMs)]);
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    const watcher = this.#watcher;
+    this.#watcher = undefined;
+    watcher?.removeAllListeners();
+    watcher?.cancel().catch(() => {});
+    try {
+      // Revoking deletes the entry at once: peers forget this node without waiting for the TTL.
+      await this.#lease?.revoke();
+    } catch (err) {
+      this.#host.logger.debug(`etcd: revoking the lease failed: ${messageOf(err)}`);
+    } finally {
+      this.#client.close();
+    }
+  }
+
+  /** Grants a lease and puts this node's entry under it, retrying until it succeeds. */
+  async #register(): Promise<void> {
+    const backoff = new Backoff(100, 2_000);
+    while (!this.#stopped) {
+      const lease = this.#client.lease(this.#ttl);
+      // A lease also fails to be granted when etcd is down: the error is handled below.
+      lease.on('lost', (err) => this.#leaseLost(lease, err));
+      try {
+        await lease.put(this.#key).value(encodeEntry(this.#host.name, this.#host.address));
+        if (this.#stopped) {
+          await lease.revoke().catch(() => {});
+          return;
+        }
+        this.#lease = lease;
+        this.#outage.ok();
+        return;
+      } catch (err) {
+        lease.removeAllListeners('lost');
+        lease.release();
+        this.#outage.failed('registering', err, this.#view.size);
+        await sleep(backoff.next());
+      }
+    }
+  }
+
+  /**
+   * The lease expired or etcd forgot it (it was down for longer than the TTL, or restarted
+   * without its data): register again, and read the prefix again, which may have been reset.
+   */
+  #leaseLost(lease: Lease, err: unknown): void {
+    if (this.#stopped || this.#lease !== lease) return;
+    this.#lease = undefined;
+    this.#outage.failed('keeping the lease alive', err, this.#view.size);
+    void this.#register().then(() => this.#sync());
+  }
+
+  /**
+   * Reads the whole prefix, reports it, then watches from the revision read: the watch then
+   * misses nothing, whatever happened while it was away (compaction, a restarted etcd whose
+   * revisions started again). Retried until it succeeds; a newer sync supersedes it.
+   */
+  async #sync(): Promise<void> {
+    const run = ++this.#syncs;
+    const backoff = new Backoff(100, 2_000);
+    while (!this.#stopped && run === this.#syncs) {
+      try {
+        const res = await this.#client.getAll().prefix(this.#config.prefix).exec();
+        if (this.#stopped || run !== this.#syncs) return;
+        this.#view.clear();
+        for (const kv of res.kvs) this.#put(kv.key.toString(), kv.value.toString());
+        this.#report();
+        this.#outage.ok();
+        await this.#watch(BigInt(res.header.revision) + 1n);
+        return;
+      } catch (err) {
+        this.#outage.failed('reading the prefix', err, this.#view.size);
+        await sleep(backoff.next());
+      }
+    }
+  }
+
+  async #watch(fromRevision: bigint): Promise<void> {
+    const old = this.#watcher;
+    this.#watcher = undefined;
+    old?.removeAllListeners();
+    old?.cancel().catch(() => {});
+    const watcher = await this.#client
+      .watch()
+      .prefix(this.#config.prefix)
+      .startRevision(fromRevision.toString())
+      .create();
+    if (this.#stopped) {
+      await watcher.cancel().catch(() => {});
+      return;
+    }
+    this.#watcher = watcher;
+    let disconnected = false;
+    watcher.on('put', (kv) => {
+      this.#put(kv.key.toString(), kv.value.toString());
+      this.#report();
+    });
+    watcher.on('delete', (kv) => {
+      if (this.#view.delete(kv.key.toString())) this.#report();
+    });
+    watcher.on('disconnected', (err: unknown) => {
+      disconnected = true;
+      this.#outage.failed('watching', err, this.#view.size);
+    });
+    // Back after a break: read everything again rather than trust a resumed revision.
+    watcher.on('connected', () => {
+      if (disconnected && this.#watcher === watcher) void this.#sync();
+    });
+    watcher.on('error', (err: unknown) => {
+      this.#outage.failed('watching', err, this.#view.size);
+      if (this.#watcher === watcher) void this.#sync();
+    });
+  }
+
+  #put(key: string, value: string): void {
+    const node = decodeEntry(value);
+    if (node) this.#view.set(key, node);
+    else this.#view.delete(key);
+  }
+
+  #report(): void {
+    if (!this.#stopped) this.#host.update(this.#view.values());
+  }
+}
+
+/** A backoff step as etcd3's watch manager reads it (cockatiel's `IBackoff`). */
+interface BackoffStep {
+  readonly duration: number;
+  next(): BackoffStep;
+}
+
+/** etcd3's watch backoff: doubling from `minMs` up to `maxMs`. */
+function cappedBackoff(minMs: number, maxMs: number): BackoffStep {
+  return { duration: minMs, next: () => cappedBackoff(Math.min(maxMs, minMs * 2), maxMs) };
+}
