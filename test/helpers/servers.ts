@@ -168,10 +168,19 @@ export class RedisServer extends ServerProcess {
     return missing(RedisServer.binary, 'redis-server');
   }
 
-  static async start(t: TestContextLike): Promise<RedisServer> {
-    const server = new RedisServer(await freePort(), t);
+  /** `extra`: more server arguments, e.g. `['--notify-keyspace-events', 'Ex']`. */
+  static async start(t: TestContextLike, extra: string[] = []): Promise<RedisServer> {
+    const server = new RedisServer(await freePort(), t, extra);
     await server.run();
     return server;
+  }
+
+  private constructor(
+    port: number,
+    t: TestContextLike,
+    readonly extra: string[],
+  ) {
+    super(port, t);
   }
 
   get url(): string {
@@ -194,6 +203,7 @@ export class RedisServer extends ServerProcess {
         dirname(dataDir), // nothing is written there: no snapshots, no append-only file
         '--loglevel',
         'warning',
+        ...this.extra,
       ],
     ];
   }

@@ -608,5 +608,9 @@ async function testDiscovery(spec: { kind: string; [option: string]: unknown }) 
     const { etcdDiscovery } = await import('../../src/discovery/etcd.js');
     return etcdDiscovery(rest as unknown as Parameters<typeof etcdDiscovery>[0]);
   }
+  if (kind === 'redis') {
+    const { redisDiscovery } = await import('../../src/discovery/redis.js');
+    return redisDiscovery(rest as unknown as Parameters<typeof redisDiscovery>[0]);
+  }
   throw new Error(`unknown discovery kind ${kind}`);
 }

@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { etcdDiscovery, leaseTtlSeconds } from '../../../src/discovery/etcd.js';
+import { redisDiscovery } from '../../../src/discovery/redis.js';
 import { decodeEntry, encodeEntry, importOptional } from '../../../src/discovery/registry.js';
 
 describe('registry entries', () => {
@@ -84,5 +85,36 @@ describe('etcdDiscovery', () => {
     const ok = etcdDiscovery({ hosts: ['http://a:2379', 'https://b:2379'], peerExchange: false });
     assert.equal(ok.kind, 'etcd');
     assert.equal(ok.peerExchange, false);
+  });
+});
+
+describe('redisDiscovery', () => {
+  test('bad options are TypeErrors naming the field', () => {
+    const cases: [unknown, RegExp][] = [
+      [null, /^option "redisDiscovery" must be an object/],
+      [
+        {},
+        /^option "redisDiscovery.url" must be a URL like "redis:\/\/127.0.0.1:6379", received undefined$/,
+      ],
+      [{ url: '127.0.0.1:6379' }, /"redisDiscovery.url"/],
+      [
+        { url: 'redis://r', prefix: 'a*' },
+        /"redisDiscovery.prefix" must be a non-empty string without/,
+      ],
+      [{ url: 'redis://r', client: 'x' }, /"redisDiscovery.client"/],
+      [
+        { url: 'redis://r', reconcileIntervalMs: 50 },
+        /"redisDiscovery.reconcileIntervalMs" must be an integer from 100/,
+      ],
+      [{ url: 'redis://r', peerExchange: 0 }, /"redisDiscovery.peerExchange" must be a boolean/],
+    ];
+    for (const [options, message] of cases) {
+      assert.throws(
+        () => redisDiscovery(options as never),
+        (err: Error) => err instanceof TypeError && message.test(err.message),
+        JSON.stringify(options),
+      );
+    }
+    assert.equal(redisDiscovery({ url: 'rediss://r:6380/2' }).kind, 'redis');
   });
 });

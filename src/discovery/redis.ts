@@ -1,0 +1,287 @@
+/**
+ * `rpc-load-balancer/discovery/redis`: discovery through Redis with the `ioredis` client (an
+ * optional peer dependency, loaded when a node starts). Each node keeps a key
+ * `prefix + name` holding `{ name, address }` with a TTL of its heartbeat timeout, refreshed
+ * three times per TTL; joins and graceful leaves are published on a channel, a key that
+ * expires is reported by Redis' keyspace notifications where the server has them on
+ * (`notify-keyspace-events Ex`), and a periodic reconciliation (SCAN of the prefix) covers
+ * whatever a subscriber missed.
+ *
+ * ```ts
+ * import { startNode } from 'rpc-load-balancer';
+ * import { redisDiscovery } from 'rpc-load-balancer/discovery/redis';
+ * const node = await startNode({ discovery: () => redisDiscovery({ url: 'redis://redis:6379' }) });
+ * ```
+ */
+import type { Redis, RedisOptions } from 'ioredis';
+import { MAX_TIMEOUT_MS, optionError } from '../options.js';
+import { decodeEntry, encodeEntry, importOptional, OutageLog, sleep } from './registry.js';
+import type { DiscoveredNode, Discovery, DiscoveryHost } from './types.js';
+
+/** @default 'rpclb:nodes:' */
+export const DEFAULT_REDIS_PREFIX = 'rpclb:nodes:';
+/** @default 5 000 ms */
+export const DEFAULT_RECONCILE_INTERVAL_MS = 5_000;
+
+/** Options of {@link redisDiscovery}. */
+export interface RedisDiscoveryOptions {
+  /** The server: `redis://[:password@]host:port[/db]` (or `rediss://` for TLS). */
+  url: string;
+  /** Further `ioredis` options (`username`, `password`, `tls`, `db`...). */
+  client?: RedisOptions;
+  /**
+   * The prefix of the nodes' keys, one per cluster; the channel is `prefix + 'events'`.
+   * @default 'rpclb:nodes:'
+   */
+  prefix?: string;
+  /** How often the whole prefix is read again (SCAN), in ms. @default 5 000 */
+  reconcileIntervalMs?: number;
+  /** Dial the nodes named in peers' peer lists too (see `Discovery.peerExchange`). @default true */
+  peerExchange?: boolean;
+}
+
+/**
+ * Discovery through Redis. The view is the keys under `prefix`: a join is seen when its
+ * message arrives, a crashed node's key expires after `heartbeatTimeoutMs` and is seen at once
+ * with keyspace notifications on, else at the next reconciliation. While Redis cannot be
+ * reached the last view stays; when it is back (even restarted empty) the node sets its key
+ * again, announces itself and reads the prefix again. `startNode` waits for the first
+ * registration and read for at most `heartbeatTimeoutMs`.
+ */
+export function redisDiscovery(options: RedisDiscoveryOptions): Discovery {
+  const config = resolveRedisOptions(options);
+  let session: RedisSession | undefined;
+  return {
+    kind: 'redis',
+    peerExchange: config.peerExchange,
+    async start(host) {
+      const mod = await importOptional(
+        'ioredis',
+        'rpc-load-balancer/discovery/redis',
+        () => import('ioredis'),
+      );
+      session = new RedisSession(config, host, mod.Redis ?? mod.default);
+      await session.start();
+    },
+    stop: () => session?.stop(),
+  };
+}
+
+type ResolvedRedisOptions = Readonly<Required<Omit<RedisDiscoveryOptions, 'client'>>> & {
+  readonly client: RedisOptions;
+};
+
+function resolveRedisOptions(options: RedisDiscoveryOptions): ResolvedRedisOptions {
+  if (typeof options !== 'object' || options === null)
+    throw optionError('redisDiscovery', 'an object', options);
+  const { url, prefix = DEFAULT_REDIS_PREFIX, client = {} } = options;
+  if (typeof url !== 'string' || !/^rediss?:\/\/./.test(url))
+    throw optionError('redisDiscovery.url', 'a URL like "redis://127.0.0.1:6379"', url);
+  if (typeof prefix !== 'string' || prefix.length === 0 || /[*?[\]\\]/.test(prefix))
+    throw optionError('redisDiscovery.prefix', 'a non-empty string without * ? [ ] \\', prefix);
+  if (typeof client !== 'object' || client === null)
+    throw optionError('redisDiscovery.client', 'ioredis options', client);
+  const reconcileIntervalMs = options.reconcileIntervalMs ?? DEFAULT_RECONCILE_INTERVAL_MS;
+  if (
+    !Number.isInteger(reconcileIntervalMs) ||
+    reconcileIntervalMs < 100 ||
+    reconcileIntervalMs > MAX_TIMEOUT_MS
+  ) {
+    throw optionError(
+      'redisDiscovery.reconcileIntervalMs',
+      `an integer from 100 to ${MAX_TIMEOUT_MS}`,
+      reconcileIntervalMs,
+    );
+  }
+  const peerExchange = options.peerExchange ?? true;
+  if (typeof peerExchange !== 'boolean')
+    throw optionError('redisDiscovery.peerExchange', 'a boolean', peerExchange);
+  return Object.freeze({
+    url,
+    prefix,
+    client: { ...client },
+    reconcileIntervalMs,
+    peerExchange,
+  });
+}
+
+/** A message on the channel. */
+interface Announcement {
+  type: 'join' | 'leave';
+  name: string;
+  address?: string;
+}
+
+/** One node's key, subscription and reconciliation. */
+class RedisSession {
+  readonly #config: ResolvedRedisOptions;
+  readonly #host: DiscoveryHost;
+  readonly #redis: Redis;
+  readonly #sub: Redis;
+  readonly #outage: OutageLog;
+  readonly #channel: string;
+  readonly #expired: string;
+  /** The view: key → node. */
+  readonly #view = new Map<string, DiscoveredNode>();
+  readonly #timers: NodeJS.Timeout[] = [];
+  #registering = false;
+  #reconciling = false;
+  #stopped = false;
+
+  constructor(config: ResolvedRedisOptions, host: DiscoveryHost, Client: typeof Redis) {
+    this.#config = config;
+    this.#host = host;
+    this.#outage = new OutageLog('redis', host.logger);
+    this.#channel = `${config.prefix}events`;
+    const options: RedisOptions = {
+      // Fail at once while disconnected instead of queueing without bound.
+      enableOfflineQueue: false,
+      // A frozen server fails commands, so the loops go on.
+      commandTimeout: Math.max(500, Math.round(host.heartbeatTimeoutMs / 3)),
+      retryStrategy: (times) => Math.min(100 * 2 ** Math.min(times, 5), 2_000),
+      ...config.client,
+    };
+    this.#redis = new Client(config.url, options);
+    // The subscriber may queue its SUBSCRIBE until it is connected (and re-subscribes itself).
+    this.#sub = new Client(config.url, {
+      ...options,
+      enableOfflineQueue: true,
+      commandTimeout: undefined,
+    });
+    this.#expired = `__keyevent@${this.#redis.options.db ?? 0}__:expired`;
+    for (const client of [this.#redis, this.#sub]) {
+      client.on('error', (err: unknown) => this.#outage.failed('connecting', err, this.#view.size));
+    }
+  }
+
+  get #key(): string {
+    return `${this.#config.prefix}${this.#host.name}`;
+  }
+
+  async start(): Promise<void> {
+    this.#sub.on('message', (channel: string, message: string) =>
+      this.#onMessage(channel, message),
+    );
+    // Back after a break (or a restart of Redis): register again and read what was missed.
+    this.#redis.on('ready', () => {
+      void this.#register(true);
+      void this.#reconcile();
+    });
+    this.#sub.on('ready', () => void this.#reconcile());
+    this.#sub.subscribe(this.#channel, this.#expired).catch(() => {});
+    const refreshMs = Math.max(100, Math.floor(this.#host.heartbeatTimeoutMs / 3));
+    this.#every(refreshMs, () => this.#register(false));
+    this.#every(this.#config.reconcileIntervalMs, () => this.#reconcile());
+    await Promise.race([this.#firstRound(), sleep(this.#host.heartbeatTimeoutMs)]);
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    for (const timer of this.#timers) clearInterval(timer);
+    try {
+      await this.#redis.del(this.#key);
+      await this.#publish({ type: 'leave', name: this.#host.name });
+    } catch {
+      // Unreachable: the key expires by itself within one TTL.
+    } finally {
+      this.#sub.disconnect();
+      this.#redis.disconnect();
+    }
+  }
+
+  /** Waits for the connection, then registers and reads the prefix once. */
+  async #firstRound(): Promise<void> {
+    while (!this.#stopped && this.#redis.status !== 'ready') await sleep(20);
+    await Promise.all([this.#register(true), this.#reconcile()]);
+  }
+
+  #every(ms: number, task: () => Promise<void>): void {
+    const timer = setInterval(() => void task(), ms);
+    timer.unref();
+    this.#timers.push(timer);
+  }
+
+  /** Sets this node's key with its TTL (and announces it after a break); one at a time. */
+  async #register(announce: boolean): Promise<void> {
+    if (this.#stopped || this.#registering || this.#redis.status !== 'ready') return;
+    this.#registering = true;
+    try {
+      const value = encodeEntry(this.#host.name, this.#host.address);
+      await this.#redis.set(this.#key, value, 'PX', this.#host.heartbeatTimeoutMs);
+      const wasDown = this.#outage.down;
+      this.#outage.ok();
+      if (announce || wasDown)
+        await this.#publish({ type: 'join', name: this.#host.name, address: this.#host.address });
+    } catch (err) {
+      this.#outage.failed('registering', err, this.#view.size);
+    } finally {
+      this.#registering = false;
+    }
+  }
+
+  #publish(announcement: Announcement): Promise<number> {
+    return this.#redis.publish(this.#channel, JSON.stringify(announcement));
+  }
+
+  /** Reads every key under the prefix (SCAN, then MGET: an expired key reads as nothing). */
+  async #reconcile(): Promise<void> {
+    if (this.#stopped || this.#reconciling || this.#redis.status !== 'ready') return;
+    this.#reconciling = true;
+    try {
+      const next = new Map<string, DiscoveredNode>();
+      let cursor = '0';
+      do {
+        const [after, keys] = await this.#redis.scan(
+          cursor,
+          'MATCH',
+          `${this.#config.prefix}*`,
+          'COUNT',
+          200,
+        );
+        cursor = after;
+        const values = keys.length > 0 ? await this.#redis.mget(...keys) : [];
+        keys.forEach((key, i) => {
+          const node = decodeEntry(values[i]);
+          if (node) next.set(key, node);
+        });
+      } while (cursor !== '0' && !this.#stopped);
+      if (this.#stopped) return;
+      this.#view.clear();
+      for (const [key, node] of next) this.#view.set(key, node);
+      this.#report();
+    } catch (err) {
+      this.#outage.failed('reading the prefix', err, this.#view.size);
+    } finally {
+      this.#reconciling = false;
+    }
+  }
+
+  #onMessage(channel: string, message: string): void {
+    if (channel === this.#expired) {
+      if (message.startsWith(this.#config.prefix) && this.#view.delete(message)) this.#report();
+      return;
+    }
+    let announcement: Partial<Announcement>;
+    try {
+      announcement = JSON.parse(message) as Partial<Announcement>;
+    } catch {
+      return;
+    }
+    const key = `${this.#config.prefix}${announcement.name}`;
+    if (announcement.type === 'leave') {
+      if (this.#view.delete(key)) this.#report();
+    } else if (announcement.type === 'join') {
+      const node = decodeEntry(
+        JSON.stringify({ name: announcement.name, address: announcement.address }),
+      );
+      if (node) {
+        this.#view.set(key, node);
+        this.#report();
+      }
+    }
+  }
+
+  #report(): void {
+    if (!this.#stopped) this.#host.update(this.#view.values());
+  }
+}
