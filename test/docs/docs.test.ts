@@ -49,9 +49,9 @@ function pages(): string[] {
 }
 
 /**
- * Packages the observability how-tos tell the reader to install beside rpc-load-balancer (its
- * optional peer dependencies and the OpenTelemetry SDK), linked from the repository's
- * devDependencies.
+ * Packages the observability and discovery how-tos tell the reader to install beside
+ * rpc-load-balancer (its optional peer dependencies and the OpenTelemetry SDK), linked from the
+ * repository's devDependencies.
  */
 const READER_PACKAGES = [
   'prom-client',
@@ -60,6 +60,8 @@ const READER_PACKAGES = [
   '@opentelemetry/core',
   '@opentelemetry/sdk-metrics',
   '@opentelemetry/sdk-trace-base',
+  'etcd3',
+  'ioredis',
 ];
 
 /** A fresh project directory in which `rpc-load-balancer` (and TypeScript) are installed. */
