@@ -221,7 +221,7 @@ class EtcdSession {
         for (const kv of res.kvs) this.#put(kv.key.toString(), kv.value.toString());
         this.#report();
         this.#outage.ok();
-        await this.#watch(BigInt(res.header.revision) + 1n);
+        await this.#watch(BigInt(res.header.revision) + 1n, run);
         return;
       } catch (err) {
         this.#outage.failed('reading the prefix', err, this.#view.size);
@@ -230,20 +230,20 @@ class EtcdSession {
     }
   }
 
-  async #watch(fromRevision: bigint): Promise<void> {
-    const old = this.#watcher;
-    this.#watcher = undefined;
-    old?.removeAllListeners();
-    old?.cancel().catch(() => {});
+  async #watch(fromRevision: bigint, run: number): Promise<void> {
     const watcher = await this.#client
       .watch()
       .prefix(this.#config.prefix)
       .startRevision(fromRevision.toString())
       .create();
-    if (this.#stopped) {
+    // Stopped, or a newer sync began meanwhile: that one watches.
+    if (this.#stopped || run !== this.#syncs) {
       await watcher.cancel().catch(() => {});
       return;
     }
+    const old = this.#watcher;
+    old?.removeAllListeners();
+    old?.cancel().catch(() => {});
     this.#watcher = watcher;
     let disconnected = false;
     watcher.on('put', (kv) => {
