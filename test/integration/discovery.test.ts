@@ -145,3 +145,71 @@ test('an empty view or an outage drops no connection: heartbeats judge liveness'
   await meshed([a, b, c]);
   await Promise.all([a, b, c].map((n) => n.destroy()));
 });
+
+test('close() stops the discovery before the goodbyes, within the close budget; destroy() too', async () => {
+  const order: string[] = [];
+  const watching: Discovery = {
+    kind: 'ordered',
+    start() {},
+    stop() {
+      order.push('discovery stopped');
+    },
+  };
+  const a = await startNode({ ...quiet, name: 's-a@127.0.0.1', discovery: watching });
+  const b = await startNode({ ...quiet, name: 's-b@127.0.0.1' });
+  nodes.push(a, b);
+  await b.connect(a.address);
+  b.on('nodedown', (_peer, reason) => order.push(`b saw ${reason}`));
+  await a.close();
+  assert.deepEqual(order, ['discovery stopped', 'b saw goodbye']);
+
+  // A backend that never finishes stopping holds neither close() nor destroy() past their budget.
+  const hanging = () => ({ kind: 'hanging', start() {}, stop: () => new Promise<void>(() => {}) });
+  const c = await startNode({ ...quiet, name: 's-c@127.0.0.1', discovery: hanging });
+  let started = performance.now();
+  await c.close({ drainTimeoutMs: 300 });
+  assert.ok(performance.now() - started < 1_000, `close took ${performance.now() - started} ms`);
+  const d = await startNode({ ...quiet, name: 's-d@127.0.0.1', discovery: hanging });
+  started = performance.now();
+  await d.destroy();
+  assert.ok(performance.now() - started < 2_000, `destroy took ${performance.now() - started} ms`);
+  await b.destroy();
+});
+
+test('an address found to lead to the node itself is not dialled again when reported again', async () => {
+  const lines: string[] = [];
+  let host: DiscoveryHost | undefined;
+  const node = await startNode({
+    cookie: 'discovery',
+    name: 'self@127.0.0.1',
+    host: '0.0.0.0',
+    advertiseAddress: '127.0.0.1',
+    logger: {
+      debug: (m) => lines.push(m),
+      info: (m) => lines.push(m),
+      warn: (m) => lines.push(m),
+      error: (m) => lines.push(m),
+    },
+    discovery: {
+      kind: 'aliases',
+      start: (h) => {
+        host = h;
+      },
+      stop() {},
+    },
+  });
+  nodes.push(node);
+  const port = Number(node.address.split(':')[1]);
+  // Another name for this node (it listens on every address): only a dial can tell.
+  const alias = { address: `127.0.0.2:${port}` };
+  const selfDials = () =>
+    lines.filter((l) => l.includes('is this node itself: not dialled again')).length;
+  host?.update([alias]);
+  await waitFor(() => selfDials() === 1, 5_000, 'the alias dialled once');
+  host?.update([]);
+  host?.update([alias]);
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  assert.equal(selfDials(), 1);
+  assert.deepEqual(node.peers(), []);
+  await node.destroy();
+});
