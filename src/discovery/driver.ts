@@ -77,6 +77,8 @@ export class DiscoveryDriver {
   /** The last view: address → node name, if reported. */
   #view = new Map<string, string | undefined>();
   #started = false;
+  /** The last warning about malformed entries. */
+  #complaint: string | undefined;
   #stopping: Promise<void> | undefined;
 
   constructor(discovery: Discovery, target: DialTarget, info: DiscoveryNodeInfo) {
@@ -124,11 +126,13 @@ export class DiscoveryDriver {
       if (entry === undefined) bad.push(node);
       else if (!this.#isSelf(entry.address, entry.name)) next.set(entry.address, entry.name);
     }
-    if (bad.length > 0) {
-      this.#info.logger.warn(
-        `${this.discovery.kind ?? 'discovery'} reported ${bad.length} malformed entr${bad.length === 1 ? 'y' : 'ies'} (left out), e.g. ${describeEntry(bad[0])}`,
-      );
-    }
+    // Said once while the same entries stay malformed, not at every view.
+    const complaint =
+      bad.length === 0
+        ? undefined
+        : `${this.discovery.kind ?? 'discovery'} reported ${bad.length} malformed entr${bad.length === 1 ? 'y' : 'ies'} (left out), e.g. ${describeEntry(bad[0])}`;
+    if (complaint !== undefined && complaint !== this.#complaint) this.#info.logger.warn(complaint);
+    this.#complaint = complaint;
     for (const address of this.#view.keys()) {
       if (!next.has(address)) this.#target.forget(address);
     }

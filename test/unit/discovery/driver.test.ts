@@ -87,6 +87,10 @@ describe('DiscoveryDriver', () => {
       warnings[0] ?? '',
       /^fake reported 4 malformed entries \(left out\), e\.g\. \{ address: "nope"/,
     );
+    // The same malformed entries in the next view: not said again.
+    host().update([{ address: 'nope' }, { address: '[::1]:8' }, { address: '0.0.0.0:4370' }]);
+    host().update([{ address: 'nope' }, { address: '[::1]:8' }, { address: '0.0.0.0:4370' }]);
+    assert.equal(warnings.length, 2);
     assert.throws(() => host().update(42 as never), /expected an iterable, received 42/);
   });
 
