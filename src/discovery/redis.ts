@@ -124,6 +124,8 @@ class RedisSession {
   /** The view: key → node. */
   readonly #view = new Map<string, DiscoveredNode>();
   readonly #timers: NodeJS.Timeout[] = [];
+  /** The registration and read that followed the last (re)connection. */
+  #round: Promise<void> | undefined;
   #registering = false;
   #reconciling = false;
   #stopped = false;
@@ -164,8 +166,7 @@ class RedisSession {
     );
     // Back after a break (or a restart of Redis): register again and read what was missed.
     this.#redis.on('ready', () => {
-      void this.#register(true);
-      void this.#reconcile();
+      this.#round = Promise.all([this.#register(true), this.#reconcile()]).then(() => {});
     });
     this.#sub.on('ready', () => void this.#reconcile());
     this.#sub.subscribe(this.#channel, this.#expired).catch(() => {});
@@ -189,10 +190,11 @@ class RedisSession {
     }
   }
 
-  /** Waits for the connection, then registers and reads the prefix once. */
+  /** Resolves once the first connection registered this node and read the prefix. */
   async #firstRound(): Promise<void> {
-    while (!this.#stopped && this.#redis.status !== 'ready') await sleep(20);
-    await Promise.all([this.#register(true), this.#reconcile()]);
+    if (this.#round === undefined)
+      await new Promise((resolve) => this.#redis.once('ready', resolve));
+    await this.#round;
   }
 
   #every(ms: number, task: () => Promise<void>): void {
