@@ -32,7 +32,7 @@ export type DnsLookup = (
 export interface DnsDiscoveryOptions {
   /**
    * The name to resolve, e.g. a headless service `rpclb-workers.default.svc.cluster.local`
-   * (every ready pod's address; give the pods `publishNotReadyAddresses: false`, the default).
+   * (every ready pod's address, unless the Service sets `publishNotReadyAddresses`).
    */
   name: string;
   /** The port nodes listen on. @default this node's advertised port */
