@@ -56,8 +56,10 @@ function sparkline(points, max) {
   const chart = svg('svg', { class: 'spark', width, height, viewBox: `0 0 ${width} ${height}` });
   if (points.length > 1) {
     const now = points[points.length - 1].t;
+    // Up to a minute: a young series is stretched over at least 10 s, not squeezed to the right.
+    const span = Math.min(HISTORY_MS, Math.max(10_000, now - points[0].t));
     const coords = points.map((p) => {
-      const x = width - ((now - p.t) / HISTORY_MS) * width;
+      const x = width - ((now - p.t) / span) * width;
       const y = height - 1 - (max > 0 ? (p.v / max) * (height - 2) : 0);
       return `${x.toFixed(1)},${y.toFixed(1)}`;
     });
@@ -120,7 +122,13 @@ function renderNodes(view) {
     el(
       'tr',
       { 'data-node-row': n.name },
-      el('td', { title: n.address ?? '' }, n.name, n.observer ? ' (this node)' : ''),
+      el(
+        'td',
+        { title: n.address ?? '' },
+        short(n.name),
+        el('span', { class: 'host' }, n.name.slice(short(n.name).length)),
+        n.observer ? el('small', { class: 'me' }, ' this node') : null,
+      ),
       el('td', { class: n.state === 'up' ? '' : 'bad', title: n.error ?? '' }, n.state),
       el('td', {}, ...n.groups.map((g) => el('span', { class: 'chip' }, g))),
       el('td', {}, n.runtime ? duration(n.runtime.uptimeMs) : '–'),
