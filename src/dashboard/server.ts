@@ -103,22 +103,29 @@ class DashboardServer implements Dashboard {
     this.#nodeEvent(`${name} down (${reason})`);
   readonly #onClose = () => void this.close();
 
+  readonly #node: DashboardSource;
+  readonly #options: ResolvedDashboardOptions;
+  readonly #assets: ReadonlyMap<string, { type: string; body: Buffer }>;
+
   constructor(
-    readonly node: DashboardSource,
-    readonly options: ResolvedDashboardOptions,
-    readonly assets: ReadonlyMap<string, { type: string; body: Buffer }>,
+    node: DashboardSource,
+    options: ResolvedDashboardOptions,
+    assets: ReadonlyMap<string, { type: string; body: Buffer }>,
   ) {
+    this.#node = node;
+    this.#options = options;
+    this.#assets = assets;
     this.#server = createServer((req, res) => this.#handle(req, res));
   }
 
   get host(): string {
-    return this.options.host;
+    return this.#options.host;
   }
   get port(): number {
     return this.#port;
   }
   get token(): string | undefined {
-    return this.options.token;
+    return this.#options.token;
   }
   get clients(): number {
     return this.#clients.size;
@@ -132,15 +139,15 @@ class DashboardServer implements Dashboard {
   async listen(): Promise<void> {
     await new Promise<void>((resolve, reject) => {
       this.#server.once('error', reject);
-      this.#server.listen(this.options.port, this.options.host, () => {
+      this.#server.listen(this.#options.port, this.#options.host, () => {
         this.#server.off('error', reject);
         resolve();
       });
     });
     this.#port = (this.#server.address() as AddressInfo).port;
-    this.node.on('nodeup', this.#onUp);
-    this.node.on('nodedown', this.#onDown);
-    this.node.on('close', this.#onClose);
+    this.#node.on('nodeup', this.#onUp);
+    this.#node.on('nodedown', this.#onDown);
+    this.#node.on('close', this.#onClose);
   }
 
   close(): Promise<void> {
@@ -149,9 +156,9 @@ class DashboardServer implements Dashboard {
   }
 
   async #close(): Promise<void> {
-    this.node.off('nodeup', this.#onUp);
-    this.node.off('nodedown', this.#onDown);
-    this.node.off('close', this.#onClose);
+    this.#node.off('nodeup', this.#onUp);
+    this.#node.off('nodedown', this.#onDown);
+    this.#node.off('close', this.#onClose);
     clearInterval(this.#timer);
     this.#timer = undefined;
     for (const res of this.#clients) res.end();
@@ -181,7 +188,7 @@ class DashboardServer implements Dashboard {
     }
     if (url.pathname === '/events') return this.#stream(req, res);
     if (url.pathname === '/view.json') return void this.#viewJson(res);
-    const asset = this.assets.get(url.pathname);
+    const asset = this.#assets.get(url.pathname);
     if (!asset) return text(res, 404, `no such page: ${url.pathname} (the dashboard is at /)`);
     const headers: Record<string, string> = { ...COMMON_HEADERS, 'content-type': asset.type };
     if (url.pathname === '/') headers['content-security-policy'] = PAGE_CSP;
@@ -194,15 +201,15 @@ class DashboardServer implements Dashboard {
   }
 
   #stream(req: IncomingMessage, res: ServerResponse): void {
-    if (this.#clients.size >= this.options.maxClients) {
-      return text(res, 503, `too many open dashboards (${this.options.maxClients})`);
+    if (this.#clients.size >= this.#options.maxClients) {
+      return text(res, 503, `too many open dashboards (${this.#options.maxClients})`);
     }
     res.writeHead(200, {
       ...COMMON_HEADERS,
       'content-type': 'text/event-stream; charset=utf-8',
       connection: 'keep-alive',
     });
-    res.write(`retry: ${this.options.intervalMs}\n\n`);
+    res.write(`retry: ${this.#options.intervalMs}\n\n`);
     if (this.#latest) res.write(this.#latest.frame);
     this.#clients.add(res);
     req.socket.setNoDelay(true);
@@ -214,13 +221,13 @@ class DashboardServer implements Dashboard {
       }
     });
     if (this.#timer === undefined) {
-      this.#timer = setInterval(() => void this.#gather(), this.options.intervalMs);
+      this.#timer = setInterval(() => void this.#gather(), this.#options.intervalMs);
       void this.#gather();
     }
   }
 
   async #viewJson(res: ServerResponse): Promise<void> {
-    const fresh = this.#latest && Date.now() - this.#latest.view.at < 2 * this.options.intervalMs;
+    const fresh = this.#latest && Date.now() - this.#latest.view.at < 2 * this.#options.intervalMs;
     try {
       // Without an open page, a one-off view: its rates are 0 (there is no previous snapshot).
       const view = fresh
@@ -235,7 +242,7 @@ class DashboardServer implements Dashboard {
 
   #inspect(): Promise<ClusterSnapshot> {
     // A frozen peer must not hold the view back past the next tick.
-    return this.node.inspectCluster({ timeout: this.options.intervalMs });
+    return this.#node.inspectCluster({ timeout: this.#options.intervalMs });
   }
 
   #nodeEvent(what: string): void {

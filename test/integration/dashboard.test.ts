@@ -211,6 +211,25 @@ describe('dashboard', () => {
     });
   });
 
+  test('pages beyond maxClients are refused with 503; HEAD has no body', async () => {
+    const dashboard = await startDashboard(a, { maxClients: 1 });
+    try {
+      const first = stream(dashboard.port, (views) => views.length >= 1);
+      await first;
+      const held = request({ host: '127.0.0.1', port: dashboard.port, path: '/events' });
+      held.end();
+      await new Promise((resolve) => held.once('response', resolve));
+      const second = await get(dashboard.port, '/events');
+      assert.equal(second.status, 503);
+      assert.match(second.body, /too many open dashboards \(1\)/);
+      held.destroy();
+      const head = await get(dashboard.port, '/', {}, 'HEAD');
+      assert.deepEqual([head.status, head.body], [200, '']);
+    } finally {
+      await dashboard.close();
+    }
+  });
+
   test('no request runs a user function', async () => {
     const dashboard = await startDashboard(a, { token: 'a-token-of-enough-length' });
     const auth = { authorization: 'Bearer a-token-of-enough-length' };
