@@ -111,6 +111,7 @@ export {
   type MemberSnapshot,
   type NodeSnapshot,
   type PeerSnapshot,
+  type RuntimeSnapshot,
   SYSTEM_MODULE,
   type UnreachableNode,
 } from './inspect.js';

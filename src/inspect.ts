@@ -48,6 +48,16 @@ export interface GroupSnapshot {
   readonly localJoins: number;
 }
 
+/** The process a node runs in. */
+export interface RuntimeSnapshot {
+  /** Its process id. */
+  readonly pid: number;
+  /** The Node.js release it runs on (`process.version`, e.g. `v20.20.2`). */
+  readonly nodeVersion: string;
+  /** How long the process has been running, in ms (`process.uptime()`). */
+  readonly uptimeMs: number;
+}
+
 /** What `node.inspect()` returns: plain data (JSON and the call codec carry it unchanged). */
 export interface NodeSnapshot {
   /** The node's name. */
@@ -66,6 +76,8 @@ export interface NodeSnapshot {
   readonly server: { readonly inFlight: number; readonly elu: number };
   /** Calling side: calls waiting for a reply. */
   readonly client: { readonly pending: number };
+  /** The process it runs in. Absent in snapshots from releases before it was added. */
+  readonly runtime?: RuntimeSnapshot;
 }
 
 /** A node that `inspectCluster()` could not read. */
@@ -147,6 +159,11 @@ export function inspectNode(host: InspectHost): NodeSnapshot {
     balancers: balancers.sort(byName),
     server: { inFlight: server.inFlight, elu: server.elu },
     client: { pending: host.pendingCalls() },
+    runtime: {
+      pid: process.pid,
+      nodeVersion: process.version,
+      uptimeMs: Math.round(process.uptime() * 1000),
+    },
   };
 }
 

@@ -6,10 +6,16 @@
  * and writes its line of `--help`, so the ranges in the help are the ones enforced.
  */
 import { parseArgs } from 'node:util';
+import {
+  CLUSTER_FLAGS,
+  type ClusterCommand,
+  type ClusterCommandName,
+  parseClusterCommand,
+  UsageError,
+} from './cluster-args.js';
 import { DEMO_ALGORITHMS, DEMO_DEFAULTS, type DemoAlgorithm, type DemoOptions } from './demo.js';
 
-/** A mistake on the command line: printed as one line, exit code 2. */
-export class UsageError extends Error {}
+export { UsageError };
 
 /** One numeric flag of `rpclb demo`. */
 interface NumericFlag {
@@ -79,6 +85,16 @@ const OPTIONS = {
   version: { type: 'boolean', short: 'v' },
   algorithm: { type: 'string' },
   'metrics-port': { type: 'string' },
+  dashboard: { type: 'boolean' },
+  'dashboard-port': { type: 'string' },
+  seed: { type: 'string' },
+  cookie: { type: 'string' },
+  timeout: { type: 'string' },
+  host: { type: 'string' },
+  port: { type: 'string' },
+  token: { type: 'string' },
+  node: { type: 'string' },
+  json: { type: 'boolean' },
   ...Object.fromEntries(Object.keys(NUMERIC_FLAGS).map((flag) => [flag, { type: 'string' }])),
 } as const;
 
@@ -94,6 +110,25 @@ const metricsPortHelp = optionLine(
   'serve Prometheus metrics on 127.0.0.1:<port>/metrics while running',
   'an integer from 0 (any free port) to 65,535; needs prom-client',
 );
+const dashboardHelp = optionLine(
+  '--dashboard',
+  'serve the live web view of the demo cluster on 127.0.0.1 while running',
+  '--dashboard-port <port>: its port, 0 (any free port, the default) to 65,535',
+);
+
+const CLUSTER_HELP = `
+Cluster commands (they start a node on 127.0.0.1 that joins the cluster through the seed):
+  --seed <host:port>     a node of the cluster (required)
+  --cookie <cookie>      the cluster's cookie (default: RPCLB_COOKIE, else the cookie file;
+                         prefer RPCLB_COOKIE: a command line is visible to other users)
+  --timeout <ms>         wait for the seed and for a reply (default 5000)
+  dashboard: --host <address> (default 127.0.0.1; elsewhere a token is required),
+             --port <port> (default 0: any free port), --token <token> (default: generated
+             when not on loopback); prints the URL and serves until Ctrl-C
+  members:   --json (the seed's snapshot as JSON)
+  call:      rpclb call Module.function '[json, args]' [--node <name>] (default: the seed);
+             prints the result as JSON
+`;
 
 function helpText(): string {
   const numeric = Object.entries(NUMERIC_FLAGS).map(([flag, f]) => {
@@ -110,17 +145,22 @@ function helpText(): string {
 
 Usage:
   rpclb demo [options]   start a local cluster and compare the selection algorithms
+  rpclb dashboard --seed <host:port> [options]   a live web view of a running cluster
+  rpclb members --seed <host:port> [--json]      who is in the cluster, in which groups
+  rpclb call Module.fn '[args]' --seed <host:port>   call an exposed function
   rpclb help             show this help (also: rpclb --help, rpclb demo --help)
   rpclb --version        print the version
 
 Demo options:
-${[numeric[0], numeric[1], algorithm, ...numeric.slice(2), metricsPortHelp].join('')}
+${[numeric[0], numeric[1], algorithm, ...numeric.slice(2), metricsPortHelp, dashboardHelp].join('')}
 The demo forks worker processes on 127.0.0.1 with a cookie made for the run, joins them as a
 node that only selects, and drives load through each algorithm in turn. It stops every
 process it started when it ends, fails, or is interrupted (Ctrl-C), and ends quietly when its
 output is closed (rpclb demo | head).
 
-Exit codes: 0 done, 1 failed, 2 bad usage, 130 SIGINT, 143 SIGTERM, 141 output closed.
+${CLUSTER_HELP}
+Exit codes: 0 done, 1 failed (unreachable seed, a failed call...), 2 bad usage, 130 SIGINT,
+143 SIGTERM, 141 output closed.
 
 Docs: README.md and docs/ in the repository.
 `;
@@ -134,7 +174,17 @@ export type Command =
   | { command: 'help' }
   | { command: 'version' }
   | { command: 'usage' }
-  | { command: 'demo'; options: DemoOptions };
+  | { command: 'demo'; options: DemoOptions }
+  | ClusterCommand;
+
+/** The flags of `rpclb demo` (besides --help). */
+const DEMO_FLAGS = new Set([
+  'algorithm',
+  'metrics-port',
+  'dashboard',
+  'dashboard-port',
+  ...Object.keys(NUMERIC_FLAGS),
+]);
 
 /** A plain decimal number: no hex, no exponent, no `Infinity`, no blank. */
 const DECIMAL = /^[+-]?(\d+(\.\d*)?|\.\d+)$/;
@@ -217,8 +267,16 @@ export function parseCommandLine(argv: readonly string[]): Command {
   if (values.version) return { command: 'version' };
   if (values.help || command === 'help') return { command: 'help' };
   if (command === undefined) return { command: 'usage' };
+  if (Object.hasOwn(CLUSTER_FLAGS, command)) {
+    return parseClusterCommand(command as ClusterCommandName, extra, values);
+  }
   if (command !== 'demo') throw new UsageError(`unknown command ${JSON.stringify(command)}`);
   if (extra.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(extra[0])}`);
+  for (const [name, value] of Object.entries(values)) {
+    if (value !== undefined && name !== 'help' && !DEMO_FLAGS.has(name)) {
+      throw new UsageError(`unknown option --${name} for rpclb demo`);
+    }
+  }
   const flags = values as Record<string, string | undefined>;
   const options: DemoOptions = { ...DEMO_DEFAULTS, algorithms: algorithmsFlag(flags.algorithm) };
   for (const flag of Object.keys(NUMERIC_FLAGS)) {
@@ -233,6 +291,18 @@ export function parseCommandLine(argv: readonly string[]): Command {
       );
     }
     options.metricsPort = Number(port);
+  }
+  const dashboardPort = flags['dashboard-port'];
+  if (dashboardPort !== undefined || values.dashboard) {
+    if (
+      dashboardPort !== undefined &&
+      (!/^\d+$/.test(dashboardPort) || Number(dashboardPort) > 65_535)
+    ) {
+      throw new UsageError(
+        `--dashboard-port must be an integer from 0 to 65,535, received ${JSON.stringify(dashboardPort)}`,
+      );
+    }
+    options.dashboardPort = Number(dashboardPort ?? 0);
   }
   return { command: 'demo', options };
 }

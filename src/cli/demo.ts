@@ -12,6 +12,7 @@ import { type ChildProcess, fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import { fileURLToPath } from 'node:url';
+import { type Dashboard, startDashboard } from '../dashboard/index.js';
 import { algorithms, type LoadBalancer, type RpcNode, startNode } from '../index.js';
 import { DEMO_COOKIE_ENV, type DemoWorkerConfig, type DemoWorkerReady } from './demo-protocol.js';
 import { type RunResult, RunStats } from './demo-stats.js';
@@ -58,6 +59,8 @@ export interface DemoOptions {
   slowMs: number;
   /** Serve the demo node's Prometheus metrics on 127.0.0.1:`metricsPort`/metrics while it runs. @default off */
   metricsPort?: number;
+  /** Serve the live dashboard of the demo node on 127.0.0.1:`dashboardPort` while it runs (0: any free port). @default off */
+  dashboardPort?: number;
 }
 
 export const DEMO_DEFAULTS: DemoOptions = Object.freeze({
@@ -180,6 +183,7 @@ class Demo {
   readonly #labels: NodeLabels;
   #node: RpcNode | undefined;
   #metrics: MetricsServer | undefined;
+  #dashboard: Dashboard | undefined;
   #interruptedAt = 0;
   #outputGone = false;
 
@@ -214,6 +218,7 @@ class Demo {
     try {
       await this.#startCluster();
       if (metricsLib !== undefined) await this.#serveMetrics(metricsLib);
+      if (this.options.dashboardPort !== undefined) await this.#serveDashboard();
       const results: RunResult[] = [];
       for (const algorithm of this.options.algorithms) {
         results.push(await this.#runAlgorithm(algorithm));
@@ -400,8 +405,15 @@ class Demo {
     this.out.write(`metrics: ${this.#metrics.url}\n`);
   }
 
+  async #serveDashboard(): Promise<void> {
+    const port = this.options.dashboardPort as number;
+    this.#dashboard = await startDashboard(this.#node as RpcNode, { port });
+    this.out.write(`dashboard: ${this.#dashboard.url}\n`);
+  }
+
   async #shutdown(): Promise<void> {
     await this.#metrics?.close();
+    await this.#dashboard?.close();
     const node = this.#node;
     if (node) {
       // close() stops the balancers and says goodbye; destroy() if that takes too long.

@@ -4,6 +4,10 @@
  *
  * ```
  * rpclb demo [--nodes 4] [--duration 3] [--algorithm all] [--concurrency 32] [--slow-ms 15]
+ *            [--metrics-port N] [--dashboard [--dashboard-port N]]
+ * rpclb dashboard --seed HOST:PORT [--cookie C] [--host 127.0.0.1] [--port 0] [--token T]
+ * rpclb members --seed HOST:PORT [--cookie C] [--json]
+ * rpclb call Module.fn '[json args]' --seed HOST:PORT [--cookie C] [--node NAME] [--timeout ms]
  * rpclb help | --help
  * rpclb --version
  * ```
@@ -13,6 +17,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { HELP, parseCommandLine, UsageError } from './args.js';
+import { runCall, runDashboard, runMembers } from './cluster.js';
 import { runDemo } from './demo.js';
 
 function version(): string {
@@ -42,6 +47,12 @@ export async function main(argv: string[]): Promise<number> {
       return 2;
     case 'demo':
       return await runDemo(parsed.options);
+    case 'dashboard':
+      return await runDashboard(parsed.options);
+    case 'members':
+      return await runMembers(parsed.options);
+    case 'call':
+      return await runCall(parsed.options);
   }
 }
 

@@ -70,6 +70,9 @@ describe('inspect', () => {
     assert.ok((member?.latencyMs?.p50 ?? 0) > 0);
     assert.equal(b.inspect().server.inFlight, 1);
     assert.equal(snapshot.client.pending, 1);
+    assert.equal(snapshot.runtime?.pid, process.pid);
+    assert.equal(snapshot.runtime?.nodeVersion, process.version);
+    assert.ok((snapshot.runtime?.uptimeMs ?? -1) > 0, 'the process has been up for some time');
     assert.deepEqual(JSON.parse(JSON.stringify(snapshot)), snapshot, 'plain data');
     release();
     await held;

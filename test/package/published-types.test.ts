@@ -18,6 +18,7 @@ const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
 const CONSUMER = `
 import { LoadBalancer, RpcNode, startNode, type Groups } from 'rpc-load-balancer';
+import { type Dashboard, startDashboard } from 'rpc-load-balancer/dashboard';
 
 const node = await startNode({ cookie: 'c' });
 const name: string = node.name;
@@ -50,6 +51,12 @@ for (const value of values) {
   if (value instanceof RpcNode) value.peers();
   if (value instanceof LoadBalancer) value.members();
 }
+// The dashboard takes a node as it is published, and shows nothing of it.
+const dashboard: Dashboard = await startDashboard(node, { port: 0, host: '127.0.0.1' });
+// @ts-expect-error the node it reads is not reachable through it
+dashboard.node;
+await dashboard.close();
+
 await lb.stop();
 await node.close();
 console.log(name, address, groups);
@@ -73,6 +80,9 @@ function declarationGraph(entry: string): Map<string, string> {
 
 test('the published declarations do not mention internal members', () => {
   const graph = declarationGraph(join(ROOT, 'dist/src/index.d.ts'));
+  for (const [file, text] of declarationGraph(join(ROOT, 'dist/src/dashboard/index.d.ts'))) {
+    graph.set(file, text);
+  }
   assert.ok(graph.size > 5, `the graph was found (${graph.size} files)`);
   for (const [file, text] of graph) {
     for (const internal of [

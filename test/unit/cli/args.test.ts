@@ -93,7 +93,8 @@ test('a missing value, an unknown option, command or algorithm: one line naming 
     '--nodes needs a value: an integer from 2 to 32',
   );
   assert.equal(usageError(['demo', '--algorithm']), '--algorithm needs a value');
-  assert.equal(usageError(['demo', '--node', '3']), 'unknown option --node');
+  assert.equal(usageError(['demo', '--node', '3']), 'unknown option --node for rpclb demo');
+  assert.equal(usageError(['demo', '--nodez', '3']), 'unknown option --nodez');
   assert.equal(usageError(['frob']), 'unknown command "frob"');
   assert.equal(usageError(['demo', 'extra']), 'unexpected argument "extra"');
   assert.match(usageError(['demo', '--algorithm', 'Random,Nope']), /unknown algorithm "Nope"/);
