@@ -165,12 +165,18 @@ export function formatComparison(results: RunResult[], labels: NodeLabels, slowM
     const row = `  ${r.algorithm.padEnd(18)} ${percent(slowShare(r)).padStart(6)}  ${number(slowCalls(r)).padStart(9)} calls  ${versus}`;
     lines.push(`${row.trimEnd()}\n`);
   }
-  const adaptive = results.filter((r) => ['LeastConnections', 'PowerOfTwo'].includes(r.algorithm));
-  if (baseline && adaptive.length > 0) {
+  const ran = (name: string) => results.some((r) => r.algorithm === name);
+  if (baseline && (ran('LeastConnections') || ran('PowerOfTwo'))) {
     lines.push(
       '\nRoundRobin gives every node the same share however slow it is. LeastConnections and\n' +
         'PowerOfTwo count the calls in flight per node; calls pile up on the slow node, so they\n' +
         'send it less and the fast nodes more.\n',
+    );
+  }
+  if (baseline && ran('LeastLoaded')) {
+    lines.push(
+      'LeastLoaded (the default) also weighs each node by its recent latency: the slow node\n' +
+        'looks slow even when no call is waiting on it, so it gets the least.\n',
     );
   }
   return lines.join('');

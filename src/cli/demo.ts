@@ -37,6 +37,7 @@ export const DEMO_ALGORITHMS = [
   'RoundRobin',
   'LeastConnections',
   'PowerOfTwo',
+  'LeastLoaded',
   'WeightedRoundRobin',
   'HashRing',
 ] as const;
