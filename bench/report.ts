@@ -12,6 +12,7 @@ import { ROOT } from './lib/machine.js';
 import { observabilityTable } from './lib/observability-report.js';
 import { PICK_FLOOR_NAME, PICK_MEMBER_COUNTS, type PickRow } from './lib/picks-types.js';
 import { OBSERVED_SYSTEMS, SYSTEM_LABELS, type SystemName } from './lib/protocol.js';
+import { SCALE_HEADING, scaleSection } from './lib/scale-report.js';
 import { soakSection } from './lib/soak-report.js';
 import type { Summary } from './lib/stats.js';
 
@@ -384,6 +385,10 @@ ${soakSection()}
 ## Balancing under faults
 
 ${balanceSection()}
+
+${SCALE_HEADING}
+
+${scaleSection()}
 
 ## Where the time goes
 
