@@ -171,64 +171,84 @@ async function converged(
   }
 }
 
+/** Calls served per worker while the callers call with each algorithm in turn. */
+async function measureSpreads(workers: Node[], callers: Node[], o: ScaleOptions, log: Log) {
+  const spreads: ModeResult['spreads'] = [];
+  const counts = () => Promise.all(workers.map((w) => ask(w, { type: 'counts' }, 'counts')));
+  for (const algorithm of o.algorithms) {
+    const before = await counts();
+    await Promise.all(
+      callers.map((c) => ask(c, { type: 'load', ratePerSec: o.rate, algorithm }, 'ok')),
+    );
+    await new Promise((resolve) => setTimeout(resolve, o.loadS * 1000));
+    const after = await counts();
+    spreads.push({
+      algorithm,
+      ...spread(after.map((a, i) => a.served - (before[i]?.served ?? 0))),
+    });
+    log(`${algorithm}: max/mean ${spreads.at(-1)?.maxOverMean.toFixed(2)}`);
+  }
+  return spreads;
+}
+
+/** SIGKILLs the last `kill` workers (never a seed) while the callers call; until unselected. */
+async function measureKill(workers: Node[], callers: Node[], o: ScaleOptions) {
+  const victims = workers.slice(workers.length - o.kill);
+  const names = victims.map((v) => v.label);
+  const waits = callers.map((c) =>
+    ask(c, { type: 'gone', names, timeoutMs: 30_000 }, 'gone', 40_000),
+  );
+  const killedAt = performance.timeOrigin + performance.now();
+  for (const v of victims) if (v.proc.pid) process.kill(v.proc.pid, 'SIGKILL');
+  const gone = await Promise.allSettled(waits);
+  const goneMs = gone.flatMap((g) => (g.status === 'fulfilled' ? [g.value.at - killedAt] : []));
+  const interval = pingIntervalMs(o.heartbeatTimeoutMs, o.heartbeatTimeoutMs);
+  return {
+    killed: o.kill,
+    goneMs: stats(goneMs),
+    callersTimedOut: gone.length - goneMs.length,
+    boundMs: o.heartbeatTimeoutMs + interval,
+  };
+}
+
+/** Every node's idle CPU, memory and sockets over the same window. */
+async function measureIdle(nodes: Node[], o: ScaleOptions) {
+  const ms = o.idleS * 1000;
+  return Promise.all(nodes.map((n) => ask(n, { type: 'idle', ms }, 'idle', ms + 30_000)));
+}
+
 async function runMode(mode: 'mesh' | 'etcd', o: ScaleOptions, log: Log): Promise<ModeResult> {
-  let etcd: Awaited<ReturnType<typeof startEtcd>> | undefined;
-  if (mode === 'etcd') {
-    etcd = await startEtcd();
+  const etcd = mode === 'etcd' ? await startEtcd() : undefined;
+  if (etcd) {
     trackPid(etcd.pid);
     log(`etcd on ${etcd.url} (pid ${etcd.pid})`);
   }
   const freeBeforeMiB = os.freemem() / MiB;
   const discovery = etcd ? { url: etcd.url, prefix: 'scale/' } : undefined;
   const { nodes, startMs, lastReady } = await startNodes(o, discovery, log);
+  const modeLog: Log = (line) => log(`${mode}: ${line}`);
   try {
     const view = await converged(nodes, o.convergeS * 1000);
     const convergeMs = 'at' in view ? view.at - lastReady : null;
-    log(
+    modeLog(
       'at' in view
-        ? `${mode}: every view complete ${convergeMs?.toFixed(0)} ms after the last process listened`
-        : `${mode}: ${view.incomplete} nodes never had a complete view within ${o.convergeS} s (e.g. ${view.example})`,
+        ? `every view complete ${convergeMs?.toFixed(0)} ms after the last process listened`
+        : `${view.incomplete} nodes never had a complete view within ${o.convergeS} s (e.g. ${view.example})`,
     );
     // Let the handshake storm and the compilers' background work settle before measuring.
     await new Promise((resolve) => setTimeout(resolve, o.settleS * 1000));
-    const idle = await Promise.all(
-      nodes.map((n) =>
-        ask(n, { type: 'idle', ms: o.idleS * 1000 }, 'idle', o.idleS * 1000 + 30_000),
-      ),
-    );
+    const idle = await measureIdle(nodes, o);
     const freeAtPeakMiB = os.freemem() / MiB;
-    log(
-      `${mode}: idle CPU per node median ${stats(idle.map((i) => i.cpuPct)).median.toFixed(2)} %`,
-    );
+    modeLog(`idle CPU per node median ${stats(idle.map((i) => i.cpuPct)).median.toFixed(2)} %`);
     const workers = nodes.slice(0, o.nodes - o.callers);
     const callers = nodes.slice(o.nodes - o.callers);
-    const spreads: ModeResult['spreads'] = [];
-    for (const algorithm of o.algorithms) {
-      const before = await Promise.all(workers.map((w) => ask(w, { type: 'counts' }, 'counts')));
-      await Promise.all(
-        callers.map((c) => ask(c, { type: 'load', ratePerSec: o.rate, algorithm }, 'ok')),
-      );
-      await new Promise((resolve) => setTimeout(resolve, o.loadS * 1000));
-      const after = await Promise.all(workers.map((w) => ask(w, { type: 'counts' }, 'counts')));
-      const served = after.map((a, i) => a.served - (before[i]?.served ?? 0));
-      spreads.push({ algorithm, ...spread(served) });
-      log(`${mode}: ${algorithm}: max/mean ${spreads.at(-1)?.maxOverMean.toFixed(2)}`);
-    }
-    // Kill the last `kill` workers (never a seed) while the callers keep calling.
-    const victims = workers.slice(workers.length - o.kill);
-    const names = victims.map((v) => v.label);
-    const waits = callers.map((c) =>
-      ask(c, { type: 'gone', names, timeoutMs: 30_000 }, 'gone', 40_000),
-    );
-    const killedAt = performance.timeOrigin + performance.now();
-    for (const v of victims) if (v.proc.pid) process.kill(v.proc.pid, 'SIGKILL');
-    const gone = await Promise.allSettled(waits);
-    const goneMs = gone.flatMap((g) => (g.status === 'fulfilled' ? [g.value.at - killedAt] : []));
+    const spreads = await measureSpreads(workers, callers, o, modeLog);
+    const kill = await measureKill(workers, callers, o);
+    modeLog(`killed workers unselected by every caller after ${kill.goneMs.max.toFixed(0)} ms`);
     const callerCounts = await Promise.all(
       callers.map((c) => ask(c, { type: 'counts' }, 'counts')),
     );
-    const interval = pingIntervalMs(o.heartbeatTimeoutMs, o.heartbeatTimeoutMs);
-    const result: ModeResult = {
+    return {
       mode,
       convergeMs,
       ...('at' in view ? {} : { incomplete: view.incomplete, incompleteExample: view.example }),
@@ -238,23 +258,14 @@ async function runMode(mode: 'mesh' | 'etcd', o: ScaleOptions, log: Log): Promis
       idleCpuPct: stats(idle.map((i) => i.cpuPct)),
       rssMiB: stats(idle.map((i) => i.rss / MiB)),
       heapMiB: stats(idle.map((i) => i.heapUsed / MiB)),
-      totalRssMiB: idle.reduce((s, i) => s + i.rss, 0) / MiB,
+      totalRssMiB: idle.reduce((sum, i) => sum + i.rss, 0) / MiB,
       freeBeforeMiB,
       freeAtPeakMiB,
-      kill: {
-        killed: o.kill,
-        goneMs: stats(goneMs),
-        callersTimedOut: gone.length - goneMs.length,
-        boundMs: o.heartbeatTimeoutMs + interval,
-      },
+      kill,
       spreads,
-      calls: callerCounts.reduce((s, c) => s + c.calls, 0),
-      failures: callerCounts.reduce((s, c) => s + c.failures, 0),
+      calls: callerCounts.reduce((sum, c) => sum + c.calls, 0),
+      failures: callerCounts.reduce((sum, c) => sum + c.failures, 0),
     };
-    log(
-      `${mode}: killed workers unselected by every caller after ${result.kill.goneMs.max.toFixed(0)} ms`,
-    );
-    return result;
   } finally {
     await Promise.all(nodes.map((n) => n.stop(2_000)));
     if (etcd) {
