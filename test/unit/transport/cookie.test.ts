@@ -13,6 +13,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, beforeEach, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { defaultCookiePath, resolveDefaultCookie } from '../../../src/transport/cookie.js';
 
 describe('default cookie', () => {
@@ -91,6 +92,21 @@ describe('default cookie', () => {
   test('a shared cookie file that cannot be made private says what to do', (t) => {
     if (process.getuid?.() !== 0) {
       t.skip('needs root to create a file owned by another user');
+      return;
+    }
+    // the unprivileged child loads this checkout's code: a checkout inside a private directory
+    // (e.g. under `mktemp -d`) is out of its reach
+    const code = fileURLToPath(new URL('../../../src/transport/cookie.js', import.meta.url));
+    const reach = spawnSync(
+      process.execPath,
+      ['-e', `require('fs').readFileSync(${JSON.stringify(code)})`],
+      {
+        uid: 1,
+        gid: 1,
+      },
+    );
+    if (reach.status !== 0) {
+      t.skip(`needs this checkout readable by an unprivileged user (uid 1 cannot read ${code})`);
       return;
     }
     const file = join(sub, '.rpclb.cookie');
