@@ -192,9 +192,14 @@ export class RpcNode extends EventEmitter<NodeEvents> {
         address: () => transport.advertisedAddress,
         heartbeatTimeoutMs: options.heartbeatTimeoutMs,
         logger: options.logger,
+        incarnation: transport.incarnation,
+        groups: () => this.#replicator.localState(),
       },
     );
     transport.dialLearntPeers = driver.peerExchange;
+    this.#replicator.observe((change) => {
+      if (change.nodes.includes(options.name)) driver.groupsChanged();
+    });
     return driver;
   }
 

@@ -36,6 +36,10 @@ export interface DiscoveryNodeInfo {
   address(): string;
   readonly heartbeatTimeoutMs: number;
   readonly logger: Logger;
+  /** This run of the node. */
+  readonly incarnation: string;
+  /** This node's groups with its join counts. */
+  groups(): Readonly<Record<string, number>>;
 }
 
 /** Discoveries started by a node: one instance serves one node. */
@@ -80,6 +84,7 @@ export class DiscoveryDriver {
   /** The last warning about malformed entries. */
   #complaint: string | undefined;
   #stopping: Promise<void> | undefined;
+  #groupsPending = false;
 
   constructor(discovery: Discovery, target: DialTarget, info: DiscoveryNodeInfo) {
     this.discovery = discovery;
@@ -102,6 +107,8 @@ export class DiscoveryDriver {
       address: this.#info.address(),
       heartbeatTimeoutMs: this.#info.heartbeatTimeoutMs,
       logger: this.#info.logger,
+      incarnation: this.#info.incarnation,
+      groups: () => this.#info.groups(),
       update: (nodes) => this.update(nodes),
     };
     await this.discovery.start(host);
@@ -141,6 +148,28 @@ export class DiscoveryDriver {
         this.#target.keep(address, name, this.#label);
     }
     this.#view = next;
+  }
+
+  /**
+   * This node's groups changed: tells a backend that carries groups once per burst (the
+   * changes of one tick are coalesced), never before `start` nor once stopping.
+   */
+  groupsChanged(): void {
+    if (!this.#started || this.#stopping || this.#groupsPending) return;
+    if (this.discovery.groupsChanged === undefined) return;
+    this.#groupsPending = true;
+    setImmediate(() => {
+      this.#groupsPending = false;
+      if (this.#stopping) return;
+      const discovery = this.discovery;
+      try {
+        discovery.groupsChanged?.();
+      } catch (err) {
+        this.#info.logger.warn(
+          `${discovery.kind ?? 'discovery'} failed to register this node's groups: ${messageOf(err)}`,
+        );
+      }
+    });
   }
 
   /** The addresses of the last view, with the names reported. */

@@ -16,6 +16,18 @@ export interface DiscoveredNode {
    * to that name wait while the address is being dialled.
    */
   readonly name?: string;
+  /**
+   * The groups the node is in, with its join counts (`{ work: 1 }`), for backends that carry
+   * them (etcd and Redis do). A node started with `connections: 'on-demand'` takes the group
+   * memberships of nodes it is not connected to from here; it ignores them for nodes it is
+   * connected to, which tell it their groups directly.
+   */
+  readonly groups?: Readonly<Record<string, number>>;
+  /**
+   * Which run of the node registered the entry (a restarted node has a new one). Lets an
+   * on-demand node tell a stale entry of a node it saw die from the entry of its restart.
+   */
+  readonly incarnation?: string;
 }
 
 /** What the node gives a discovery backend when it starts it. */
@@ -32,6 +44,13 @@ export interface DiscoveryHost {
   readonly heartbeatTimeoutMs: number;
   /** The node's logger, for the backend's own lines (outages, recoveries). */
   readonly logger: Logger;
+  /** This run of the node (random, new at every start): register it with the groups. */
+  readonly incarnation: string;
+  /**
+   * This node's groups right now, with its join counts: what a backend that carries groups
+   * registers. Read it again when {@link Discovery.groupsChanged} is called.
+   */
+  groups(): Readonly<Record<string, number>>;
   /**
    * Reports the backend's whole current view, replacing the one before: addresses new to it
    * are dialled (and re-dialled whenever their node is lost, while they stay reported);
@@ -68,6 +87,18 @@ export interface Discovery {
    * to what the backend reports. @default true
    */
   readonly peerExchange?: boolean;
+  /**
+   * Whether the backend registers this node's groups ({@link DiscoveryHost.groups}) and reports
+   * every node's `groups` and `incarnation`. Required by `connections: 'on-demand'`, where a
+   * node learns the groups of nodes it is not connected to from the backend. @default false
+   */
+  readonly carriesGroups?: boolean;
+  /**
+   * Called when this node's groups changed (a join or leave; bursts are coalesced into one
+   * call). A backend that carries groups registers {@link DiscoveryHost.groups} again; the
+   * latest state must win when registrations overlap. Not called before `start` or after `stop`.
+   */
+  groupsChanged?(): void;
   /**
    * Starts watching (or polling) the backend and, for backends that register nodes, registers
    * this one. Called once, after the node listens, so `host.address` is known. A rejection

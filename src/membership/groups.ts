@@ -110,6 +110,11 @@ export class GroupReplicator implements Groups {
     return () => this.#observers.delete(observer);
   }
 
+  /** This node's groups with its join counts (what discovery registers). */
+  localState(): Record<string, number> {
+    return this.#table.localState();
+  }
+
   /** A peer's connection is ready: tell it everything this node is a member of. */
   onPeerUp(conn: Connection): void {
     conn.send(buildFrame(MessageType.GroupSync, encodeValue(this.#table.localState())));

@@ -29,6 +29,8 @@ async function observer(
     name: 'observer@127.0.0.1',
     address: '127.0.0.1:1',
     heartbeatTimeoutMs: TIMEOUT_MS,
+    incarnation: 'i1',
+    groups: () => ({}),
     logger: quietLogger,
     update: (nodes: Iterable<DiscoveredNode>) =>
       views.push({
@@ -184,7 +186,14 @@ describe('Redis discovery', { timeout: 90_000 }, () => {
 });
 
 function hostFor(name: string): Omit<DiscoveryHost, 'update'> {
-  return { name, address: '127.0.0.1:2', heartbeatTimeoutMs: TIMEOUT_MS, logger: quietLogger };
+  return {
+    name,
+    address: '127.0.0.1:2',
+    heartbeatTimeoutMs: TIMEOUT_MS,
+    logger: quietLogger,
+    incarnation: 'i1',
+    groups: () => ({}),
+  };
 }
 
 function spawnAll(cluster: Cluster, url: string, prefix: string, ids: string[]): Promise<Worker[]> {

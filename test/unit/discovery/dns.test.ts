@@ -16,6 +16,8 @@ function fakeHost(address = '10.0.0.1:4370') {
     name: 'me@h',
     address,
     heartbeatTimeoutMs: 3_000,
+    incarnation: 'i1',
+    groups: () => ({}),
     logger: {
       debug() {},
       info: (m) => lines.push(`info ${m}`),

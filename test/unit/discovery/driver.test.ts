@@ -29,7 +29,14 @@ function setup(discovery?: Discovery) {
       forget: (address) => calls.push(`forget ${address}`),
       isSelf: (address) => address === '127.0.0.1:9' || address === '127.0.0.1:1',
     },
-    { name: 'me@h', address: () => '127.0.0.1:1', heartbeatTimeoutMs: 3_000, logger },
+    {
+      name: 'me@h',
+      address: () => '127.0.0.1:1',
+      heartbeatTimeoutMs: 3_000,
+      logger,
+      incarnation: 'i1',
+      groups: () => ({}),
+    },
   );
   return { driver, calls, warnings, host: () => host as DiscoveryHost };
 }
@@ -121,7 +128,14 @@ describe('DiscoveryDriver', () => {
     const driver = new DiscoveryDriver(
       makeDiscovery(undefined, ['127.0.0.1:2']),
       { keep: (a, _p, label) => calls.push(`${a} ${label}`), forget() {}, isSelf: () => false },
-      { name: 'me@h', address: () => '127.0.0.1:1', heartbeatTimeoutMs: 3_000, logger: quiet },
+      {
+        name: 'me@h',
+        address: () => '127.0.0.1:1',
+        heartbeatTimeoutMs: 3_000,
+        logger: quiet,
+        incarnation: 'i1',
+        groups: () => ({}),
+      },
     );
     assert.equal(driver.peerExchange, true);
     await driver.start();
