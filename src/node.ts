@@ -14,6 +14,7 @@ import type {
 } from './balancer/options.js';
 import { callContained, describeThrown } from './contained.js';
 import { DiscoveryDriver, makeDiscovery, messageOf } from './discovery/driver.js';
+import type { Discovery } from './discovery/types.js';
 import { RpcError } from './errors.js';
 import {
   type ClusterSnapshot,
@@ -27,6 +28,7 @@ import {
   systemModule,
 } from './inspect.js';
 import { GroupReplicator, type Groups } from './membership/groups.js';
+import { OnDemandConnections } from './membership/on-demand.js';
 import { isNodeFilter, type NodeFilter, randomMatchingNode } from './node-filter.js';
 import {
   describe as describeValue,
@@ -134,6 +136,8 @@ export class RpcNode extends EventEmitter<NodeEvents> {
   /** Service objects by `target \0 module`, so `node.service(…)` in a loop builds nothing. */
   readonly #serviceObjects = new Map<string, Service<unknown, CallOptions>>();
   readonly #discovery: DiscoveryDriver;
+  /** Set with `connections: 'on-demand'`. */
+  #onDemand: OnDemandConnections | undefined;
   #closing: Promise<void> | undefined;
   #closed = false;
 
@@ -163,8 +167,12 @@ export class RpcNode extends EventEmitter<NodeEvents> {
       logger: options.logger,
       server: this.#server,
       link: (peer) => linkOf(this.#transport.connection(peer)),
-      waitForConnection: (peer, timeoutMs, signal) =>
-        this.#transport.waitForConnection(peer, timeoutMs, signal).then((c) => c !== undefined),
+      waitForConnection: (peer, timeoutMs, signal) => {
+        this.#onDemand?.dial(peer);
+        return this.#transport
+          .waitForConnection(peer, timeoutMs, signal)
+          .then((c) => c !== undefined);
+      },
     });
     this.#replicator = new GroupReplicator(options.name, {
       logger: options.logger,
@@ -177,13 +185,21 @@ export class RpcNode extends EventEmitter<NodeEvents> {
     this.#discovery = this.#makeDiscovery(options);
   }
 
-  /** Discovery feeds the transport's dials: what it reports is kept dialled until it vanishes. */
+  /**
+   * Discovery feeds the transport's dials: what it reports is kept dialled until it vanishes.
+   * On demand, it feeds the directory of groups instead, and calls dial.
+   */
   #makeDiscovery(options: ResolvedNodeOptions): DiscoveryDriver {
     const transport = this.#transport;
+    const discovery = makeDiscovery(options.discovery, options.seeds);
+    const onDemand = options.connections === 'on-demand';
+    if (onDemand) this.#onDemand = this.#makeOnDemand(discovery, options);
     const driver = new DiscoveryDriver(
-      makeDiscovery(options.discovery, options.seeds),
+      discovery,
       {
-        keep: (address, peer, label) => transport.keepDiscovered(address, peer, label),
+        keep: (address, peer, label) => {
+          if (!onDemand) transport.keepDiscovered(address, peer, label);
+        },
         forget: (address) => transport.forgetDiscovered(address),
         isSelf: (address) => transport.isSelfAddress(address),
       },
@@ -196,11 +212,32 @@ export class RpcNode extends EventEmitter<NodeEvents> {
         groups: () => this.#replicator.localState(),
       },
     );
-    transport.dialLearntPeers = driver.peerExchange;
+    transport.dialLearntPeers = driver.peerExchange && !onDemand;
+    driver.onView = (entries) => this.#onDemand?.update(entries);
     this.#replicator.observe((change) => {
       if (change.nodes.includes(options.name)) driver.groupsChanged();
     });
     return driver;
+  }
+
+  #makeOnDemand(discovery: Discovery, options: ResolvedNodeOptions): OnDemandConnections {
+    if (discovery.carriesGroups !== true) {
+      throw new TypeError(
+        `option "connections": 'on-demand' needs a discovery backend that carries groups ` +
+          `(etcdDiscovery, redisDiscovery, or one with carriesGroups: true); ` +
+          `${discovery.kind ?? 'this discovery'} does not`,
+      );
+    }
+    return new OnDemandConnections(
+      {
+        logger: options.logger,
+        isConnected: (name) => this.#transport.connection(name) !== undefined,
+        connect: (address) => this.#transport.connect(address),
+        applyGroups: (name, groups) => this.#replicator.applyReported(name, groups),
+        dropGroups: (name) => this.#replicator.onPeerDown(name),
+      },
+      options.heartbeatTimeoutMs,
+    );
   }
 
   /**
@@ -573,6 +610,7 @@ export class RpcNode extends EventEmitter<NodeEvents> {
     this.#server.startDraining();
     this.#server.stopLoadSampling();
     this.#client.rejectAll(`node ${this.name} was destroyed`);
+    this.#onDemand?.close();
     const discoveryStopped = this.#discovery.stop(DISCOVERY_STOP_ON_DESTROY_MS);
     this.#closing = Promise.all([this.#transport.destroy(), discoveryStopped]).then(() => {
       this.#closed = true;
@@ -607,6 +645,7 @@ export class RpcNode extends EventEmitter<NodeEvents> {
       );
     }
     this.#client.rejectAll(`node ${this.name} closed`);
+    this.#onDemand?.close();
     this.#server.stopLoadSampling();
     if (!(await settlesWithin(this.#transport.close(), until(deadline)))) {
       this.#options.logger.warn(
@@ -620,6 +659,7 @@ export class RpcNode extends EventEmitter<NodeEvents> {
 
   #onUp(peer: string, conn: Connection): void {
     conn.session = new RpcLink(conn);
+    this.#onDemand?.peerUp(peer);
     this.#replicator.onPeerUp(conn);
     this.#emitContained('nodeup', peer);
   }
@@ -628,6 +668,7 @@ export class RpcNode extends EventEmitter<NodeEvents> {
     const link = linkOf(conn);
     if (link) this.#server.onConnectionClosed(link);
     this.#replicator.onPeerDown(peer);
+    this.#onDemand?.peerDown(peer, conn.peer?.incarnation);
     this.#emitContained('nodedown', peer, reason);
   }
 

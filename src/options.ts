@@ -68,6 +68,19 @@ export interface NodeOptions {
    */
   discovery?: Discovery | DiscoveryFactory;
   /**
+   * Which nodes this node connects to.
+   * - `'mesh'`: every node it learns of, so every node is connected to every other and groups
+   *   are replicated over those connections.
+   * - `'on-demand'`: only the nodes it calls, when it first calls them (and the nodes that call
+   *   it). The group memberships of nodes it is not connected to come from the discovery
+   *   backend, which must carry groups (`etcdDiscovery`, `redisDiscovery`, or a backend with
+   *   `carriesGroups: true`); `startNode` throws a `TypeError` otherwise. Pair it with a
+   *   balancer's `subset` option, so each caller connects to a few members only. See the
+   *   membership page, "Connections on demand".
+   * @default 'mesh'
+   */
+  connections?: 'mesh' | 'on-demand';
+  /**
    * A peer silent this long is declared down, at most one ping interval later. Nodes ping every
    * tenth of the smaller timeout of the two, so a stall shorter than nine tenths of it (a
    * handler blocking the event loop) never gets a node declared down.
@@ -133,6 +146,7 @@ export interface ResolvedNodeOptions {
   readonly seeds: readonly string[];
   /** `undefined`: the seeds. */
   readonly discovery: Discovery | DiscoveryFactory | undefined;
+  readonly connections: 'mesh' | 'on-demand';
   readonly heartbeatTimeoutMs: number;
   readonly maxFrameBytes: number;
   readonly maxSendQueueBytes: number;
@@ -158,6 +172,7 @@ const NODE_OPTION_NAMES = optionNames({
   cookie: true,
   seeds: true,
   discovery: true,
+  connections: true,
   heartbeatTimeoutMs: true,
   maxFrameBytes: true,
   maxSendQueueBytes: true,
@@ -374,6 +389,12 @@ function resolvePatterns(patterns: unknown): readonly string[] {
   return Object.freeze([...patterns]);
 }
 
+function resolveConnections(connections: unknown): 'mesh' | 'on-demand' {
+  if (connections === undefined) return 'mesh';
+  if (connections === 'mesh' || connections === 'on-demand') return connections;
+  throw optionError('connections', '"mesh" or "on-demand"', connections);
+}
+
 /** Checks the shape of `discovery` (what a factory makes is checked when the node starts). */
 function resolveDiscovery(
   discovery: unknown,
@@ -466,6 +487,7 @@ export function resolveNodeOptions(input: NodeOptions = {}): ResolvedNodeOptions
     cookie: input.cookie ?? resolveDefaultCookie(),
     seeds,
     discovery: resolveDiscovery(input.discovery, seeds),
+    connections: resolveConnections(input.connections),
     heartbeatTimeoutMs: positiveInt(input, 'heartbeatTimeoutMs', DEFAULT_HEARTBEAT_TIMEOUT_MS),
     maxFrameBytes: frameLimit(input.maxFrameBytes),
     maxSendQueueBytes: positiveInt(

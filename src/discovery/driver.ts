@@ -42,6 +42,13 @@ export interface DiscoveryNodeInfo {
   groups(): Readonly<Record<string, number>>;
 }
 
+/** A named node of a view, as the node keeps it. */
+export interface ViewEntry {
+  readonly address: string;
+  readonly incarnation?: string;
+  readonly groups?: Readonly<Record<string, number>>;
+}
+
 /** Discoveries started by a node: one instance serves one node. */
 const inUse = new WeakSet<Discovery>();
 
@@ -85,6 +92,7 @@ export class DiscoveryDriver {
   #complaint: string | undefined;
   #stopping: Promise<void> | undefined;
   #groupsPending = false;
+  #entries: ReadonlyMap<string, ViewEntry> = new Map();
 
   constructor(discovery: Discovery, target: DialTarget, info: DiscoveryNodeInfo) {
     this.discovery = discovery;
@@ -126,12 +134,16 @@ export class DiscoveryDriver {
       );
     }
     const next = new Map<string, string | undefined>();
+    const named = new Map<string, ViewEntry>();
     const bad: unknown[] = [];
     for (const node of nodes) {
       if (next.size >= MAX_VIEW_ENTRIES) break;
       const entry = normalize(node);
       if (entry === undefined) bad.push(node);
-      else if (!this.#isSelf(entry.address, entry.name)) next.set(entry.address, entry.name);
+      else if (!this.#isSelf(entry.address, entry.name)) {
+        next.set(entry.address, entry.name);
+        if (entry.name !== undefined) named.set(entry.name, entry);
+      }
     }
     // Said once while the same entries stay malformed, not at every view.
     const complaint =
@@ -148,6 +160,19 @@ export class DiscoveryDriver {
         this.#target.keep(address, name, this.#label);
     }
     this.#view = next;
+    this.#entries = named;
+    this.onView?.(named);
+  }
+
+  /**
+   * Called after each view is applied, with its named entries (node name → entry): how an
+   * on-demand node learns the groups of nodes it is not connected to.
+   */
+  onView: ((entries: ReadonlyMap<string, ViewEntry>) => void) | undefined;
+
+  /** The named entries of the last view (node name → entry). */
+  entries(): ReadonlyMap<string, ViewEntry> {
+    return this.#entries;
   }
 
   /**
@@ -215,15 +240,20 @@ export class DiscoveryDriver {
 }
 
 /** The entry with its address in canonical form, or `undefined` when malformed. */
-function normalize(node: unknown): { address: string; name: string | undefined } | undefined {
+function normalize(node: unknown): (ViewEntry & { readonly name: string | undefined }) | undefined {
   if (typeof node !== 'object' || node === null) return undefined;
-  const { address, name } = node as { address?: unknown; name?: unknown };
+  const { address, name, incarnation, groups } = node as DiscoveredNode;
   if (name !== undefined && !isValidNodeName(name)) return undefined;
   try {
     const { host, port } = parseAddress(address, 'address');
     // A wildcard leads nowhere but back to whoever dials it.
     if (isWildcardHost(host)) return undefined;
-    return { address: formatAddress(host, port), name };
+    return {
+      address: formatAddress(host, port),
+      name,
+      ...(typeof incarnation === 'string' ? { incarnation } : {}),
+      ...(typeof groups === 'object' && groups !== null ? { groups } : {}),
+    };
   } catch {
     return undefined;
   }

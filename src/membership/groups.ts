@@ -125,6 +125,14 @@ export class GroupReplicator implements Groups {
     this.#publish(this.#table.dropPeer(peer));
   }
 
+  /**
+   * Replaces what `peer` is known to be a member of with `state`, as a discovery backend reports
+   * it for a node that is not connected (`connections: 'on-demand'`).
+   */
+  applyReported(peer: string, state: Readonly<Record<string, number>>): void {
+    this.#publish(this.#table.applySync(peer, state as Record<string, number>));
+  }
+
   /** A group message from `conn`. */
   onMessage(conn: Connection, type: number, frame: Buffer): void {
     const peer = conn.peerName;
