@@ -13,8 +13,7 @@ import type {
   LoadBalancerOptions,
 } from './balancer/options.js';
 import { callContained, describeThrown } from './contained.js';
-import { DiscoveryDriver, makeDiscovery, messageOf } from './discovery/driver.js';
-import type { Discovery } from './discovery/types.js';
+import { type DiscoveryDriver, messageOf } from './discovery/driver.js';
 import { RpcError } from './errors.js';
 import {
   type ClusterSnapshot,
@@ -28,79 +27,37 @@ import {
   systemModule,
 } from './inspect.js';
 import { GroupReplicator, type Groups } from './membership/groups.js';
-import { OnDemandConnections } from './membership/on-demand.js';
+import type { OnDemandConnections } from './membership/on-demand.js';
 import { isNodeFilter, type NodeFilter, randomMatchingNode } from './node-filter.js';
+import {
+  CAST_OPTION_NAMES,
+  CLOSE_OPTION_NAMES,
+  type CloseOptions,
+  EXPOSE_OPTION_NAMES,
+  type ExposeOptions,
+  type NodeEvents,
+  type NodeService,
+  unknownCallOption,
+} from './node-types.js';
+import { wireDiscovery } from './node-wiring.js';
 import {
   describe as describeValue,
   findUnknownOption,
   MAX_TIMEOUT_MS,
   type NodeOptions,
   optionError,
-  optionNames,
   type ResolvedNodeOptions,
   resolveNodeOptions,
 } from './options.js';
 import { CALL_OPTION_NAMES } from './rpc/call.js';
 import { type CallOptions, type CastOptions, RpcClient } from './rpc/client.js';
 import { RpcLink } from './rpc/link.js';
-import type { ModuleSchemas } from './rpc/schema.js';
 import { type HandlerTable, RpcServer } from './rpc/server.js';
 import { baseType, isRpcFrame } from './rpc/wire.js';
 import { makeService, type Service } from './service.js';
 import type { Connection, DownReason } from './transport/connection.js';
 import { MessageType } from './transport/message-types.js';
 import { Transport } from './transport/transport.js';
-
-/** Events of a node. */
-export interface NodeEvents {
-  /** A peer connected (after authentication). */
-  nodeup: [name: string];
-  /** A peer went away: its socket closed, it fell silent past `heartbeatTimeoutMs`, or it said goodbye. */
-  nodedown: [name: string, reason: DownReason];
-  /** The node finished closing. */
-  close: [];
-}
-
-/** Options of `node.expose()`. */
-export interface ExposeOptions<M> {
-  /**
-   * Per-function argument schemas (Standard Schema v1), checked before the handler runs; see
-   * `node.expose`. Functions without one run unchecked.
-   * @default {} (no checks)
-   */
-  schemas?: ModuleSchemas<M>;
-}
-
-/** The names `node.expose` accepts in its options. */
-const EXPOSE_OPTION_NAMES = optionNames({ schemas: true } satisfies Record<
-  keyof ExposeOptions<unknown>,
-  true
->);
-
-/** Options of `node.close()`. */
-export interface CloseOptions {
-  /**
-   * The budget of the whole close, in ms: balancers' calls and calls being served drain until
-   * it is nearly spent, the goodbye gets the rest (at least a tenth, at most 500 ms), and
-   * whatever is still open then is dropped. Give it less than your platform's grace period
-   * after SIGTERM. @default the node's `drainTimeoutMs` (15 000)
-   */
-  drainTimeoutMs?: number;
-}
-
-/** Something that must stop before the node closes (a load balancer). */
-interface NodeService {
-  /** Stops, waiting at most `budgetMs` for its own work in flight. */
-  stopWithin(budgetMs: number): Promise<void>;
-}
-
-/** The names `node.cast` accepts (typed: a field added to `CastOptions` and not here fails the build). */
-const CAST_OPTION_NAMES = optionNames({ meta: true } satisfies Record<keyof CastOptions, true>);
-/** The names `node.close` accepts. */
-const CLOSE_OPTION_NAMES = optionNames({ drainTimeoutMs: true } satisfies Record<
-  keyof CloseOptions,
-  true
->);
 
 /** Service objects a node keeps for reuse (see `node.service`). */
 const MAX_CACHED_SERVICES = 1_024;
@@ -137,7 +94,7 @@ export class RpcNode extends EventEmitter<NodeEvents> {
   readonly #serviceObjects = new Map<string, Service<unknown, CallOptions>>();
   readonly #discovery: DiscoveryDriver;
   /** Set with `connections: 'on-demand'`. */
-  #onDemand: OnDemandConnections | undefined;
+  readonly #onDemand: OnDemandConnections | undefined;
   #closing: Promise<void> | undefined;
   #closed = false;
 
@@ -182,62 +139,9 @@ export class RpcNode extends EventEmitter<NodeEvents> {
     this.groups = this.#replicator;
     this.#inspectHost = this.#makeInspectHost();
     this.#server.exposeSystem(SYSTEM_MODULE, systemModule(this.#inspectHost));
-    this.#discovery = this.#makeDiscovery(options);
-  }
-
-  /**
-   * Discovery feeds the transport's dials: what it reports is kept dialled until it vanishes.
-   * On demand, it feeds the directory of groups instead, and calls dial.
-   */
-  #makeDiscovery(options: ResolvedNodeOptions): DiscoveryDriver {
-    const transport = this.#transport;
-    const discovery = makeDiscovery(options.discovery, options.seeds);
-    const onDemand = options.connections === 'on-demand';
-    if (onDemand) this.#onDemand = this.#makeOnDemand(discovery, options);
-    const driver = new DiscoveryDriver(
-      discovery,
-      {
-        keep: (address, peer, label) => {
-          if (!onDemand) transport.keepDiscovered(address, peer, label);
-        },
-        forget: (address) => transport.forgetDiscovered(address),
-        isSelf: (address) => transport.isSelfAddress(address),
-      },
-      {
-        name: options.name,
-        address: () => transport.advertisedAddress,
-        heartbeatTimeoutMs: options.heartbeatTimeoutMs,
-        logger: options.logger,
-        incarnation: transport.incarnation,
-        groups: () => this.#replicator.localState(),
-      },
-    );
-    transport.dialLearntPeers = driver.peerExchange && !onDemand;
-    driver.onView = (entries) => this.#onDemand?.update(entries);
-    this.#replicator.observe((change) => {
-      if (change.nodes.includes(options.name)) driver.groupsChanged();
-    });
-    return driver;
-  }
-
-  #makeOnDemand(discovery: Discovery, options: ResolvedNodeOptions): OnDemandConnections {
-    if (discovery.carriesGroups !== true) {
-      throw new TypeError(
-        `option "connections": 'on-demand' needs a discovery backend that carries groups ` +
-          `(etcdDiscovery, redisDiscovery, or one with carriesGroups: true); ` +
-          `${discovery.kind ?? 'this discovery'} does not`,
-      );
-    }
-    return new OnDemandConnections(
-      {
-        logger: options.logger,
-        isConnected: (name) => this.#transport.connection(name) !== undefined,
-        connect: (address) => this.#transport.connect(address),
-        applyGroups: (name, groups) => this.#replicator.applyReported(name, groups),
-        dropGroups: (name) => this.#replicator.onPeerDown(name),
-      },
-      options.heartbeatTimeoutMs,
-    );
+    const wiring = wireDiscovery(options, this.#transport, this.#replicator);
+    this.#discovery = wiring.driver;
+    this.#onDemand = wiring.onDemand;
   }
 
   /**
@@ -732,23 +636,6 @@ export class RpcNode extends EventEmitter<NodeEvents> {
 /** The RPC state of a ready connection. */
 function linkOf(conn: Connection | undefined): RpcLink | undefined {
   return conn?.session as RpcLink | undefined;
-}
-
-/** `bad_request` for an option of `node.call` / `node.cast` whose name is not in `known`. */
-function unknownCallOption(
-  options: object | undefined,
-  known: readonly string[],
-  target: string,
-  module: string,
-  fn: string,
-): RpcError | undefined {
-  if (typeof options !== 'object' || options === null) return undefined;
-  const unknown = findUnknownOption(options, known);
-  if (unknown === undefined) return undefined;
-  return new RpcError('bad_request', unknown.message, {
-    details: { node: target, module, function: fn, field: unknown.name },
-    notExecuted: true,
-  });
 }
 
 /** Resolves `true` once `promise` settles, or `false` after `ms`. */
