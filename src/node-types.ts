@@ -41,12 +41,6 @@ export interface CloseOptions {
   drainTimeoutMs?: number;
 }
 
-/** Something that must stop before the node closes (a load balancer). */
-export interface NodeService {
-  /** Stops, waiting at most `budgetMs` for its own work in flight. */
-  stopWithin(budgetMs: number): Promise<void>;
-}
-
 /** The names `node.cast` accepts (typed: a field added to `CastOptions` and not here fails the build). */
 export const CAST_OPTION_NAMES = optionNames({ meta: true } satisfies Record<
   keyof CastOptions,

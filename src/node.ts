@@ -36,7 +36,6 @@ import {
   EXPOSE_OPTION_NAMES,
   type ExposeOptions,
   type NodeEvents,
-  type NodeService,
   unknownCallOption,
 } from './node-types.js';
 import { wireDiscovery } from './node-wiring.js';
@@ -58,6 +57,12 @@ import { makeService, type Service } from './service.js';
 import type { Connection, DownReason } from './transport/connection.js';
 import { MessageType } from './transport/message-types.js';
 import { Transport } from './transport/transport.js';
+
+/** Something that must stop before the node closes (a load balancer). */
+interface NodeService {
+  /** Stops, waiting at most `budgetMs` for its own work in flight. */
+  stopWithin(budgetMs: number): Promise<void>;
+}
 
 /** Service objects a node keeps for reuse (see `node.service`). */
 const MAX_CACHED_SERVICES = 1_024;
