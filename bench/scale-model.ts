@@ -210,6 +210,11 @@ export interface OnDemandRow {
   connectionsPerCaller: Spread3;
   connectionsPerWorker: Spread3;
   connectionsTotal: number;
+  /**
+   * Calls of the busiest worker over the mean when each caller spreads its calls evenly over
+   * its window (1: even; workers in more windows get more callers).
+   */
+  loadMaxOverMean: number;
   /** PINGs sent and received per second. */
   heartbeatsPerCallerPerS: Spread3;
   heartbeatsPerWorkerPerS: Spread3;
@@ -259,6 +264,7 @@ export function onDemandModel(p: OnDemandParams): OnDemandRow {
   const perCaller = spread3(ring.perCaller);
   const perWorker = spread3(ring.perMember);
   const total = sum(ring.perCaller, (k) => k);
+  const load = spread3(ring.loadPerMember);
   const redials = redialsWithin(REDIAL_WINDOW_MS);
   const ttlS = leaseTtlSeconds(p.heartbeatTimeoutMs);
   const listed = (k: number) => k * (k - 1);
@@ -270,6 +276,7 @@ export function onDemandModel(p: OnDemandParams): OnDemandRow {
     connectionsPerCaller: perCaller,
     connectionsPerWorker: perWorker,
     connectionsTotal: total,
+    loadMaxOverMean: load.max / load.mean,
     heartbeatsPerCallerPerS: scale3(perCaller, perS),
     heartbeatsPerWorkerPerS: scale3(perWorker, perS),
     heartbeatsTotalPerS: perS(total),
@@ -311,6 +318,7 @@ export function renderOnDemandModel(rows: OnDemandRow[], p: OnDemandParams): str
     line('connections per caller', (r) => fmt3(r.connectionsPerCaller)),
     line('connections per worker', (r) => fmt3(r.connectionsPerWorker)),
     line('connections in all', (r) => fmt(r.connectionsTotal)),
+    line('load max/mean, each caller even over its window', (r) => fmt(r.loadMaxOverMean)),
     line('heartbeats per caller per s (sent + received)', (r) => fmt3(r.heartbeatsPerCallerPerS)),
     line('heartbeats per worker per s (sent + received)', (r) => fmt3(r.heartbeatsPerWorkerPerS)),
     line('heartbeats per s in all', (r) => fmt(r.heartbeatsTotalPerS)),

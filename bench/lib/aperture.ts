@@ -17,6 +17,11 @@ export interface Aperture {
   perCaller: number[];
   /** Callers whose window overlaps each member's arc, by member index. */
   perMember: number[];
+  /**
+   * Each member's share of the calls when every caller makes one call a second and spreads it
+   * evenly over its window (what a balancer that evens out its own members does).
+   */
+  loadPerMember: number[];
 }
 
 /** The windows of `callers` callers over `members` members. */
@@ -29,6 +34,7 @@ export function aperture(callers: number, members: number, minAperture: number):
   const units = Math.min(Math.max(minAperture * C, M), ring);
   // A difference array over members, doubled so a window that wraps needs no special case.
   const delta = new Array<number>(2 * M + 1).fill(0);
+  const load = new Array<number>(2 * M + 1).fill(0);
   const perCaller: number[] = [];
   for (let i = 0; i < C; i++) {
     const start = i * M;
@@ -37,14 +43,20 @@ export function aperture(callers: number, members: number, minAperture: number):
     perCaller.push(count);
     (delta[first] as number)++;
     (delta[first + count] as number)--;
+    (load[first] as number) += 1 / count;
+    (load[first + count] as number) -= 1 / count;
   }
   const perMember = new Array<number>(M).fill(0);
+  const loadPerMember = new Array<number>(M).fill(0);
   let running = 0;
+  let runningLoad = 0;
   for (let j = 0; j < 2 * M; j++) {
     running += delta[j] as number;
+    runningLoad += load[j] as number;
     (perMember[j % M] as number) += running;
+    (loadPerMember[j % M] as number) += runningLoad;
   }
-  return { width: units / ring, perCaller, perMember };
+  return { width: units / ring, perCaller, perMember, loadPerMember };
 }
 
 /** Mean, min and max of some counts. */

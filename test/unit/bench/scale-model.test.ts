@@ -88,6 +88,10 @@ describe('scale model, on demand with aperture subsetting', () => {
     assert.equal(ring.width, 2 / 3);
     assert.deepEqual(ring.perCaller, [12, 12]);
     assert.deepEqual(ring.perMember, [2, 2, 2, 1, 1, 1, 1, 1, 1, 2, 2, 2, 1, 1, 1, 1, 1, 1]);
+    // One call a second per caller, a twelfth to each of its workers.
+    ring.loadPerMember.forEach((load, j) => {
+      assert.ok(Math.abs(load - (ring.perMember[j] as number) / 12) < 1e-12);
+    });
   });
 
   it('adds a member when a window ends inside an arc, and caps a window at the ring', () => {
@@ -106,6 +110,8 @@ describe('scale model, on demand with aperture subsetting', () => {
     assert.deepEqual(small.connectionsPerCaller, { mean: 12, min: 12, max: 12 });
     assert.deepEqual(small.connectionsPerWorker, { mean: 24 / 18, min: 1, max: 2 });
     assert.equal(small.connectionsTotal, 24);
+    // The shared workers get 2/12 of a caller's calls, the mean is 2/18: max/mean 1.5.
+    assert.ok(Math.abs(small.loadMaxOverMean - 1.5) < 1e-12);
     // A ping every 300 ms each way: 12 connections → 80 a second; 1 or 2 → 6.67 or 13.3.
     assert.deepEqual(small.heartbeatsPerCallerPerS, { mean: 80, min: 80, max: 80 });
     assert.ok(Math.abs(small.heartbeatsPerWorkerPerS.mean - 80 / 9) < 1e-9);
