@@ -9,12 +9,13 @@
  * N−1 peers, every worker in the group `work`); sockets per node; CPU of each idle node over
  * `--idle` seconds; RSS and heap per node; after a SIGKILL of `--kill` workers, how long until
  * every caller's balancer no longer has them; the calls each worker served under a steady
- * `--rate` per caller (max/mean). Results: bench/results/scale.json and the "Scale" section of
- * docs/benchmarks.md (bench/lib/scale-report.ts).
+ * `--rate` per caller (max/mean). Results: bench/results/scale.json, the "Scale" section of
+ * docs/benchmarks.md (bench/lib/scale-report.ts) and docs/benchmarks-scale.svg (scale-chart.ts).
  *
  * Options: --nodes=N (100)  --callers=N (10)  --kill=N (10)  --idle=S (10)  --settle=S (5, before idle)  --load=S (5, per algorithm)
  *          --rate=N (calls/s per caller, 20)  --heartbeat=MS (heartbeatTimeoutMs, 3000)
  *          --modes=mesh,etcd  --algorithms=LeastLoaded,RoundRobin (one load window each)  --no-docs
+ *          --report-only (no run: re-renders the docs and chart from bench/results/scale.json)
  * Every process (nodes, etcd) is killed by pid on exit, error, SIGINT/SIGTERM and after 5 min.
  */
 import { accessSync, constants, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -276,6 +277,12 @@ async function runMode(mode: 'mesh' | 'etcd', o: ScaleOptions, log: Log): Promis
 }
 
 async function main(): Promise<void> {
+  if (process.argv.includes('--report-only')) {
+    const saved = new URL('bench/results/scale.json', ROOT);
+    writeScaleDocs(JSON.parse(readFileSync(saved, 'utf8')) as ScaleResults);
+    console.log('re-rendered the "Scale" section of docs/benchmarks.md and its chart');
+    return;
+  }
   const o = parseArgs(process.argv.slice(2));
   installCleanup(DEADLINE_MS);
   const t0 = Date.now();
