@@ -12,6 +12,7 @@ import {
   isWildcardHost,
   parseAddress,
 } from '../options.js';
+import { readExtras } from './entry.js';
 import { messageOf } from './registry.js';
 import { seedDiscovery } from './seeds.js';
 import type { DiscoveredNode, Discovery, DiscoveryFactory, DiscoveryHost } from './types.js';
@@ -42,12 +43,18 @@ export interface DiscoveryNodeInfo {
   groups(): Readonly<Record<string, number>>;
 }
 
-/** A named node of a view, as the node keeps it. */
-export interface ViewEntry {
+/** A named node of the last view, as {@link DiscoveryDriver.entries} gives it. */
+export interface DiscoveryEntry {
+  /** Its advertised address, in canonical form. */
   readonly address: string;
+  /** Which run of the node registered the entry, when the backend carries it. */
   readonly incarnation?: string;
+  /** Its groups with their join counts, when the backend carries them (malformed ones dropped). */
   readonly groups?: Readonly<Record<string, number>>;
 }
+
+/** Called after each applied view with its named entries (see {@link DiscoveryDriver.onView}). */
+export type DiscoveryViewListener = (entries: ReadonlyMap<string, DiscoveryEntry>) => void;
 
 /** Discoveries started by a node: one instance serves one node. */
 const inUse = new WeakSet<Discovery>();
@@ -87,12 +94,18 @@ export class DiscoveryDriver {
   readonly #label: string;
   /** The last view: address → node name, if reported. */
   #view = new Map<string, string | undefined>();
+  /** The named entries of the last view: node name → entry. */
+  #entries: ReadonlyMap<string, DiscoveryEntry> = new Map();
+  /**
+   * Called after each applied view (after its dials) with {@link entries}; a throw is logged.
+   * Set by the node, e.g. to learn the groups of nodes it is not connected to.
+   */
+  onView: DiscoveryViewListener | undefined;
   #started = false;
   /** The last warning about malformed entries. */
   #complaint: string | undefined;
   #stopping: Promise<void> | undefined;
   #groupsPending = false;
-  #entries: ReadonlyMap<string, ViewEntry> = new Map();
 
   constructor(discovery: Discovery, target: DialTarget, info: DiscoveryNodeInfo) {
     this.discovery = discovery;
@@ -134,7 +147,7 @@ export class DiscoveryDriver {
       );
     }
     const next = new Map<string, string | undefined>();
-    const named = new Map<string, ViewEntry>();
+    const entries = new Map<string, DiscoveryEntry>();
     const bad: unknown[] = [];
     for (const node of nodes) {
       if (next.size >= MAX_VIEW_ENTRIES) break;
@@ -142,7 +155,8 @@ export class DiscoveryDriver {
       if (entry === undefined) bad.push(node);
       else if (!this.#isSelf(entry.address, entry.name)) {
         next.set(entry.address, entry.name);
-        if (entry.name !== undefined) named.set(entry.name, entry);
+        // A name reported twice: the later entry wins, as in the backend's own map.
+        if (entry.name !== undefined) entries.set(entry.name, entry.fields);
       }
     }
     // Said once while the same entries stay malformed, not at every view.
@@ -160,19 +174,18 @@ export class DiscoveryDriver {
         this.#target.keep(address, name, this.#label);
     }
     this.#view = next;
-    this.#entries = named;
-    this.onView?.(named);
+    this.#entries = entries;
+    this.#notify();
   }
 
-  /**
-   * Called after each view is applied, with its named entries (node name → entry): how an
-   * on-demand node learns the groups of nodes it is not connected to.
-   */
-  onView: ((entries: ReadonlyMap<string, ViewEntry>) => void) | undefined;
-
-  /** The named entries of the last view (node name → entry). */
-  entries(): ReadonlyMap<string, ViewEntry> {
-    return this.#entries;
+  #notify(): void {
+    const listener = this.onView;
+    if (listener === undefined) return;
+    try {
+      listener(this.#entries);
+    } catch (err) {
+      this.#info.logger.warn(`discovery view listener failed: ${messageOf(err)}`);
+    }
   }
 
   /**
@@ -195,6 +208,14 @@ export class DiscoveryDriver {
         );
       }
     });
+  }
+
+  /**
+   * The named nodes of the last view (name → address, incarnation, groups), this node left
+   * out. Nodes reported without a name are only in {@link view}.
+   */
+  entries(): ReadonlyMap<string, DiscoveryEntry> {
+    return this.#entries;
   }
 
   /** The addresses of the last view, with the names reported. */
@@ -239,24 +260,27 @@ export class DiscoveryDriver {
   }
 }
 
-/** The entry with its address in canonical form, or `undefined` when malformed. */
-function normalize(node: unknown): (ViewEntry & { readonly name: string | undefined }) | undefined {
+/**
+ * The entry with its address in canonical form and its checked `groups` and `incarnation`
+ * (dropped when malformed), or `undefined` when the entry itself is malformed.
+ */
+function normalize(
+  node: unknown,
+): { address: string; name: string | undefined; fields: DiscoveryEntry } | undefined {
   if (typeof node !== 'object' || node === null) return undefined;
-  const { address, name, incarnation, groups } = node as DiscoveredNode;
+  const { address, name, groups, incarnation } = node as Record<string, unknown>;
   if (name !== undefined && !isValidNodeName(name)) return undefined;
+  let canonical: string;
   try {
     const { host, port } = parseAddress(address, 'address');
     // A wildcard leads nowhere but back to whoever dials it.
     if (isWildcardHost(host)) return undefined;
-    return {
-      address: formatAddress(host, port),
-      name,
-      ...(typeof incarnation === 'string' ? { incarnation } : {}),
-      ...(typeof groups === 'object' && groups !== null ? { groups } : {}),
-    };
+    canonical = formatAddress(host, port);
   } catch {
     return undefined;
   }
+  const fields = Object.freeze({ address: canonical, ...readExtras({ groups, incarnation }) });
+  return { address: canonical, name, fields };
 }
 
 function describeEntry(entry: unknown): string {

@@ -1,9 +1,11 @@
 /**
  * `rpc-load-balancer/discovery/etcd`: discovery through etcd with the `etcd3` client (an
- * optional peer dependency, loaded when a node starts). Each node puts `{ name, address }`
- * under `prefix + name`, attached to a lease whose TTL is its heartbeat timeout, and keeps the
- * lease alive; every node watches the prefix, so a join or a graceful leave is seen as soon as
- * etcd sends the event, and a crashed node's entry goes when its lease expires.
+ * optional peer dependency, loaded when a node starts). Each node puts
+ * `{ name, address, incarnation, groups }` under `prefix + name`, attached to a lease whose TTL
+ * is its heartbeat timeout, and keeps the lease alive; it puts it again (same lease) when its
+ * groups change. Every node watches the prefix, so a join, a change of groups or a graceful
+ * leave is seen as soon as etcd sends the event, and a crashed node's entry goes when its lease
+ * expires.
  *
  * ```ts
  * import { startNode } from 'rpc-load-balancer';
@@ -14,14 +16,7 @@
 import type { Etcd3, IOptions, Lease, Watcher } from 'etcd3';
 import { optionError } from '../options.js';
 import { Backoff } from '../transport/backoff.js';
-import {
-  decodeEntry,
-  encodeEntry,
-  importOptional,
-  messageOf,
-  OutageLog,
-  sleep,
-} from './registry.js';
+import { EntryReader, importOptional, messageOf, OutageLog, OwnEntry, sleep } from './registry.js';
 import type { DiscoveredNode, Discovery, DiscoveryHost } from './types.js';
 
 /** @default 'rpclb/nodes/' */
@@ -58,9 +53,9 @@ export function leaseTtlSeconds(heartbeatTimeoutMs: number): number {
 /**
  * Discovery through etcd: registers this node under `prefix` with a lease of
  * {@link leaseTtlSeconds}(heartbeatTimeoutMs), watches the prefix, and reports every entry
- * under it. While etcd cannot be reached the last view stays; when it is back, the node
- * registers again (a new lease if the old one expired) and reads the whole prefix again before
- * watching it anew. `startNode` waits for the first registration and read for at most
+ * under it, with their groups. While etcd cannot be reached the last view stays; when it is
+ * back, the node registers again (a new lease if the old one expired, with its groups as they
+ * are then) and reads the whole prefix again before watching it anew. `startNode` waits for the first registration and read for at most
  * `heartbeatTimeoutMs`, then goes on trying in the background.
  */
 export function etcdDiscovery(options: EtcdDiscoveryOptions): Discovery {
@@ -69,6 +64,8 @@ export function etcdDiscovery(options: EtcdDiscoveryOptions): Discovery {
   return {
     kind: 'etcd',
     peerExchange: config.peerExchange,
+    carriesGroups: true,
+    groupsChanged: () => session?.groupsChanged(),
     async start(host) {
       const { Etcd3 } = await importOptional(
         'etcd3',
@@ -119,10 +116,17 @@ class EtcdSession {
   readonly #client: Etcd3;
   readonly #ttl: number;
   readonly #outage: OutageLog;
+  readonly #entry: OwnEntry;
+  readonly #reader: EntryReader;
   /** The view: key → node. */
   readonly #view = new Map<string, DiscoveredNode>();
   #lease: Lease | undefined;
   #watcher: Watcher | undefined;
+  /** Counts the changes of this node's groups; `#written` is the count the entry in etcd has. */
+  #changes = 0;
+  #written = 0;
+  /** The one loop writing this node's entry, while one runs. */
+  #writer: Promise<void> | undefined;
   /** Bumped by every sync, so an older one still running knows it was overtaken. */
   #syncs = 0;
   #stopped = false;
@@ -132,6 +136,8 @@ class EtcdSession {
     this.#host = host;
     this.#ttl = leaseTtlSeconds(host.heartbeatTimeoutMs);
     this.#outage = new OutageLog('etcd', host.logger);
+    this.#entry = new OwnEntry('etcd', host);
+    this.#reader = new EntryReader('etcd', host.logger);
     const deadlineMs = 2_000 * this.#ttl;
     this.#client = new Client({
       // A call to an etcd that is frozen must fail, so the loops below try again.
@@ -149,7 +155,7 @@ class EtcdSession {
 
   /** Registers and reads the prefix, waiting at most the heartbeat timeout for both. */
   async start(): Promise<void> {
-    const ready = Promise.all([this.#register(), this.#sync()]);
+    const ready = Promise.all([this.#write(), this.#sync()]);
     await Promise.race([ready, sleep(this.#host.heartbeatTimeoutMs)]);
   }
 
@@ -169,29 +175,67 @@ class EtcdSession {
     }
   }
 
-  /** Grants a lease and puts this node's entry under it, retrying until it succeeds. */
-  async #register(): Promise<void> {
+  /** This node's groups changed: puts its entry again, under the same lease. */
+  groupsChanged(): void {
+    this.#changes++;
+    void this.#write();
+  }
+
+  /**
+   * Puts this node's entry until etcd holds it under a live lease with the latest groups. One
+   * loop at a time: a change or a lost lease during a put makes the running loop put again, so
+   * overlapping requests end with the latest state.
+   */
+  #write(): Promise<void> {
+    this.#writer ??= this.#writeLoop().finally(() => {
+      this.#writer = undefined;
+      // A change that came as the loop was ending: write it.
+      if (this.#mustWrite()) void this.#write();
+    });
+    return this.#writer;
+  }
+
+  #mustWrite(): boolean {
+    return !this.#stopped && (this.#lease === undefined || this.#written !== this.#changes);
+  }
+
+  async #writeLoop(): Promise<void> {
     const backoff = new Backoff(100, 2_000);
-    while (!this.#stopped) {
-      const lease = this.#client.lease(this.#ttl);
+    while (this.#mustWrite()) {
+      const changes = this.#changes;
+      const current = this.#lease;
       // A lease also fails to be granted when etcd is down: the error is handled below.
-      lease.on('lost', (err) => this.#leaseLost(lease, err));
+      const lease = current ?? this.#grant();
       try {
-        await lease.put(this.#key).value(encodeEntry(this.#host.name, this.#host.address));
-        if (this.#stopped) {
-          await lease.revoke().catch(() => {});
-          return;
-        }
-        this.#lease = lease;
-        this.#outage.ok();
-        return;
+        await lease.put(this.#key).value(JSON.stringify(this.#entry.fields()));
+        this.#written = changes;
+        if (current === undefined) this.#adopt(lease);
+        else this.#outage.ok();
       } catch (err) {
-        lease.removeAllListeners('lost');
-        lease.release();
+        if (current === undefined) {
+          lease.removeAllListeners('lost');
+          lease.release();
+        }
         this.#outage.failed('registering', err, this.#view.size);
         await sleep(backoff.next());
       }
     }
+  }
+
+  #grant(): Lease {
+    const lease = this.#client.lease(this.#ttl);
+    lease.on('lost', (err) => this.#leaseLost(lease, err));
+    return lease;
+  }
+
+  /** A new lease holds the entry: keep it, unless stopped meanwhile (then revoke it). */
+  #adopt(lease: Lease): void {
+    if (this.#stopped) {
+      lease.revoke().catch(() => {});
+      return;
+    }
+    this.#lease = lease;
+    this.#outage.ok();
   }
 
   /**
@@ -202,7 +246,7 @@ class EtcdSession {
     if (this.#stopped || this.#lease !== lease) return;
     this.#lease = undefined;
     this.#outage.failed('keeping the lease alive', err, this.#view.size);
-    void this.#register().then(() => this.#sync());
+    void this.#write().then(() => this.#sync());
   }
 
   /**
@@ -268,7 +312,7 @@ class EtcdSession {
   }
 
   #put(key: string, value: string): void {
-    const node = decodeEntry(value);
+    const node = this.#reader.read(key, value);
     if (node) this.#view.set(key, node);
     else this.#view.delete(key);
   }

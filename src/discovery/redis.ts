@@ -1,8 +1,9 @@
 /**
  * `rpc-load-balancer/discovery/redis`: discovery through Redis with the `ioredis` client (an
  * optional peer dependency, loaded when a node starts). Each node keeps a key
- * `prefix + name` holding `{ name, address }` with a TTL of its heartbeat timeout, refreshed
- * three times per TTL; joins and graceful leaves are published on a channel, a key that
+ * `prefix + name` holding `{ name, address, incarnation, groups }` with a TTL of its heartbeat
+ * timeout, refreshed three times per TTL; joins, changes of groups (announced as joins) and
+ * graceful leaves are published on a channel, a key that
  * expires is reported by Redis' keyspace notifications where the server has them on
  * (`notify-keyspace-events Ex`), and a periodic reconciliation (SCAN of the prefix) covers
  * whatever a subscriber missed.
@@ -15,7 +16,15 @@
  */
 import type { Redis, RedisOptions } from 'ioredis';
 import { MAX_TIMEOUT_MS, optionError } from '../options.js';
-import { decodeEntry, encodeEntry, importOptional, OutageLog, sleep } from './registry.js';
+import {
+  type EntryFields,
+  EntryReader,
+  entryOf,
+  importOptional,
+  OutageLog,
+  OwnEntry,
+  sleep,
+} from './registry.js';
 import type { DiscoveredNode, Discovery, DiscoveryHost } from './types.js';
 
 /** @default 'rpclb:nodes:' */
@@ -41,8 +50,8 @@ export interface RedisDiscoveryOptions {
 }
 
 /**
- * Discovery through Redis. The view is the keys under `prefix`: a join is seen when its
- * message arrives, a crashed node's key expires after `heartbeatTimeoutMs` and is seen at once
+ * Discovery through Redis. The view is the keys under `prefix`, with their groups: a join or a
+ * change of groups is seen when its message arrives, a crashed node's key expires after `heartbeatTimeoutMs` and is seen at once
  * with keyspace notifications on, else at the next reconciliation. While Redis cannot be
  * reached the last view stays; when it is back (even restarted empty) the node sets its key
  * again, announces itself and reads the prefix again. `startNode` waits for the first
@@ -54,6 +63,8 @@ export function redisDiscovery(options: RedisDiscoveryOptions): Discovery {
   return {
     kind: 'redis',
     peerExchange: config.peerExchange,
+    carriesGroups: true,
+    groupsChanged: () => session?.groupsChanged(),
     async start(host) {
       const mod = await importOptional(
         'ioredis',
@@ -105,12 +116,11 @@ function resolveRedisOptions(options: RedisDiscoveryOptions): ResolvedRedisOptio
   });
 }
 
-/** A message on the channel. */
-interface Announcement {
-  type: 'join' | 'leave';
-  name: string;
-  address?: string;
-}
+/**
+ * A message on the channel: a join (sent again when the node's groups change) carries the
+ * whole entry, a leave the name.
+ */
+type Announcement = ({ type: 'join' } & EntryFields) | { type: 'leave'; name: string };
 
 /** One node's key, subscription and reconciliation. */
 class RedisSession {
@@ -121,12 +131,19 @@ class RedisSession {
   readonly #outage: OutageLog;
   readonly #channel: string;
   readonly #expired: string;
+  readonly #entry: OwnEntry;
+  readonly #reader: EntryReader;
   /** The view: key → node. */
   readonly #view = new Map<string, DiscoveredNode>();
+  /** Keys a message changed while a reconciliation ran: the message is newer than its read. */
+  #touched: Set<string> | undefined;
   readonly #timers: NodeJS.Timeout[] = [];
   /** The registration and read that followed the last (re)connection. */
   #round: Promise<void> | undefined;
-  #registering = false;
+  /** The one loop writing this node's key, while one runs, and what it still has to do. */
+  #writer: Promise<void> | undefined;
+  #writeWanted = false;
+  #announceWanted = false;
   #reconciling = false;
   #stopped = false;
 
@@ -134,6 +151,8 @@ class RedisSession {
     this.#config = config;
     this.#host = host;
     this.#outage = new OutageLog('redis', host.logger);
+    this.#entry = new OwnEntry('redis', host);
+    this.#reader = new EntryReader('redis', host.logger);
     this.#channel = `${config.prefix}events`;
     const options: RedisOptions = {
       // Fail at once while disconnected instead of queueing without bound.
@@ -166,12 +185,12 @@ class RedisSession {
     );
     // Back after a break (or a restart of Redis): register again and read what was missed.
     this.#redis.on('ready', () => {
-      this.#round = Promise.all([this.#register(true), this.#reconcile()]).then(() => {});
+      this.#round = Promise.all([this.#write(true), this.#reconcile()]).then(() => {});
     });
     this.#sub.on('ready', () => void this.#reconcile());
     this.#sub.subscribe(this.#channel, this.#expired).catch(() => {});
     const refreshMs = Math.max(100, Math.floor(this.#host.heartbeatTimeoutMs / 3));
-    this.#every(refreshMs, () => this.#register(false));
+    this.#every(refreshMs, () => this.#write(false));
     this.#every(this.#config.reconcileIntervalMs, () => this.#reconcile());
     await Promise.race([this.#firstRound(), sleep(this.#host.heartbeatTimeoutMs)]);
   }
@@ -180,6 +199,8 @@ class RedisSession {
     this.#stopped = true;
     for (const timer of this.#timers) clearInterval(timer);
     try {
+      // A SET still under way must not put the key back after the DEL.
+      await this.#writer;
       await this.#redis.del(this.#key);
       await this.#publish({ type: 'leave', name: this.#host.name });
     } catch {
@@ -203,22 +224,53 @@ class RedisSession {
     this.#timers.push(timer);
   }
 
-  /** Sets this node's key with its TTL (and announces it after a break); one at a time. */
-  async #register(announce: boolean): Promise<void> {
-    if (this.#stopped || this.#registering || this.#redis.status !== 'ready') return;
-    this.#registering = true;
-    try {
-      const value = encodeEntry(this.#host.name, this.#host.address);
-      await this.#redis.set(this.#key, value, 'PX', this.#host.heartbeatTimeoutMs);
-      const wasDown = this.#outage.down;
-      this.#outage.ok();
-      if (announce || wasDown)
-        await this.#publish({ type: 'join', name: this.#host.name, address: this.#host.address });
-    } catch (err) {
-      this.#outage.failed('registering', err, this.#view.size);
-    } finally {
-      this.#registering = false;
+  /** This node's groups changed: sets its key again and announces it, as a join. */
+  groupsChanged(): void {
+    void this.#write(true);
+  }
+
+  /**
+   * Sets this node's key with its TTL, and announces it when asked or after a break. One loop at
+   * a time: a request during a SET makes the running loop set (and announce) again, with the
+   * groups read then, so overlapping requests end with the latest state.
+   */
+  #write(announce: boolean): Promise<void> {
+    this.#writeWanted = true;
+    this.#announceWanted ||= announce;
+    this.#writer ??= this.#writeLoop().finally(() => {
+      this.#writer = undefined;
+      // A request that came as the loop was ending: serve it.
+      if (this.#writeWanted && this.#canWrite()) void this.#write(false);
+    });
+    return this.#writer;
+  }
+
+  async #writeLoop(): Promise<void> {
+    // Not ready: the 'ready' event writes (and announces) when the connection is back.
+    while (this.#writeWanted && this.#canWrite()) {
+      const announce = this.#announceWanted;
+      this.#writeWanted = false;
+      this.#announceWanted = false;
+      try {
+        const fields = this.#entry.fields();
+        await this.#redis.set(
+          this.#key,
+          JSON.stringify(fields),
+          'PX',
+          this.#host.heartbeatTimeoutMs,
+        );
+        const wasDown = this.#outage.down;
+        this.#outage.ok();
+        if (announce || wasDown) await this.#publish({ type: 'join', ...fields });
+      } catch (err) {
+        // The next refresh sets the key again and, the outage being noted, announces it.
+        this.#outage.failed('registering', err, this.#view.size);
+      }
     }
+  }
+
+  #canWrite(): boolean {
+    return !this.#stopped && this.#redis.status === 'ready';
   }
 
   #publish(announcement: Announcement): Promise<number> {
@@ -229,6 +281,7 @@ class RedisSession {
   async #reconcile(): Promise<void> {
     if (this.#stopped || this.#reconciling || this.#redis.status !== 'ready') return;
     this.#reconciling = true;
+    this.#touched = new Set();
     try {
       const next = new Map<string, DiscoveredNode>();
       let cursor = '0';
@@ -243,40 +296,60 @@ class RedisSession {
         cursor = after;
         const values = keys.length > 0 ? await this.#redis.mget(...keys) : [];
         keys.forEach((key, i) => {
-          const node = decodeEntry(values[i]);
+          const node = this.#reader.read(key, values[i]);
           if (node) next.set(key, node);
         });
       } while (cursor !== '0' && !this.#stopped);
       if (this.#stopped) return;
-      this.#view.clear();
-      for (const [key, node] of next) this.#view.set(key, node);
+      this.#replaceView(next, this.#touched);
       this.#report();
     } catch (err) {
       this.#outage.failed('reading the prefix', err, this.#view.size);
     } finally {
       this.#reconciling = false;
+      this.#touched = undefined;
     }
+  }
+
+  /**
+   * Makes `read` the view, except for the keys a message changed while it was read: their
+   * message came after the SET or DEL it reports, so it is at least as new as the read.
+   */
+  #replaceView(read: Map<string, DiscoveredNode>, touched: ReadonlySet<string>): void {
+    const kept = new Map<string, DiscoveredNode>();
+    for (const key of touched) {
+      const node = this.#view.get(key);
+      if (node) kept.set(key, node);
+    }
+    this.#view.clear();
+    for (const [key, node] of read) if (!touched.has(key)) this.#view.set(key, node);
+    for (const [key, node] of kept) this.#view.set(key, node);
   }
 
   #onMessage(channel: string, message: string): void {
     if (channel === this.#expired) {
-      if (message.startsWith(this.#config.prefix) && this.#view.delete(message)) this.#report();
+      if (!message.startsWith(this.#config.prefix)) return;
+      this.#touched?.add(message);
+      if (this.#view.delete(message)) this.#report();
       return;
     }
-    let announcement: Partial<Announcement>;
+    if (!this.#reader.fits(channel, message)) return;
+    let announcement: { type?: unknown; name?: unknown };
     try {
-      announcement = JSON.parse(message) as Partial<Announcement>;
+      announcement = JSON.parse(message) ?? {};
     } catch {
       return;
     }
+    if (typeof announcement.name !== 'string') return;
     const key = `${this.#config.prefix}${announcement.name}`;
     if (announcement.type === 'leave') {
+      this.#touched?.add(key);
       if (this.#view.delete(key)) this.#report();
     } else if (announcement.type === 'join') {
-      const node = decodeEntry(
-        JSON.stringify({ name: announcement.name, address: announcement.address }),
-      );
+      // The whole entry (name, address, incarnation, groups); an older node's has no groups.
+      const node = entryOf(announcement);
       if (node) {
+        this.#touched?.add(key);
         this.#view.set(key, node);
         this.#report();
       }

@@ -1,26 +1,116 @@
 /**
- * What the registering backends (etcd, Redis) share: the entry each node writes about itself,
- * loading their optional client package with a clear error, and logging an outage once.
+ * What the registering backends (etcd, Redis) share: the entry each node writes about itself
+ * (`{ name, address, incarnation, groups }`, as JSON) and reading it back, loading their optional client package with a clear error, and logging an outage once.
  */
 import type { Logger } from '../logger.js';
 import { isValidNodeName } from '../options.js';
-import type { DiscoveredNode } from './types.js';
+import { readExtras } from './entry.js';
+import type { DiscoveredNode, DiscoveryHost } from './types.js';
 
-/** The value a node registers: its name and advertised address, as JSON. */
-export function encodeEntry(name: string, address: string): string {
-  return JSON.stringify({ name, address });
+/** The largest entry (or Redis announcement) read, in bytes: a bigger one is left out with a warning. */
+export const MAX_ENTRY_BYTES = 64 * 1_024;
+
+/** What a node registers about itself: read from the host again at every write. */
+export interface EntryFields {
+  readonly name: string;
+  readonly address: string;
+  readonly incarnation: string;
+  readonly groups?: Readonly<Record<string, number>>;
 }
 
-/** The node an entry describes, or `undefined` when it is not one (another writer's key). */
-export function decodeEntry(value: string | null | undefined): DiscoveredNode | undefined {
-  if (typeof value !== 'string' || value.length > 4_096) return undefined;
-  try {
-    const { name, address } = JSON.parse(value) as { name?: unknown; address?: unknown };
-    if (isValidNodeName(name) && typeof address === 'string') return { name, address };
-  } catch {
-    // not JSON: left out
+/** This node's entry as a registering backend writes it, with its groups as they are now. */
+export class OwnEntry {
+  readonly #host: DiscoveryHost;
+  readonly #kind: string;
+  #tooBig = false;
+
+  constructor(kind: string, host: DiscoveryHost) {
+    this.#kind = kind;
+    this.#host = host;
   }
-  return undefined;
+
+  /**
+   * `{ name, address, incarnation, groups }` with `host.groups()` read now. Groups that would
+   * make the entry bigger than {@link MAX_ENTRY_BYTES} (which readers refuse) are left out, with
+   * one warning until they fit again: the node stays discoverable, without its groups.
+   */
+  fields(): EntryFields {
+    const { name, address, incarnation } = this.#host;
+    const fields = { name, address, incarnation, groups: this.#host.groups() };
+    const bytes = Buffer.byteLength(JSON.stringify(fields));
+    // Room for the `type` of a Redis announcement, which carries the same fields.
+    const fits = bytes <= MAX_ENTRY_BYTES - 64;
+    if (!fits && !this.#tooBig) {
+      this.#host.logger.warn(
+        `${this.#kind}: this node's groups make its entry ${bytes} bytes, over the ${MAX_ENTRY_BYTES} bytes readers accept; registered without its groups`,
+      );
+    }
+    this.#tooBig = !fits;
+    return fits ? fields : { name, address, incarnation };
+  }
+}
+
+/**
+ * The node an entry describes, or `undefined` when it is not one (another writer's key). An
+ * entry of an older version (no `groups`, no `incarnation`) is a node without them; malformed
+ * groups or incarnations are dropped, the entry stays.
+ */
+export function decodeEntry(value: string | null | undefined): DiscoveredNode | undefined {
+  if (typeof value !== 'string') return undefined;
+  try {
+    return entryOf(JSON.parse(value));
+  } catch {
+    return undefined; // not JSON: left out
+  }
+}
+
+/** The node a parsed entry (or announcement) describes, as {@link decodeEntry} reads it. */
+export function entryOf(raw: unknown): DiscoveredNode | undefined {
+  if (typeof raw !== 'object' || raw === null) return undefined;
+  const fields = raw as Record<string, unknown>;
+  const { name, address } = fields;
+  if (!isValidNodeName(name) || typeof address !== 'string') return undefined;
+  return { name, address, ...readExtras(fields) };
+}
+
+/** Reads entries, leaving out those over {@link MAX_ENTRY_BYTES} with one warning per key. */
+export class EntryReader {
+  /** Keys found too big, not said again while they stay so (a bounded set). */
+  readonly #tooBig = new Set<string>();
+  readonly #kind: string;
+  readonly #logger: Logger;
+
+  constructor(kind: string, logger: Logger) {
+    this.#kind = kind;
+    this.#logger = logger;
+  }
+
+  /** The node `value`, read at `key`, describes. */
+  read(key: string, value: string | null | undefined): DiscoveredNode | undefined {
+    return typeof value === 'string' && !this.fits(key, value) ? undefined : decodeEntry(value);
+  }
+
+  /** Whether `value` (read at `key`, or a message on it) is within {@link MAX_ENTRY_BYTES}. */
+  fits(key: string, value: string): boolean {
+    // Cheap first: a string of n UTF-16 units is at most 3n bytes.
+    const bytes = value.length * 3 <= MAX_ENTRY_BYTES ? 0 : Buffer.byteLength(value);
+    if (bytes > MAX_ENTRY_BYTES) {
+      this.#oversized(key, bytes);
+      return false;
+    }
+    this.#tooBig.delete(key);
+    return true;
+  }
+
+  #oversized(key: string, bytes: number): void {
+    const line = `${this.#kind}: the entry at ${JSON.stringify(key.slice(0, 300))} is ${bytes} bytes, over ${MAX_ENTRY_BYTES}; left out`;
+    if (this.#tooBig.has(key) || this.#tooBig.size >= 1_000) {
+      this.#logger.debug(line);
+      return;
+    }
+    this.#tooBig.add(key);
+    this.#logger.warn(line);
+  }
 }
 
 /**

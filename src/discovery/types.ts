@@ -20,12 +20,14 @@ export interface DiscoveredNode {
    * The groups the node is in, with its join counts (`{ work: 1 }`), for backends that carry
    * them (etcd and Redis do). A node started with `connections: 'on-demand'` takes the group
    * memberships of nodes it is not connected to from here; it ignores them for nodes it is
-   * connected to, which tell it their groups directly.
+   * connected to, which tell it their groups directly. The node checks them: a pair that is not
+   * a non-empty name and a positive safe integer is dropped (the entry stays).
    */
   readonly groups?: Readonly<Record<string, number>>;
   /**
    * Which run of the node registered the entry (a restarted node has a new one). Lets an
-   * on-demand node tell a stale entry of a node it saw die from the entry of its restart.
+   * on-demand node tell a stale entry of a node it saw die from the entry of its restart. A
+   * non-empty string of at most 64 characters; anything else is dropped (the entry stays).
    */
   readonly incarnation?: string;
 }

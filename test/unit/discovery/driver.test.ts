@@ -101,6 +101,76 @@ describe('DiscoveryDriver', () => {
     assert.throws(() => host().update(42 as never), /expected an iterable, received 42/);
   });
 
+  test('groups and incarnation are kept in entries(), by name, and checked', async () => {
+    const { driver, calls, warnings, host } = setup();
+    await driver.start();
+    host().update([
+      { address: '127.0.0.1:2', name: 'b@h', incarnation: 'b1', groups: { work: 2, web: 1 } },
+      // Malformed fields are dropped from the entry; the entry stays.
+      {
+        address: '127.0.0.1:3',
+        name: 'c@h',
+        incarnation: 'x'.repeat(65),
+        groups: { ok: 1, '': 1, zero: 0, frac: 0.5, str: '2' as never },
+      },
+      { address: '127.0.0.1:4', name: 'd@h', incarnation: 7 as never, groups: [1] as never },
+      // An older entry: no groups, no incarnation.
+      { address: '127.0.0.1:5', name: 'e@h' },
+      // Unnamed: dialled, but not in entries().
+      { address: '127.0.0.1:6', groups: { work: 1 } },
+      // This node's own entry: left out of both.
+      { address: '127.0.0.1:7', name: 'me@h', groups: { work: 1 } },
+    ]);
+    assert.deepEqual(Object.fromEntries(driver.entries()), {
+      'b@h': { address: '127.0.0.1:2', incarnation: 'b1', groups: { work: 2, web: 1 } },
+      'c@h': { address: '127.0.0.1:3', groups: { ok: 1 } },
+      'd@h': { address: '127.0.0.1:4' },
+      'e@h': { address: '127.0.0.1:5' },
+    });
+    assert.ok(Object.isFrozen(driver.entries().get('b@h')?.groups));
+    assert.equal(calls.length, 5, 'dials as before: every address but its own');
+    assert.deepEqual(warnings, [], 'malformed fields are not malformed entries');
+    // Addresses are canonical in entries() too; a name reported twice: the later entry wins.
+    host().update([
+      { address: '[::1]:2', name: 'b@h', groups: { a: 1 } },
+      { address: '127.0.0.1:8', name: 'b@h', groups: { b: 1 } },
+    ]);
+    assert.deepEqual(Object.fromEntries(driver.entries()), {
+      'b@h': { address: '127.0.0.1:8', groups: { b: 1 } },
+    });
+  });
+
+  test('onView is called after each applied view, dials done; a throw is logged', async () => {
+    const { driver, calls, warnings, host } = setup();
+    const seen: string[] = [];
+    driver.onView = (entries) => {
+      seen.push(
+        `${calls.length} dials: ${[...entries].map(([n, e]) => `${n}=${JSON.stringify(e.groups)}`).join(' ')}`,
+      );
+    };
+    // A view before start is ignored: no view, no call.
+    driver.update([{ address: '127.0.0.1:2', name: 'b@h' }]);
+    assert.deepEqual(seen, []);
+    await driver.start();
+    host().update([{ address: '127.0.0.1:2', name: 'b@h', groups: { work: 1 } }]);
+    host().update([{ address: '127.0.0.1:2', name: 'b@h', groups: { work: 1, web: 3 } }]);
+    host().update([]);
+    assert.deepEqual(seen, [
+      '1 dials: b@h={"work":1}',
+      '1 dials: b@h={"work":1,"web":3}',
+      '2 dials: ',
+    ]);
+    driver.onView = () => {
+      throw new Error('boom');
+    };
+    host().update([{ address: '127.0.0.1:3' }]);
+    assert.deepEqual(calls.at(-1), 'keep 127.0.0.1:3 - (fake address)');
+    assert.deepEqual(warnings, ['discovery view listener failed: boom']);
+    await driver.stop(100);
+    host().update([{ address: '127.0.0.1:4', name: 'x@h' }]);
+    assert.equal(seen.length, 3, 'no view once stopped');
+  });
+
   test('views before start and after stop are ignored', async () => {
     const { driver, calls, host } = setup();
     await driver.start();

@@ -6,11 +6,52 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { etcdDiscovery, leaseTtlSeconds } from '../../../src/discovery/etcd.js';
 import { redisDiscovery } from '../../../src/discovery/redis.js';
-import { decodeEntry, encodeEntry, importOptional } from '../../../src/discovery/registry.js';
+import {
+  decodeEntry,
+  EntryReader,
+  importOptional,
+  MAX_ENTRY_BYTES,
+  OwnEntry,
+} from '../../../src/discovery/registry.js';
+import type { DiscoveryHost } from '../../../src/discovery/types.js';
+import type { Logger } from '../../../src/logger.js';
+
+function recordingLogger() {
+  const lines: string[] = [];
+  const logger: Logger = {
+    debug: (m) => lines.push(`debug ${m}`),
+    info() {},
+    warn: (m) => lines.push(`warn ${m}`),
+    error() {},
+  };
+  return { logger, lines };
+}
 
 describe('registry entries', () => {
-  test('round-trip; anything else is not a node', () => {
-    assert.deepEqual(decodeEntry(encodeEntry('a@h', '10.0.0.1:4370')), {
+  test('round-trip with groups and incarnation, read again at every write', () => {
+    let groups: Record<string, number> = { work: 1 };
+    const host: DiscoveryHost = {
+      name: 'a@h',
+      address: '10.0.0.1:4370',
+      heartbeatTimeoutMs: 3_000,
+      logger: recordingLogger().logger,
+      incarnation: 'run-1',
+      groups: () => groups,
+      update() {},
+    };
+    const own = new OwnEntry('test', host);
+    assert.deepEqual(decodeEntry(JSON.stringify(own.fields())), {
+      name: 'a@h',
+      address: '10.0.0.1:4370',
+      incarnation: 'run-1',
+      groups: { work: 1 },
+    });
+    groups = { work: 2, __proto__x: 1 };
+    assert.deepEqual(decodeEntry(JSON.stringify(own.fields()))?.groups, groups);
+  });
+
+  test('an older entry (no groups, no incarnation) is still a node; anything else is not one', () => {
+    assert.deepEqual(decodeEntry('{"name":"a@h","address":"10.0.0.1:4370"}'), {
       name: 'a@h',
       address: '10.0.0.1:4370',
     });
@@ -19,11 +60,83 @@ describe('registry entries', () => {
       '',
       'nope',
       '{}',
+      'null',
       '{"name":"no at","address":"x:1"}',
       '[1]',
       'x'.repeat(5_000),
     ])
       assert.equal(decodeEntry(bad), undefined, String(bad));
+  });
+
+  test('malformed groups and incarnations are dropped, the entry stays', () => {
+    const read = (extra: object) =>
+      decodeEntry(JSON.stringify({ name: 'a@h', address: '10.0.0.1:1', ...extra }));
+    assert.deepEqual(
+      read({
+        groups: { ok: 2, '': 1, zero: 0, neg: -1, half: 1.5, str: '1', huge: 2 ** 53, nul: null },
+      })?.groups,
+      { ok: 2 },
+    );
+    // A group named __proto__ is an own property, not a prototype.
+    const proto = read({ groups: JSON.parse('{"__proto__":3}') })?.groups ?? {};
+    assert.deepEqual(Object.entries(proto), [['__proto__', 3]]);
+    assert.equal(Object.getPrototypeOf(proto), Object.prototype);
+    for (const groups of [[1], 'work', 3, null]) {
+      const node = read({ groups });
+      assert.deepEqual(node, { name: 'a@h', address: '10.0.0.1:1' }, JSON.stringify(groups));
+    }
+    for (const incarnation of ['', 'x'.repeat(65), 42, null])
+      assert.equal(read({ incarnation })?.incarnation, undefined, String(incarnation));
+    assert.equal(read({ incarnation: 'x'.repeat(64) })?.incarnation, 'x'.repeat(64));
+  });
+
+  test('an entry over 64 KiB is left out, with one warning per key while it stays so', () => {
+    const { logger, lines } = recordingLogger();
+    const reader = new EntryReader('test', logger);
+    const big = JSON.stringify({
+      name: 'a@h',
+      address: '10.0.0.1:1',
+      groups: { ['g'.repeat(MAX_ENTRY_BYTES)]: 1 },
+    });
+    assert.equal(reader.read('k', big), undefined);
+    assert.equal(reader.read('k', big), undefined);
+    assert.deepEqual(
+      lines.map((l) => l.split(' ')[0]),
+      ['warn', 'debug'],
+    );
+    assert.match(
+      lines[0] ?? '',
+      /^warn test: the entry at "k" is \d+ bytes, over 65536; left out$/,
+    );
+    // Multi-byte characters count as bytes: 22 000 × 3 bytes is over the bound.
+    assert.equal(reader.fits('m', '€'.repeat(22_000)), false);
+    assert.equal(reader.read('k', '{"name":"a@h","address":"10.0.0.1:1"}')?.name, 'a@h');
+    assert.equal(reader.read('k', big), undefined);
+    assert.equal(
+      lines.filter((l) => l.startsWith('warn')).length,
+      3,
+      'said again once it came back',
+    );
+  });
+
+  test("this node's groups too big for an entry: registered without them, said once", () => {
+    const { logger, lines } = recordingLogger();
+    let groups: Record<string, number> = { ['g'.repeat(MAX_ENTRY_BYTES)]: 1 };
+    const own = new OwnEntry('test', {
+      name: 'a@h',
+      address: '10.0.0.1:1',
+      heartbeatTimeoutMs: 3_000,
+      logger,
+      incarnation: 'i',
+      groups: () => groups,
+      update() {},
+    });
+    assert.deepEqual(own.fields(), { name: 'a@h', address: '10.0.0.1:1', incarnation: 'i' });
+    own.fields();
+    assert.equal(lines.length, 1);
+    assert.match(lines[0] ?? '', /registered without its groups$/);
+    groups = { small: 1 };
+    assert.deepEqual(own.fields().groups, { small: 1 });
   });
 });
 
