@@ -62,6 +62,12 @@ export type {
   SuccessRateOptions,
 } from './balancer/outlier-options.js';
 export type { RetryBudgetOptions } from './balancer/retry-budget.js';
+export type { SubsetSnapshot } from './balancer/subset.js';
+export {
+  callersGroup,
+  DEFAULT_MIN_APERTURE,
+  type SubsetOptions,
+} from './balancer/subset-options.js';
 export {
   type BalancerDefinition,
   type BalancerDefinitionOptions,

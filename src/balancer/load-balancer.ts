@@ -37,6 +37,7 @@ import {
 import { Picker } from './picker.js';
 import { RetryBudget } from './retry-budget.js';
 import { type Selection, Selector } from './selector.js';
+import { checkSubsetAlgorithm, Subset, type SubsetSnapshot } from './subset.js';
 
 export type { BalancedCallOptions } from './options.js';
 
@@ -100,6 +101,8 @@ export class LoadBalancer<Algorithm extends SelectionAlgorithm = SelectionAlgori
   readonly #picker: Picker;
   readonly #budget: RetryBudget | undefined;
   readonly #joined: boolean;
+  /** Deterministic subsetting, when on (see subset.ts). */
+  readonly #subset: Subset | undefined;
   readonly #runner: CallRunner;
   /** What a call with no options runs with (no allocation for it). */
   readonly #defaultSpec: BalancedCallSpec;
@@ -123,6 +126,7 @@ export class LoadBalancer<Algorithm extends SelectionAlgorithm = SelectionAlgori
   ) {
     this.#host = host;
     const options = resolveBalancerOptions(input);
+    if (options.subset !== false) checkSubsetAlgorithm(algorithmClass);
     this.#options = options;
     this.name = options.name;
     this.#selector = new Selector(
@@ -162,13 +166,22 @@ export class LoadBalancer<Algorithm extends SelectionAlgorithm = SelectionAlgori
       onTrailer: undefined,
       waitForMembers: options.waitForMembers,
     });
+    // CallDirect has no members to subset: the option is ignored there
+    if (options.subset !== false && !this.#selector.direct) {
+      this.#subset = new Subset(host.name, this.name, options.subset);
+    }
     this.#unobserve = host.observe((change) => this.#onGroupChange(change));
     this.#joined =
       !this.#selector.direct &&
       matchesNode(options.nodeMatchList, host.name, host.excludedNodePatterns);
     if (this.#joined) host.join(this.name);
-    const members = host.members(this.name);
-    this.#selector.onGroupChange({ type: 'join', nodes: members, members });
+    if (this.#subset !== undefined) {
+      host.join(this.#subset.group);
+      this.#updateSubset(this.#subset);
+    } else {
+      const members = host.members(this.name);
+      this.#selector.onGroupChange({ type: 'join', nodes: members, members });
+    }
   }
 
   /** @internal Called once when the balancer has stopped (frees its name on the node). */
@@ -190,9 +203,26 @@ export class LoadBalancer<Algorithm extends SelectionAlgorithm = SelectionAlgori
     return this.#stopping !== undefined;
   }
 
-  /** The current members: a frozen, sorted array of node names. */
+  /**
+   * The current members of the balancer's group: a frozen, sorted array of node names. With
+   * subsetting, the ones this node selects from are {@link subset}'s window.
+   */
   members(): readonly string[] {
-    return this.#selector.members;
+    return this.#subset?.members ?? this.#selector.members;
+  }
+
+  /**
+   * With subsetting (option `subset`), this node's place among the balancer's callers and its
+   * window: the members it selects from, each with the share of its calls it should get;
+   * `undefined` without. Read-only and serialisable.
+   *
+   * @example
+   * ```ts
+   * const { callerIndex, callerCount, window } = lb.subset() ?? {};
+   * ```
+   */
+  subset(): SubsetSnapshot | undefined {
+    return this.#subset?.snapshot();
   }
 
   /** The members outlier detection has ejected for now (sorted; empty when it is off). */
@@ -215,13 +245,13 @@ export class LoadBalancer<Algorithm extends SelectionAlgorithm = SelectionAlgori
   ): Promise<readonly string[]> {
     if (!Number.isInteger(count) || count < 0) throw this.#badCount(count);
     const deadline = Date.now() + (opts.timeout ?? this.#host.callTimeoutMs);
-    while (this.#selector.members.length < count) {
+    while (this.members().length < count) {
       if (this.#stopping) throw this.#selector.unavailable('balancer_stopped');
       opts.signal?.throwIfAborted();
       if (remaining(deadline) <= 0) throw this.#selector.unavailable('not_enough_members');
       await this.#picker.waitForMembers(deadline, opts.signal, 'not_enough_members');
     }
-    return this.#selector.members;
+    return this.members();
   }
 
   /**
@@ -433,6 +463,7 @@ export class LoadBalancer<Algorithm extends SelectionAlgorithm = SelectionAlgori
 
   async #stop(): Promise<void> {
     if (this.#joined) this.#host.leave(this.name);
+    if (this.#subset !== undefined) this.#host.leave(this.#subset.group);
     this.#picker.wakeWaiters();
     if (this.#inFlight > 0) {
       await new Promise<void>((resolve) => {
@@ -498,13 +529,27 @@ export class LoadBalancer<Algorithm extends SelectionAlgorithm = SelectionAlgori
   }
 
   #onGroupChange(change: BalancerGroupChange): void {
+    const subset = this.#subset;
+    if (subset !== undefined && change.group === subset.group) return this.#updateSubset(subset);
     if (change.group !== this.name) return;
-    this.#selector.onGroupChange({
-      type: change.type,
-      nodes: change.nodes,
-      members: this.#host.members(this.name),
-    });
+    if (subset !== undefined) this.#updateSubset(subset);
+    else {
+      this.#selector.onGroupChange({
+        type: change.type,
+        nodes: change.nodes,
+        members: this.#host.members(this.name),
+      });
+    }
     if (change.type === 'join') this.#picker.wakeWaiters();
+  }
+
+  /** Recomputes the window; the algorithm sees its changes as joins and leaves. */
+  #updateSubset(subset: Subset): void {
+    const host = this.#host;
+    for (const change of subset.update(host.members(this.name), host.members(subset.group))) {
+      this.#selector.onGroupChange(change);
+    }
+    this.#selector.quota = subset.quota;
   }
 
   #callEnded(): void {

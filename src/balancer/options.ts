@@ -11,6 +11,7 @@ import type { CallMetadata } from '../rpc/envelope.js';
 import type { OutlierDetectionOptions } from './outlier-options.js';
 import { resolveOutlierDetection } from './outlier-options.js';
 import type { RetryBudgetOptions } from './retry-budget.js';
+import { type ResolvedSubset, resolveSubset, type SubsetOptions } from './subset-options.js';
 
 /** Which nodes join a balancer's group: `'all'`, or entries matched against the node name. */
 export type NodeMatchList = 'all' | readonly (string | RegExp)[];
@@ -74,6 +75,15 @@ export interface LoadBalancerOptions<
    * @default 5
    */
   probeTimeoutMs?: number;
+  /**
+   * Deterministic subsetting: this node selects from (and so connects to) a window of about
+   * `minAperture` members instead of all of them, and every member still gets the same share of
+   * the calls of all the nodes doing the same. Its callers find each other in the group
+   * `callersGroup(name)`. `true` is `{}`. Not with `HashRing` (a key must reach the same owner
+   * from every caller). See the subsetting how-to.
+   * @default false
+   */
+  subset?: boolean | SubsetOptions;
 }
 
 /** Any algorithm class, whatever its options (for inferring from the one given). */
@@ -112,6 +122,7 @@ const BALANCER_OPTION_NAMES = optionNames({
   outlierDetection: true,
   retryBudget: true,
   probeTimeoutMs: true,
+  subset: true,
 } satisfies Record<keyof LoadBalancerOptions, true>);
 
 export interface ResolvedBalancerOptions {
@@ -126,6 +137,7 @@ export interface ResolvedBalancerOptions {
   readonly outlierDetection: OutlierDetectionOptions | false;
   readonly retryBudget: RetryBudgetOptions | false;
   readonly probeTimeoutMs: number;
+  readonly subset: ResolvedSubset | false;
 }
 
 /**
@@ -188,6 +200,7 @@ export function resolveBalancerOptions(
   }
   return Object.freeze({
     name: input.name,
+    subset: resolveSubset(input.subset),
     outlierDetection,
     retryBudget,
     probeTimeoutMs,

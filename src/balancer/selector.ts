@@ -28,7 +28,7 @@ import {
   type OutlierMessage,
   type SelectionMessage,
 } from '../tracing.js';
-import { randomDistinct } from './call-policy.js';
+import { NO_OPTIONS, randomDistinct } from './call-policy.js';
 import { checkExclude, chooseAvoiding, ExclusionFilter } from './exclusion.js';
 import { MemberStats } from './member-stats.js';
 import {
@@ -73,6 +73,16 @@ export interface GroupChange {
   readonly members: readonly string[];
 }
 
+/** Per-pick exclusions in front of the algorithm: a subset's share quota (share-quota.ts). */
+export interface PickQuota {
+  /** What to leave out of the next pick besides `excluded` (`undefined`: nothing). */
+  leftOut(
+    excluded: readonly string[] | undefined,
+  ): { readonly names: readonly string[]; readonly opts: SelectOptions } | undefined;
+  /** Counts a pick. */
+  picked(node: string): void;
+}
+
 /** Selections made with `selectNode` and not yet released, for one membership generation. */
 interface ManualSelections {
   generation: number;
@@ -88,6 +98,8 @@ export class Selector {
   readonly algorithm: SelectionAlgorithm;
   /** `true` for `CallDirect`: every selection is the local node, membership is not consulted. */
   readonly direct: boolean;
+  /** Set by a balancer with subsetting while its window's shares differ. */
+  quota: PickQuota | undefined;
   readonly #host: SelectorHost;
   readonly #random: () => number;
   readonly #detector: OutlierDetector | undefined;
@@ -196,6 +208,8 @@ export class Selector {
     // ejected members are excluded per pick: the algorithm still sees them all (its state stays)
     const ejected = this.#detector?.ejectedFrom(members, now);
     if (ejected !== undefined) opts = this.#withEjected(opts, ejected);
+    const quota = this.quota;
+    if (quota !== undefined) opts = this.#withQuota(opts, quota);
     let node: string;
     let counted = true;
     try {
@@ -211,6 +225,7 @@ export class Selector {
         new Error(`it returned ${describe(node)}, which is not a member`),
       );
     }
+    quota?.picked(node);
     if (channels.select.hasSubscribers) {
       this.#publishSelection(node, members.length - (ejected?.length ?? 0));
     }
@@ -225,6 +240,15 @@ export class Selector {
   #withEjected(opts: SelectOptions, ejected: readonly string[]): SelectOptions {
     const exclude = checkExclude(opts.exclude, this.#host.balancer);
     return { ...opts, exclude: exclude === undefined ? ejected : [...exclude, ...ejected] };
+  }
+
+  /** `opts` with what the quota leaves out of this pick added to its `exclude`. */
+  #withQuota(opts: SelectOptions, quota: PickQuota): SelectOptions {
+    const exclude = checkExclude(opts.exclude, this.#host.balancer);
+    const left = quota.leftOut(exclude);
+    if (left === undefined) return opts;
+    if (opts === NO_OPTIONS) return left.opts;
+    return { ...opts, exclude: exclude === undefined ? left.names : [...exclude, ...left.names] };
   }
 
   /** A pick avoiding `opts.exclude` (see exclusion.ts); `all_excluded` when none is left. */
