@@ -3,6 +3,8 @@
  * Each caller only ever calls the members of its window, the calls spread evenly over all the
  * workers, and a caller that stops moves the others' windows.
  *
+ * With `connections: 'on-demand'`, a caller connects to its window and to nothing else.
+ *
  * Run under the lock (28 nodes): `flock /work/.heavy.lock node scripts/run-tests.mjs integration/subset`
  */
 import assert from 'node:assert/strict';
@@ -14,6 +16,8 @@ import {
   type RpcNode,
   startNode,
 } from '../../src/index.js';
+import { waitFor } from '../helpers/cluster.js';
+import { MemoryRegistry } from '../helpers/memory-discovery.js';
 
 const quiet = { logLevel: 'silent' as const, cookie: 'subset-it', host: '127.0.0.1' };
 const WORKERS = 24;
@@ -31,14 +35,6 @@ const received = new Map<string, Map<string, number>>();
 
 function windowOf(lb: LoadBalancer): string[] {
   return lb.subset()?.window.map(({ node }) => node) ?? [];
-}
-
-async function until(condition: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }
 
 /** `count` calls through `lb`, `CONCURRENCY` at a time. */
@@ -99,8 +95,9 @@ describe('subsetting on real sockets', () => {
       );
     }
     for (const lb of balancers) await lb.waitForMembers(WORKERS, { timeout: 10_000 });
-    await until(
+    await waitFor(
       () => balancers.every((lb) => lb.subset()?.callerCount === CALLERS),
+      10_000,
       'every caller to see the others',
     );
   });
@@ -143,8 +140,9 @@ describe('subsetting on real sockets', () => {
   test('a caller that stops leaves the callers group, and the others’ windows move', async () => {
     const before = balancers.slice(0, 3).map(windowOf);
     await balancers[3]?.stop();
-    await until(
+    await waitFor(
       () => balancers.slice(0, 3).every((lb) => lb.subset()?.callerCount === 3),
+      10_000,
       'the three others to see the caller go',
     );
     const windows = balancers.slice(0, 3).map(windowOf);
@@ -164,5 +162,65 @@ describe('subsetting on real sockets', () => {
         windows[i],
       );
     }
+  });
+});
+
+describe('subsetting with connections on demand', () => {
+  const nodes: RpcNode[] = [];
+  after(() => Promise.all(nodes.map((node) => node.destroy())));
+
+  test('a caller connects to the members of its window, and to no other', async () => {
+    const registry = new MemoryRegistry();
+    const start = async (name: string) => {
+      const node = await startNode({
+        ...quiet,
+        name,
+        connections: 'on-demand',
+        discovery: () => registry.discovery(),
+      });
+      nodes.push(node);
+      return node;
+    };
+    const workers: RpcNode[] = [];
+    for (let i = 0; i < 12; i++) {
+      const worker = await start(`ow${String(i).padStart(2, '0')}@127.0.0.1`);
+      worker.expose('Work', { run: () => worker.name });
+      worker.groups.join('work');
+      workers.push(worker);
+    }
+    const callers: RpcNode[] = [];
+    const balancers: LoadBalancer[] = [];
+    for (let i = 0; i < 3; i++) {
+      const caller = await start(`oc${i}@127.0.0.1`);
+      callers.push(caller);
+      balancers.push(
+        await caller.startLoadBalancer({
+          name: 'work',
+          nodeMatchList: [],
+          selectionAlgorithm: algorithms.RoundRobin,
+          subset: { minAperture: 5 },
+        }),
+      );
+    }
+    await waitFor(
+      () =>
+        balancers.every((lb) => lb.subset()?.callerCount === 3 && lb.subset()?.memberCount === 12),
+      10_000,
+      'every caller to see the members and the other callers through the registry',
+    );
+    assert.deepEqual(
+      callers.map((c) => c.peers()),
+      [[], [], []],
+      'knowing the layout opened no connection',
+    );
+    await Promise.all(balancers.map((lb) => callMany(lb, 60)));
+    for (const [i, caller] of callers.entries()) {
+      const window = windowOf(balancers[i] as LoadBalancer);
+      // 12 members, 3 callers, minAperture 5: windows of 5 that overlap by one member
+      assert.equal(window.length, 5);
+      assert.deepEqual(caller.peers(), window, `${caller.name}'s connections`);
+    }
+    const connected = new Set(callers.flatMap((c) => c.peers()));
+    assert.equal(connected.size, 12, 'every worker has a caller');
   });
 });
