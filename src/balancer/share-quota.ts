@@ -12,11 +12,11 @@
  * Why a quota and not a random draw (leave `m` out with probability `1 − share/maxShare`): an
  * algorithm with memory undoes a random draw. `LeastLoaded` breaks ties by the member picked
  * least recently, so a member left out at its turn comes first at the next pick that includes it,
- * and gets a full share anyway: measured with 90 members, 10 callers and a window of 12, the
- * busiest member then got 1.42 × the mean (the weighting undone), against 1.000 with the quota;
- * a uniform draw among the members left also under-serves the light ones (0.95 × the mean),
- * because a light member is included in picks where more of the others are. See
- * `test/unit/balancer/subset-balance.test.ts`.
+ * and gets a full share anyway: with 90 members, 10 callers and windows of 12, the busiest member
+ * then gets 1.43 × the mean, against 1.002 with the quota (`test/unit/balancer/subset-balance.test.ts`).
+ * Even a memoryless uniform choice among the members left under-serves the light ones: in the
+ * picks a light member is in, it has more rivals on average than a heavy member has (all the
+ * heavy ones are always there), so in that layout it gets 0.943 × its share.
  */
 import type { SelectOptions } from '../algorithms/types.js';
 

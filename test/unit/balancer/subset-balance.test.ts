@@ -44,7 +44,7 @@ function simulate(
   algorithm: SelectionAlgorithmClass,
   n: number,
   c: number,
-  minAperture: number,
+  minAperture: number | false,
   picks: number,
 ): Spread {
   let t = 0;
@@ -59,7 +59,7 @@ function simulate(
       {
         name: 'work',
         nodeMatchList: [],
-        subset: { minAperture },
+        subset: minAperture === false ? false : { minAperture },
         random: seededRandom(7919 * (i + 1)),
         now,
       },
@@ -104,6 +104,15 @@ describe('subset balance', () => {
       }
     });
   }
+
+  test('for scale: the same picks without subsetting (the spread of a random choice)', (t) => {
+    for (const algorithm of [Random, PowerOfTwo] as SelectionAlgorithmClass[]) {
+      const spread = simulate(algorithm, 90, 10, false, 12_000);
+      t.diagnostic(`${algorithm.name} without subsetting: ${format(spread)}`);
+      assert.equal(spread.largestWindow, 0);
+      assert.ok(spread.maxOverMean < 1.15);
+    }
+  });
 
   test('why a quota: leaving a light member out at random is undone by LeastLoaded', (t) => {
     // The same callers, driving the algorithm directly with the draw the quota replaced: each
