@@ -209,12 +209,19 @@ export class Selector {
     const ejected = this.#detector?.ejectedFrom(members, now);
     if (ejected !== undefined) opts = this.#withEjected(opts, ejected);
     const quota = this.quota;
-    if (quota !== undefined) opts = this.#withQuota(opts, quota);
+    // the quota's exclusions alone are well formed and leave a member: nothing to check
+    let quotaOnly = false;
+    if (quota !== undefined) {
+      const given = opts;
+      opts = this.#withQuota(opts, quota);
+      quotaOnly = given === NO_OPTIONS && opts !== given && this.algorithm.honoursExclude === true;
+    }
     let node: string;
     let counted = true;
     try {
-      if (opts.exclude === undefined) node = this.algorithm.chooseFromNodes(members, opts);
-      else ({ node, counted } = this.#chooseExcluding(members, opts));
+      if (opts.exclude === undefined || quotaOnly) {
+        node = this.algorithm.chooseFromNodes(members, opts);
+      } else ({ node, counted } = this.#chooseExcluding(members, opts));
     } catch (err) {
       throw this.#algorithmFailed('chooseFromNodes', err);
     }
@@ -257,9 +264,18 @@ export class Selector {
     opts: SelectOptions,
   ): { node: string; counted: boolean } {
     const exclude = checkExclude(opts.exclude, this.#host.balancer);
-    const allowed = exclude === undefined ? members : this.#exclusion.without(members, exclude);
+    if (exclude === undefined) {
+      return { node: this.algorithm.chooseFromNodes(members, opts), counted: true };
+    }
+    if (this.algorithm.honoursExclude === true) {
+      // only whether one is left matters here: no filtered array (a subset's quota excludes
+      // something on most picks)
+      if (members.every((node) => exclude.includes(node))) throw this.unavailable('all_excluded');
+      return { node: this.algorithm.chooseFromNodes(members, opts), counted: true };
+    }
+    const allowed = this.#exclusion.without(members, exclude);
     if (allowed.length === 0) throw this.unavailable('all_excluded');
-    if (exclude === undefined || allowed === members || this.algorithm.honoursExclude === true) {
+    if (allowed === members) {
       return { node: this.algorithm.chooseFromNodes(members, opts), counted: true };
     }
     return chooseAvoiding(this.algorithm, members, opts, exclude, allowed, this.#random);
