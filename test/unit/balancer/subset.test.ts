@@ -122,6 +122,7 @@ describe('a balancer with subsetting', () => {
       const lb = new LoadBalancer(host, { name: 'work', nodeMatchList, subset: true }, RoundRobin);
       assert.equal(callersGroup('work'), '$rpclb.callers:work');
       assert.deepEqual(host.members(callersGroup('work')), ['w1@h']);
+      assert.equal(lb.subset()?.minAperture, 12, '`true` is the default, 12');
       await lb.stop();
       assert.deepEqual(host.members(callersGroup('work')), []);
       assert.deepEqual(host.members('work'), []);
@@ -182,6 +183,18 @@ describe('a balancer with subsetting', () => {
     assert.equal(algorithm.changes.length, count);
     lb.releaseNode(lb.selectNode());
     assert.equal(algorithm.lastNodes, nodes);
+  });
+
+  test('every node both caller and member (the usual cluster): 12 members each, equal shares', () => {
+    const nodes = members(30);
+    const host = new FakeHost(nodes[7] as string);
+    host.setMembers('work', nodes);
+    host.setMembers(callersGroup('work'), nodes);
+    const lb = new LoadBalancer(host, { name: 'work', subset: true }, LeastConnections);
+    const snapshot = lb.subset();
+    assert.deepEqual([snapshot?.callerIndex, snapshot?.callerCount], [7, 30]);
+    assert.equal(snapshot?.window.length, 12);
+    for (const { share } of snapshot?.window ?? []) assert.ok(Math.abs(share - 1 / 12) < 1e-12);
   });
 
   test('a release after its node left the window (and came back) is ignored: the lease rule', () => {
