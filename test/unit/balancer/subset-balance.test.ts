@@ -9,8 +9,10 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { LeastConnections } from '../../../src/algorithms/least-connections.js';
+import { LeastCpu } from '../../../src/algorithms/least-cpu.js';
 import { LeastLoaded } from '../../../src/algorithms/least-loaded.js';
 import { PowerOfTwo } from '../../../src/algorithms/power-of-two.js';
+import { ProbingLeastLoaded } from '../../../src/algorithms/probing-least-loaded.js';
 import { Random } from '../../../src/algorithms/random.js';
 import { RoundRobin } from '../../../src/algorithms/round-robin.js';
 import type { SelectionAlgorithmClass } from '../../../src/algorithms/types.js';
@@ -28,6 +30,9 @@ const ALGORITHMS: Record<string, SelectionAlgorithmClass> = {
   PowerOfTwo,
   LeastLoaded,
   WeightedRoundRobin,
+  // the other built-ins (but HashRing, which subsetting refuses), with no load reports here
+  ProbingLeastLoaded,
+  LeastCpu,
 } as Record<string, SelectionAlgorithmClass>;
 
 const names = (prefix: string, n: number) =>
