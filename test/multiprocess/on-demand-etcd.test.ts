@@ -94,11 +94,7 @@ test('on demand through etcd: connections only to what is called; crashes and fr
   // SIGCONT (its connection comes back, or its re-registered entry is trusted again).
   const frozenAt = performance.now();
   w2.kill('SIGSTOP');
-  await until(
-    async () => !(await members(caller)).includes(w2.name),
-    TIMEOUT_MS * 3,
-    'w2 dropped',
-  );
+  await until(async () => !(await members(caller)).includes(w2.name), TIMEOUT_MS * 3, 'w2 dropped');
   const frozenMs = performance.now() - frozenAt;
   for (let i = 0; i < 4; i++)
     assert.notEqual(await caller.request('lbCall', 'Test', 'whoami', []), w2.name);
