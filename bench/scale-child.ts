@@ -5,12 +5,15 @@
  *
  * A worker joins the group `work` and counts the `Work.hit` calls it serves; a caller runs a
  * balancer over `work` (it stays out of the group) and, when asked, makes a steady low rate of
- * `lb.call`s. Every process reports, on its own clock, when its view became complete (all the
- * other nodes connected, every worker in the group), measures its own CPU over an idle window,
+ * `lb.call`s. Every process reports, on its own clock, when its view became complete (in a
+ * mesh: all the other nodes connected and every worker in the group; on demand, with
+ * subsetting: every worker in the group, and for a caller, every caller counted in its subset),
+ * measures its own CPU over an idle window,
  * and records when each member left the group (for the SIGKILL measurement). It exits with the
  * orchestrator (lib/child.ts).
  */
 import { performance } from 'node:perf_hooks';
+import { callersGroup } from '../src/balancer/subset-options.js';
 import type { LoadBalancer, RpcNode } from '../src/index.js';
 import { transportSocketStats } from '../src/transport/transport.js';
 import { describe, serveParent, tell } from './lib/child.js';
@@ -25,6 +28,7 @@ import { GROUP } from './lib/scale-protocol.js';
 const now = () => performance.timeOrigin + performance.now();
 
 interface State {
+  spec: ScaleChildSpec;
   node: RpcNode;
   lb: LoadBalancer | undefined;
   convergedAt: number | undefined;
@@ -46,7 +50,11 @@ async function startNode(spec: ScaleChildSpec): Promise<RpcNode> {
   if (spec.etcd) {
     const { etcdDiscovery } = await import('../src/discovery/etcd.js');
     const { url, prefix } = spec.etcd;
-    return lib.startNode({ ...base, discovery: () => etcdDiscovery({ hosts: url, prefix }) });
+    return lib.startNode({
+      ...base,
+      discovery: () => etcdDiscovery({ hosts: url, prefix }),
+      ...(spec.minAperture !== undefined ? { connections: 'on-demand' as const } : {}),
+    });
   }
   return lib.startNode({ ...base, seeds: spec.seeds });
 }
@@ -58,14 +66,19 @@ function watchView(state: State, spec: ScaleChildSpec): void {
     if (state.convergedAt !== undefined) return;
     const members = node.groups.members(GROUP).length;
     const lbMembers = state.lb ? state.lb.members().length : spec.workers;
-    if (node.peers().length === spec.nodes - 1 && members === spec.workers && lbMembers === members)
-      state.convergedAt = now();
+    const connected =
+      spec.minAperture === undefined
+        ? node.peers().length === spec.nodes - 1
+        : state.lb === undefined || state.lb.subset()?.callerCount === spec.nodes - spec.workers;
+    if (connected && members === spec.workers && lbMembers === members) state.convergedAt = now();
   };
   node.groups.monitor(GROUP, (event) => {
     if (event.type === 'leave') for (const n of event.nodes) state.leftAt.set(n, now());
     check();
   });
   node.on('nodeup', check);
+  // Callers join their own group, which no monitor above sees.
+  if (state.lb) node.groups.monitor(callersGroup(GROUP), check);
   check();
 }
 
@@ -74,6 +87,10 @@ function watchView(state: State, spec: ScaleChildSpec): void {
  * `ratePerSec` calls a second through it, evenly spaced, each awaited on its own (open loop).
  */
 async function startLoad(state: State, ratePerSec: number, algorithm: string): Promise<void> {
+  if (ratePerSec === 0) {
+    if (state.load) state.load.stop = true;
+    return;
+  }
   const { algorithms } = await import('../src/index.js');
   const selectionAlgorithm = algorithms[algorithm as keyof typeof algorithms];
   if (!state.lb || !selectionAlgorithm)
@@ -81,8 +98,7 @@ async function startLoad(state: State, ratePerSec: number, algorithm: string): P
   if (state.load) state.load.stop = true;
   await state.lb.stop();
   const lb = await state.node.startLoadBalancer({
-    name: GROUP,
-    nodeMatchList: ['w'],
+    ...balancerOptions(state.spec),
     selectionAlgorithm,
   });
   state.lb = lb;
@@ -95,6 +111,15 @@ async function startLoad(state: State, ratePerSec: number, algorithm: string): P
       () => load.failures++,
     );
   }, 1_000 / ratePerSec);
+}
+
+/** The callers' balancer over the workers; with a subset in subset mode. */
+function balancerOptions(spec: ScaleChildSpec) {
+  return {
+    name: GROUP,
+    nodeMatchList: ['w'],
+    ...(spec.minAperture !== undefined ? { subset: { minAperture: spec.minAperture } } : {}),
+  };
 }
 
 /** CPU used by this process over `ms` of wall time, as % of one core; memory at the end. */
@@ -115,13 +140,20 @@ async function idle(node: RpcNode, ms: number) {
   };
 }
 
-/** Resolves with the latest time one of `names` left the group, once all of them have. */
-async function goneAt(state: State, names: string[], timeoutMs: number): Promise<number> {
+/**
+ * Resolves once none of `names` is a member any more: with the latest time one of them left the
+ * group, and (with a subset) the first time none of them was in the caller's window, polled.
+ */
+async function goneAt(state: State, names: string[], timeoutMs: number) {
   const deadline = Date.now() + timeoutMs;
+  let windowAt: number | null = null;
   for (;;) {
     const members = state.lb?.members() ?? state.node.groups.members(GROUP);
+    const window = state.lb?.subset()?.window.map((w) => w.node);
+    if (window && windowAt === null && !names.some((n) => window.includes(n))) windowAt = now();
     if (!names.some((n) => members.includes(n))) {
-      return Math.max(...names.map((n) => state.leftAt.get(n) ?? Number.NaN));
+      const at = Math.max(...names.map((n) => state.leftAt.get(n) ?? Number.NaN));
+      return { at, windowAt: window ? Math.min(windowAt ?? at, at) : null };
     }
     if (Date.now() > deadline) throw new Error(`still selecting some of ${names.join(', ')}`);
     await new Promise((resolve) => setTimeout(resolve, 5));
@@ -150,7 +182,9 @@ async function handle(state: State, msg: ScaleToChild): Promise<ScaleReply> {
         failures: state.load?.failures ?? 0,
       };
     case 'gone':
-      return { type: 'gone', at: await goneAt(state, msg.names, msg.timeoutMs) };
+      return { type: 'gone', ...(await goneAt(state, msg.names, msg.timeoutMs)) };
+    case 'subset':
+      return { type: 'subset', window: state.lb?.subset()?.window.map((w) => w.node) ?? null };
     default:
       throw new Error(`unknown request ${(msg as { type: string }).type}`);
   }
@@ -160,6 +194,7 @@ async function main(): Promise<void> {
   const spec = JSON.parse(process.argv[2] ?? '{}') as ScaleChildSpec;
   const node = await startNode(spec);
   const state: State = {
+    spec,
     node,
     lb: undefined,
     convergedAt: undefined,
@@ -177,7 +212,7 @@ async function main(): Promise<void> {
     node.groups.join(GROUP);
   } else {
     // Callers select from the group without joining it.
-    state.lb = await node.startLoadBalancer({ name: GROUP, nodeMatchList: ['w'] });
+    state.lb = await node.startLoadBalancer(balancerOptions(spec));
   }
   watchView(state, spec);
   serveParent<ScaleToChild, ScaleFromChild>(

@@ -1,22 +1,26 @@
 /**
- * Scale benchmark: a hundred node processes on one machine, as a full mesh from seeds and with
- * etcd discovery (no subsetting: every node still connects to every other).
+ * Scale benchmark: a hundred node processes on one machine, in three modes: a full mesh from
+ * seeds, a full mesh through etcd discovery, and on demand with subsetting (`connections:
+ * 'on-demand'`, etcd carrying the groups, each caller's balancer on `subset`).
  *
- *   npm run bench:scale                       100 processes (90 workers, 10 callers), both modes
+ *   npm run bench:scale                       100 processes (90 workers, 10 callers), all modes
  *   npm run bench:scale -- --nodes=30 --no-docs   a quick run
  *
- * Per mode: time from the last process listening to every node's view being complete (all
- * N−1 peers, every worker in the group `work`); sockets per node; CPU of each idle node over
- * `--idle` seconds; RSS and heap per node; after a SIGKILL of `--kill` workers, how long until
- * every caller's balancer no longer has them; the calls each worker served under a steady
- * `--rate` per caller (max/mean). Results: bench/results/scale.json, the "Scale" section of
+ * Per mode: time from the last process listening to every node's view being complete (mesh:
+ * all N−1 peers and every worker in the group `work`; on demand: every worker in the group and,
+ * for a caller, every caller in its subset); after a 3 s warm-up of calls, the CPU of each idle
+ * node over `--idle` seconds, its RSS and heap; the calls each worker served under a steady rate
+ * per caller (max/mean), one window per algorithm; sockets per caller and per worker; after a
+ * SIGKILL of `--kill` workers, how long until no caller's subset window holds them and until no
+ * caller's balancer has them. Results: bench/results/scale.json, the "Scale" section of
  * docs/benchmarks.md (bench/lib/scale-report.ts) and docs/benchmarks-scale.svg (scale-chart.ts).
  *
- * Options: --nodes=N (100)  --callers=N (10)  --kill=N (10)  --idle=S (10)  --settle=S (5, before idle)  --load=S (5, per algorithm)
- *          --rate=N (calls/s per caller, 20)  --heartbeat=MS (heartbeatTimeoutMs, 3000)
- *          --modes=mesh,etcd  --algorithms=LeastLoaded,RoundRobin (one load window each)  --no-docs
+ * Options: --nodes=N (100)  --callers=N (10)  --kill=N (10)  --idle=S (10)  --settle=S (5, before idle)
+ *          --rate=N (calls/s per caller, 20)  --load=S (5, per algorithm)  --heartbeat=MS (heartbeatTimeoutMs, 3000)
+ *          --min-aperture=N (12)  --subset-rate=N (100)  --subset-load=S (10): the subset mode's spread windows
+ *          --modes=mesh,etcd,etcd-subset  --algorithms=LeastLoaded,RoundRobin,LeastConnections  --no-docs
  *          --report-only (no run: re-renders the docs and chart from bench/results/scale.json)
- * Every process (nodes, etcd) is killed by pid on exit, error, SIGINT/SIGTERM and after 5 min.
+ * Every process (nodes, etcd) is killed by pid on exit, error, SIGINT/SIGTERM and after 5 min per mode.
  */
 import { accessSync, constants, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -30,6 +34,7 @@ import { Child, installCleanup, killAll, trackPid, untrackPid } from './lib/proc
 import type { ScaleChildSpec, ScaleFromChild, ScaleToChild } from './lib/scale-protocol.js';
 import {
   type ModeResult,
+  type ScaleMode,
   type ScaleOptions,
   type ScaleResults,
   spread,
@@ -42,7 +47,8 @@ const CHILD = fileURLToPath(new URL('./scale-child.js', import.meta.url));
 const CHILD_ARGV = ['--max-old-space-size=64', '--max-semi-space-size=1', '--v8-pool-size=1'];
 const BATCH = 10;
 /** The whole run's bound, and the time a mode needs at least to be started. */
-const DEADLINE_MS = 5 * 60_000;
+/** Each mode's share of the run's bound (the whole run gets this times the number of modes). */
+const MODE_DEADLINE_MS = 5 * 60_000;
 const MODE_BUDGET_MS = 110_000;
 const MiB = 2 ** 20;
 type Node = Child<ScaleToChild, ScaleFromChild>;
@@ -59,8 +65,11 @@ function parseArgs(argv: string[]): ScaleOptions {
     loadS: 5,
     rate: 20,
     heartbeatTimeoutMs: 3_000,
-    modes: ['mesh', 'etcd'],
-    algorithms: ['LeastLoaded', 'RoundRobin'],
+    minAperture: 12,
+    subsetRate: 100,
+    subsetLoadS: 10,
+    modes: ['mesh', 'etcd', 'etcd-subset'],
+    algorithms: ['LeastLoaded', 'RoundRobin', 'LeastConnections'],
     writeDocs: true,
   };
   const int = (k: string, v: string) => {
@@ -79,6 +88,9 @@ function parseArgs(argv: string[]): ScaleOptions {
     else if (k === '--load') o.loadS = int(k, v);
     else if (k === '--rate') o.rate = int(k, v);
     else if (k === '--heartbeat') o.heartbeatTimeoutMs = int(k, v);
+    else if (k === '--min-aperture') o.minAperture = int(k, v);
+    else if (k === '--subset-rate') o.subsetRate = int(k, v);
+    else if (k === '--subset-load') o.subsetLoadS = int(k, v);
     else if (k === '--modes') o.modes = v.split(',') as ScaleOptions['modes'];
     else if (k === '--algorithms') o.algorithms = v.split(',');
     else if (k === '--no-docs') o.writeDocs = false;
@@ -100,7 +112,12 @@ async function ask<T extends ScaleFromChild['type']>(
 }
 
 /** Starts every node in batches; returns them with the first spawn and last listen times. */
-async function startNodes(o: ScaleOptions, etcd: ScaleChildSpec['etcd'], log: Log) {
+async function startNodes(
+  o: ScaleOptions,
+  etcd: ScaleChildSpec['etcd'],
+  minAperture: number | undefined,
+  log: Log,
+) {
   const workers = o.nodes - o.callers;
   const spec = (i: number, seeds: string[]): ScaleChildSpec => {
     const caller = i >= workers;
@@ -113,6 +130,7 @@ async function startNodes(o: ScaleOptions, etcd: ScaleChildSpec['etcd'], log: Lo
       heartbeatTimeoutMs: o.heartbeatTimeoutMs,
       seeds,
       ...(etcd ? { etcd } : {}),
+      ...(minAperture !== undefined ? { minAperture } : {}),
     };
   };
   const nodes: Node[] = [];
@@ -173,15 +191,20 @@ async function converged(
 }
 
 /** Calls served per worker while the callers call with each algorithm in turn. */
-async function measureSpreads(workers: Node[], callers: Node[], o: ScaleOptions, log: Log) {
+async function measureSpreads(
+  workers: Node[],
+  callers: Node[],
+  load: { rate: number; loadS: number; algorithms: string[] },
+  log: Log,
+) {
   const spreads: ModeResult['spreads'] = [];
   const counts = () => Promise.all(workers.map((w) => ask(w, { type: 'counts' }, 'counts')));
-  for (const algorithm of o.algorithms) {
+  for (const algorithm of load.algorithms) {
     const before = await counts();
     await Promise.all(
-      callers.map((c) => ask(c, { type: 'load', ratePerSec: o.rate, algorithm }, 'ok')),
+      callers.map((c) => ask(c, { type: 'load', ratePerSec: load.rate, algorithm }, 'ok')),
     );
-    await new Promise((resolve) => setTimeout(resolve, o.loadS * 1000));
+    await new Promise((resolve) => setTimeout(resolve, load.loadS * 1000));
     const after = await counts();
     spreads.push({
       algorithm,
@@ -203,10 +226,14 @@ async function measureKill(workers: Node[], callers: Node[], o: ScaleOptions) {
   for (const v of victims) if (v.proc.pid) process.kill(v.proc.pid, 'SIGKILL');
   const gone = await Promise.allSettled(waits);
   const goneMs = gone.flatMap((g) => (g.status === 'fulfilled' ? [g.value.at - killedAt] : []));
+  const windowGoneMs = gone.flatMap((g) =>
+    g.status === 'fulfilled' && g.value.windowAt !== null ? [g.value.windowAt - killedAt] : [],
+  );
   const interval = pingIntervalMs(o.heartbeatTimeoutMs, o.heartbeatTimeoutMs);
   return {
     killed: o.kill,
     goneMs: stats(goneMs),
+    ...(windowGoneMs.length > 0 ? { windowGoneMs: stats(windowGoneMs) } : {}),
     callersTimedOut: gone.length - goneMs.length,
     boundMs: o.heartbeatTimeoutMs + interval,
   };
@@ -218,15 +245,74 @@ async function measureIdle(nodes: Node[], o: ScaleOptions) {
   return Promise.all(nodes.map((n) => ask(n, { type: 'idle', ms }, 'idle', ms + 30_000)));
 }
 
-async function runMode(mode: 'mesh' | 'etcd', o: ScaleOptions, log: Log): Promise<ModeResult> {
-  const etcd = mode === 'etcd' ? await startEtcd() : undefined;
+/** Connections and subset windows once every caller has called (sockets read at once). */
+async function measureConnections(workers: Node[], callers: Node[]) {
+  const [w, c] = await Promise.all(
+    [workers, callers].map((group) =>
+      Promise.all(group.map((n) => ask(n, { type: 'idle', ms: 1 }, 'idle'))),
+    ),
+  );
+  const windows = await Promise.all(callers.map((n) => ask(n, { type: 'subset' }, 'subset')));
+  const held = windows.flatMap((x) => (x.window ? [x.window] : []));
+  const perWorker = workers.map((n) => held.filter((win) => win.includes(n.label)).length);
+  return {
+    callerSockets: stats((c ?? []).map((i) => i.sockets)),
+    workerSockets: stats((w ?? []).map((i) => i.sockets)),
+    ...(held.length > 0
+      ? {
+          windows: {
+            perCaller: stats(held.map((win) => win.length)),
+            callersPerWorker: stats(perWorker),
+          },
+        }
+      : {}),
+  };
+}
+
+/**
+ * Has every caller call for a moment (`RoundRobin`, so each reaches every member it may select:
+ * on demand, that dials its window), then stops: the idle window measures a cluster in use.
+ */
+async function warmUp(callers: Node[], o: ScaleOptions): Promise<void> {
+  const load = (ratePerSec: number) =>
+    Promise.all(
+      callers.map((c) => ask(c, { type: 'load', ratePerSec, algorithm: 'RoundRobin' }, 'ok')),
+    );
+  await load(o.rate);
+  await new Promise((resolve) => setTimeout(resolve, 3_000));
+  await load(0);
+}
+
+/** The idle window: every node's CPU, memory and sockets, callers and workers apart too. */
+async function idleFigures(nodes: Node[], o: ScaleOptions) {
+  const idle = await measureIdle(nodes, o);
+  const split = o.nodes - o.callers;
+  const cpu = (from: number, to?: number) => stats(idle.slice(from, to).map((i) => i.cpuPct));
+  return {
+    idle,
+    freeAtPeakMiB: os.freemem() / MiB,
+    completeAfterIdle: idle.filter((i) => i.peers === o.nodes - 1).length,
+    sockets: stats(idle.map((i) => i.sockets)),
+    idleCpuPct: cpu(0),
+    workerIdleCpuPct: cpu(0, split),
+    callerIdleCpuPct: cpu(split),
+    rssMiB: stats(idle.map((i) => i.rss / MiB)),
+    heapMiB: stats(idle.map((i) => i.heapUsed / MiB)),
+    totalRssMiB: idle.reduce((sum, i) => sum + i.rss, 0) / MiB,
+  };
+}
+
+async function runMode(mode: ScaleMode, o: ScaleOptions, log: Log): Promise<ModeResult> {
+  const etcd = mode === 'mesh' ? undefined : await startEtcd();
   if (etcd) {
     trackPid(etcd.pid);
     log(`etcd on ${etcd.url} (pid ${etcd.pid})`);
   }
+  const subset = mode === 'etcd-subset';
   const freeBeforeMiB = os.freemem() / MiB;
   const discovery = etcd ? { url: etcd.url, prefix: 'scale/' } : undefined;
-  const { nodes, startMs, lastReady } = await startNodes(o, discovery, log);
+  const started = await startNodes(o, discovery, subset ? (o.minAperture ?? 12) : undefined, log);
+  const { nodes, startMs, lastReady } = started;
   const modeLog: Log = (line) => log(`${mode}: ${line}`);
   try {
     const view = await converged(nodes, o.convergeS * 1000);
@@ -236,14 +322,19 @@ async function runMode(mode: 'mesh' | 'etcd', o: ScaleOptions, log: Log): Promis
         ? `every view complete ${convergeMs?.toFixed(0)} ms after the last process listened`
         : `${view.incomplete} nodes never had a complete view within ${o.convergeS} s (e.g. ${view.example})`,
     );
-    // Let the handshake storm and the compilers' background work settle before measuring.
-    await new Promise((resolve) => setTimeout(resolve, o.settleS * 1000));
-    const idle = await measureIdle(nodes, o);
-    const freeAtPeakMiB = os.freemem() / MiB;
-    modeLog(`idle CPU per node median ${stats(idle.map((i) => i.cpuPct)).median.toFixed(2)} %`);
     const workers = nodes.slice(0, o.nodes - o.callers);
     const callers = nodes.slice(o.nodes - o.callers);
-    const spreads = await measureSpreads(workers, callers, o, modeLog);
+    // Let the handshake storm and the compilers' background work settle before measuring.
+    await new Promise((resolve) => setTimeout(resolve, o.settleS * 1000));
+    await warmUp(callers, o);
+    const { idle, ...idleStats } = await idleFigures(nodes, o);
+    modeLog(`idle CPU per node median ${idleStats.idleCpuPct.median.toFixed(2)} %`);
+    const load = subset
+      ? { rate: o.subsetRate ?? o.rate, loadS: o.subsetLoadS ?? o.loadS, algorithms: o.algorithms }
+      : { rate: o.rate, loadS: o.loadS, algorithms: o.algorithms };
+    const spreads = await measureSpreads(workers, callers, load, modeLog);
+    const connections = await measureConnections(workers, callers);
+    modeLog(`connections per caller median ${connections.callerSockets.median}`);
     const kill = await measureKill(workers, callers, o);
     modeLog(`killed workers unselected by every caller after ${kill.goneMs.max.toFixed(0)} ms`);
     const callerCounts = await Promise.all(
@@ -251,17 +342,14 @@ async function runMode(mode: 'mesh' | 'etcd', o: ScaleOptions, log: Log): Promis
     );
     return {
       mode,
+      rate: load.rate,
+      loadS: load.loadS,
       convergeMs,
       ...('at' in view ? {} : { incomplete: view.incomplete, incompleteExample: view.example }),
-      completeAfterIdle: idle.filter((i) => i.peers === o.nodes - 1).length,
       startMs,
-      sockets: stats(idle.map((i) => i.sockets)),
-      idleCpuPct: stats(idle.map((i) => i.cpuPct)),
-      rssMiB: stats(idle.map((i) => i.rss / MiB)),
-      heapMiB: stats(idle.map((i) => i.heapUsed / MiB)),
-      totalRssMiB: idle.reduce((sum, i) => sum + i.rss, 0) / MiB,
+      ...idleStats,
+      ...connections,
       freeBeforeMiB,
-      freeAtPeakMiB,
       kill,
       spreads,
       calls: callerCounts.reduce((sum, c) => sum + c.calls, 0),
@@ -284,7 +372,8 @@ async function main(): Promise<void> {
     return;
   }
   const o = parseArgs(process.argv.slice(2));
-  installCleanup(DEADLINE_MS);
+  const deadlineMs = MODE_DEADLINE_MS * o.modes.length;
+  installCleanup(deadlineMs);
   const t0 = Date.now();
   const log: Log = (line) =>
     console.log(`[${((Date.now() - t0) / 1000).toFixed(1).padStart(5)} s] ${line}`);
@@ -299,9 +388,12 @@ async function main(): Promise<void> {
   );
   for (const mode of o.modes) {
     let result: ScaleResults['modes'][number];
-    if (Date.now() - t0 > DEADLINE_MS - MODE_BUDGET_MS) {
-      result = { mode, skipped: 'too little of the 5-minute budget left (run it alone: --modes)' };
-    } else if (mode === 'etcd' && !existsEtcd()) {
+    if (Date.now() - t0 > deadlineMs - MODE_BUDGET_MS) {
+      result = {
+        mode,
+        skipped: `too little of the ${deadlineMs / 60_000}-minute budget left (run it alone: --modes)`,
+      };
+    } else if (mode !== 'mesh' && !existsEtcd()) {
       result = { mode, skipped: '/usr/bin/etcd is not installed (Debian package etcd-server)' };
     } else {
       const startedAt = new Date().toISOString();

@@ -14,8 +14,13 @@ export interface ScaleChildSpec {
   heartbeatTimeoutMs: number;
   /** Full-mesh mode: the seeds to dial. */
   seeds: string[];
-  /** etcd mode: the discovery backend (instead of seeds). */
+  /** etcd modes: the discovery backend (instead of seeds). */
   etcd?: { url: string; prefix: string };
+  /**
+   * Subset mode: nodes connect on demand (`connections: 'on-demand'`, groups through etcd) and
+   * each caller's balancer keeps a deterministic subset of at least this many workers.
+   */
+  minAperture?: number;
 }
 
 export type ScaleToChild =
@@ -24,6 +29,7 @@ export type ScaleToChild =
   | { type: 'load'; seq: number; ratePerSec: number; algorithm: string }
   | { type: 'counts'; seq: number }
   | { type: 'gone'; seq: number; names: string[]; timeoutMs: number }
+  | { type: 'subset'; seq: number }
   | { type: 'close'; seq: number };
 
 export type ScaleFromChild =
@@ -40,7 +46,10 @@ export type ScaleFromChild =
     }
   | { type: 'ok'; seq: number }
   | { type: 'counts'; seq: number; served: number; calls: number; failures: number }
-  | { type: 'gone'; seq: number; at: number };
+  /** `windowAt`: when none of them was left in the caller's subset window (subset mode). */
+  | { type: 'gone'; seq: number; at: number; windowAt: number | null }
+  /** The workers in the caller's subset window (`null`: no subset). */
+  | { type: 'subset'; seq: number; window: string[] | null };
 
 /** A reply without its sequence number (the child's IPC adds it). */
 export type ScaleReply = ScaleFromChild extends infer T

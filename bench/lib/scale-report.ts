@@ -15,6 +15,9 @@ export const SCALE_SECTION: Section = {
 export const SCALE_HEADING = '## Scale: a hundred node processes';
 export const SCALE_ANCHOR = '## Where the time goes';
 
+/** How the nodes find and connect to each other in a run. */
+export type ScaleMode = 'mesh' | 'etcd' | 'etcd-subset';
+
 export interface ScaleOptions {
   nodes: number;
   callers: number;
@@ -27,7 +30,12 @@ export interface ScaleOptions {
   loadS: number;
   rate: number;
   heartbeatTimeoutMs: number;
-  modes: ('mesh' | 'etcd')[];
+  /** The callers' subset in the `etcd-subset` mode (absent from runs before it existed). */
+  minAperture?: number;
+  /** The spread windows' rate and length in the `etcd-subset` mode. */
+  subsetRate?: number;
+  subsetLoadS?: number;
+  modes: ScaleMode[];
   /** The callers' algorithms, one load window each. */
   algorithms: string[];
   writeDocs: boolean;
@@ -52,7 +60,10 @@ export interface Spread {
 }
 
 export interface ModeResult {
-  mode: 'mesh' | 'etcd';
+  mode: ScaleMode;
+  /** The load of the spread windows: calls per second per caller, and seconds per algorithm. */
+  rate?: number;
+  loadS?: number;
   /** Last process listening → every node's view complete, ms (null: not within the wait). */
   convergeMs: number | null;
   /** Nodes that never had a complete view within the wait, and one of their views. */
@@ -63,13 +74,28 @@ export interface ModeResult {
   /** First spawn → last process listening, ms. */
   startMs: number;
   sockets: Stats;
+  /** The same, callers and workers apart (runs before the subset mode have only the above). */
+  callerSockets?: Stats;
+  workerSockets?: Stats;
   idleCpuPct: Stats;
+  callerIdleCpuPct?: Stats;
+  workerIdleCpuPct?: Stats;
   rssMiB: Stats;
   heapMiB: Stats;
   totalRssMiB: number;
   freeBeforeMiB: number;
   freeAtPeakMiB: number;
-  kill: { killed: number; goneMs: Stats; callersTimedOut: number; boundMs: number };
+  kill: {
+    killed: number;
+    /** Until no caller's balancer has any of them as a member. */
+    goneMs: Stats;
+    /** Subset mode: until no caller's subset window holds any of them (no caller can select one). */
+    windowGoneMs?: Stats;
+    callersTimedOut: number;
+    boundMs: number;
+  };
+  /** Subset mode, at the end of the idle window: workers in each caller's window, callers per worker. */
+  windows?: { perCaller: Stats; callersPerWorker: Stats };
   spreads: ({ algorithm: string } & Spread)[];
   calls: number;
   failures: number;
@@ -88,7 +114,7 @@ export interface ScaleResults {
   machine: MachineInfo;
   options: Omit<ScaleOptions, 'writeDocs'> & { writeDocs?: undefined };
   pingIntervalMs: number;
-  modes: ((ModeResult & { run: RunInfo }) | { mode: 'mesh' | 'etcd'; skipped: string })[];
+  modes: ((ModeResult & { run: RunInfo }) | { mode: ScaleMode; skipped: string })[];
 }
 
 export function stats(values: number[]): Stats {
@@ -119,13 +145,20 @@ export function spread(served: number[]): Spread {
 }
 
 const f = (n: number, d = 1) => (Number.isFinite(n) ? n.toFixed(d) : '–');
-const LABEL = { mesh: 'full mesh, seeds', etcd: 'full mesh, etcd discovery' } as const;
+const LABEL: Record<ScaleMode, string> = {
+  mesh: 'full mesh, seeds',
+  etcd: 'full mesh, etcd discovery',
+  'etcd-subset': 'on demand + subsetting, etcd discovery',
+};
+const range = (s: Stats | undefined, d = 0) =>
+  s === undefined ? '–' : `${f(s.median, d)} (${f(s.min, d)}–${f(s.max, d)})`;
 
 type Measured = ModeResult & { run: RunInfo };
 const measured = (r: ScaleResults) => r.modes.filter((m): m is Measured => !('skipped' in m));
 
 function rows(r: ScaleResults): string[] {
-  const offered = r.options.callers * r.options.rate * r.options.loadS;
+  const offered = (m: ModeResult) =>
+    r.options.callers * (m.rate ?? r.options.rate) * (m.loadS ?? r.options.loadS);
   const done = measured(r);
   const line = (label: string, cell: (m: ModeResult) => string) =>
     `| ${label} | ${done.map(cell).join(' | ')} |`;
@@ -146,9 +179,21 @@ function rows(r: ScaleResults): string[] {
       'sockets per node (transport; median, min–max)',
       (m) => `${m.sockets.median} (${m.sockets.min}–${m.sockets.max})`,
     ),
+    line('**connections per caller** (sockets; median, min–max)', (m) => range(m.callerSockets)),
+    line('connections per worker (sockets; median, min–max)', (m) => range(m.workerSockets)),
+    line("subset: workers in a caller's window; callers whose window holds a worker", (m) =>
+      m.windows
+        ? `${range(m.windows.perCaller)}; ${range(m.windows.callersPerWorker)}`
+        : '– (every caller selects from every worker)',
+    ),
     line(
       `**idle CPU per node**, % of a core over ${r.options.idleS} s: median (max)`,
       (m) => `**${f(m.idleCpuPct.median, 2)}** (${f(m.idleCpuPct.max, 2)})`,
+    ),
+    line('idle CPU per caller / per worker, %: median (max)', (m) =>
+      m.callerIdleCpuPct && m.workerIdleCpuPct
+        ? `${f(m.callerIdleCpuPct.median, 2)} (${f(m.callerIdleCpuPct.max, 2)}) / ${f(m.workerIdleCpuPct.median, 2)} (${f(m.workerIdleCpuPct.max, 2)})`
+        : '–',
     ),
     line(`idle CPU of all nodes, cores (of the machine's ${r.machine.cores})`, (m) =>
       f((m.idleCpuPct.mean * r.options.nodes) / 100, 2),
@@ -166,18 +211,19 @@ function rows(r: ScaleResults): string[] {
     line(
       `**SIGKILL of ${r.options.kill} workers → no caller selects them**: median (max) over callers`,
       (m) =>
-        `**${f(m.kill.goneMs.median, 0)} ms** (${f(m.kill.goneMs.max, 0)}); bound ${f(m.kill.boundMs / 1000, 1)} s${m.kill.callersTimedOut ? `; ${m.kill.callersTimedOut} callers still selecting one after 30 s` : ''}`,
+        `**${f((m.kill.windowGoneMs ?? m.kill.goneMs).median, 0)} ms** (${f((m.kill.windowGoneMs ?? m.kill.goneMs).max, 0)}); bound ${f(m.kill.boundMs / 1000, 1)} s${m.kill.callersTimedOut ? `; ${m.kill.callersTimedOut} callers still selecting one after 30 s` : ''}`,
+    ),
+    line(
+      `SIGKILL of ${r.options.kill} workers → gone from every caller's members: median (max)`,
+      (m) => `${f(m.kill.goneMs.median, 0)} ms (${f(m.kill.goneMs.max, 0)})`,
     ),
     ...r.options.algorithms.map((a) =>
-      line(
-        `calls served per worker in ${r.options.loadS} s, callers on \`${a}\`: mean, min–max, **max/mean**`,
-        (m) => {
-          const s = m.spreads.find((x) => x.algorithm === a);
-          return s
-            ? `${f(s.mean)}, ${s.min}–${s.max}, **${f(s.maxOverMean, 2)}** (${s.total} served of ${offered} offered)`
-            : '–';
-        },
-      ),
+      line(`calls served per worker, callers on \`${a}\`: mean, min–max, **max/mean**`, (m) => {
+        const s = m.spreads.find((x) => x.algorithm === a);
+        return s
+          ? `${f(s.mean)}, ${s.min}–${s.max}, **${f(s.maxOverMean, 2)}** (${s.total} served of ${offered(m)} offered: ${m.rate ?? r.options.rate}/s per caller for ${m.loadS ?? r.options.loadS} s)`
+          : '–';
+      }),
     ),
     line(
       'calls completed / failed (whole run, kill included)',
@@ -188,13 +234,11 @@ function rows(r: ScaleResults): string[] {
 
 export function renderScaleSection(r: ScaleResults): string {
   const o = r.options;
-  const skipped = r.modes.filter(
-    (m): m is { mode: 'mesh' | 'etcd'; skipped: string } => 'skipped' in m,
-  );
+  const skipped = r.modes.filter((m): m is { mode: ScaleMode; skipped: string } => 'skipped' in m);
   return [
     SCALE_SECTION.start,
     '<!-- Generated by bench/scale.ts (`npm run bench:scale`); edit the generator, not this section. -->',
-    `${o.nodes} node processes on one machine (${o.nodes - o.callers} workers in the group \`work\`, ${o.callers} callers each running a balancer over it and making ${o.rate} \`lb.call\`s a second), all on 127.0.0.1, every node connected to every other. **Subsetting and lazy connections are not implemented yet**, so the subsetting targets of issue 15 (≤ 16 connections per caller, max/mean ≤ 1.15 under subsetting) are not measured here; both modes below are full meshes, differing only in how nodes find each other. Model for 1 000 and 10 000 nodes, full mesh and on demand with subsetting: \`npm run bench:scale-model\` (on the [membership page](explanation/membership.md#limits-of-the-full-mesh)).`,
+    `${o.nodes} node processes on one machine (${o.nodes - o.callers} workers in the group \`work\`, ${o.callers} callers each running a balancer over it), all on 127.0.0.1, in three modes: a **full mesh** found through seeds, the same mesh found through **etcd**, and **on demand with subsetting** (\`connections: 'on-demand'\` with etcd carrying the groups, and each caller's balancer on \`subset: { minAperture: ${o.minAperture ?? 12} }\`: a caller connects only to the workers of its window, a worker only to the callers whose window holds it). Targets of issue 15: convergence ≤ 5 s after the last process listens; idle CPU ≤ 1 % of a core per node; with subsetting, ≤ 16 connections per caller and max/mean ≤ 1.15 calls per worker; a SIGKILLed worker unselected within the heartbeat bound. Model for 1 000 and 10 000 nodes, both designs: \`npm run bench:scale-model\` (on the [membership page](explanation/membership.md#limits-of-the-full-mesh)).`,
     '![Convergence, connections, idle CPU, RSS, SIGKILL detection and load spread per mode](benchmarks-scale.svg)',
     rows(r).join('\n'),
     ...skipped.map((m) => `Not measured: ${m.mode}: ${m.skipped}.`),
@@ -205,7 +249,7 @@ export function renderScaleSection(r: ScaleResults): string {
       ),
       `- Machine: ${r.machine.cpu}, ${r.machine.cores} cores, ${r.machine.memoryGiB} GiB; Node.js ${r.machine.node}; commit ${r.machine.commit}.`,
       `- \`heartbeatTimeoutMs\` ${o.heartbeatTimeoutMs}, so a ping every ${r.pingIntervalMs} ms on each connection, both ways; the heartbeat bound for a silent node is ${o.heartbeatTimeoutMs + r.pingIntervalMs} ms. A SIGKILLed process's sockets are closed by the kernel, so survivors drop it on the closed socket, well inside that bound; a frozen or cut-off node would take up to the bound.`,
-      `- How: each node is its own process (\`--max-old-space-size=64 --max-semi-space-size=1 --v8-pool-size=1\`), started in batches of 10; in the seeds mode every node but the first is seeded with the first three, in the etcd mode every node uses \`etcdDiscovery\` on one etcd started for the run (peer exchange left on, as by default). Each node reports on its own clock when it first sees all ${o.nodes - 1} peers and all ${o.nodes - o.callers} workers in the group (callers: in their balancer too). Idle CPU is \`process.cpuUsage()\` over ${o.idleS} s with no calls, ${o.settleS} s after convergence, every node measured at once; memory is read at the end of that window. Then the callers call for ${o.loadS} s with each algorithm in turn (${o.algorithms.map((a) => `\`${a}\``).join(', ')}; a fresh balancer each, workers count what they serve), then, with the last one's calls still going, the last ${o.kill} workers are SIGKILLed and each caller reports when the last of them left its group view (balancer members follow the group in the same tick). Every process, etcd included, is killed by pid at the end, on error or on SIGINT.`,
+      `- How: each node is its own process (\`--max-old-space-size=64 --max-semi-space-size=1 --v8-pool-size=1\`), started in batches of 10; in the seeds mode every node but the first is seeded with the first three, in the etcd modes every node uses \`etcdDiscovery\` on one etcd started for the run (peer exchange left on in the mesh, as by default; off on demand). Each node reports on its own clock when its view is first complete: in a mesh, all ${o.nodes - 1} peers connected and all ${o.nodes - o.callers} workers in the group (callers: in their balancer too); on demand, all workers in the group, and for a caller, all ${o.callers} callers counted in its subset. ${o.settleS} s after convergence every caller makes calls for 3 s (\`RoundRobin\`, so on demand each dials its window) and stops; then idle CPU is \`process.cpuUsage()\` over ${o.idleS} s with no calls, every node measured at once, and memory is read at the end of that window. Then the callers call with each algorithm in turn (${o.algorithms.map((a) => `\`${a}\``).join(', ')}; a fresh balancer each, workers count what they serve; the rate and length are in the table), connections are counted, and, with the last algorithm's calls still going, the last ${o.kill} workers are SIGKILLed: each caller reports when none of them was left in its subset window (on demand: no caller can select one) and when the last left its group view (balancer members follow the group in the same tick). Every process, etcd included, is killed by pid at the end, on error or on SIGINT.`,
     ].join('\n'),
     SCALE_SECTION.end,
   ].join('\n\n');
