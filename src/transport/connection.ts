@@ -30,6 +30,7 @@ import {
 import { Heartbeat, pingIntervalMs } from './heartbeat.js';
 import { MessageType, PROTOCOL_VERSIONS } from './message-types.js';
 import { describeSocketError } from './socket-errors.js';
+import { everyInterval } from './tick-groups.js';
 
 /** Why a ready connection ended, as `nodedown` reports it. */
 export type DownReason = 'closed' | 'timeout' | 'goodbye';
@@ -106,6 +107,8 @@ export class Connection {
   #heartbeat: Heartbeat | undefined;
   #overflowing = false;
   #timer: NodeJS.Timeout;
+  /** Ends this connection's heartbeat ticks (set once ready). */
+  #stopTicks: (() => void) | undefined;
 
   readonly #remote: string | undefined;
 
@@ -243,6 +246,7 @@ export class Connection {
     }
     this.#state = 'closing';
     this.#send(buildFrame(MessageType.Goodbye));
+    this.#stopTicks?.();
     clearTimeout(this.#timer);
     this.#timer = setTimeout(
       () => this.#close('goodbye', 'goodbye not acknowledged', false),
@@ -302,6 +306,7 @@ export class Connection {
       this.#writer.write(buildFrame(MessageType.Goodbye));
       this.#writer.flush();
       this.#state = 'leaving';
+      this.#stopTicks?.();
       clearTimeout(this.#timer);
       this.#timer = setTimeout(
         () => this.#close('goodbye', 'peer said goodbye', false),
@@ -405,8 +410,7 @@ export class Connection {
     const heartbeat = new Heartbeat(this.#heartbeatHost, this.#host.heartbeatTimeoutMs);
     this.#heartbeat = heartbeat;
     const interval = pingIntervalMs(this.#host.heartbeatTimeoutMs, peer.heartbeatTimeoutMs);
-    this.#timer = setInterval(() => heartbeat.tick(), interval);
-    this.#timer.unref();
+    this.#stopTicks = everyInterval(interval, () => heartbeat.tick());
     this.#host.onReady(this);
     if (this.#isDecider() && this.#state === 'ready') this.#confirm();
   }
@@ -479,6 +483,7 @@ export class Connection {
     if (this.#state === 'leaving') reason = 'goodbye';
     this.#state = 'closed';
     clearTimeout(this.#timer);
+    this.#stopTicks?.();
     this.#heartbeat?.stop();
     this.#writer.close(flush);
     if (flush) this.socket.end();
