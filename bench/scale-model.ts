@@ -215,6 +215,8 @@ export interface OnDemandRow {
    * its window (1: even; workers in more windows get more callers).
    */
   loadMaxOverMean: number;
+  /** The same with the balancer's coverage weights (what `subset` does). */
+  weightedLoadMaxOverMean: number;
   /** PINGs sent and received per second. */
   heartbeatsPerCallerPerS: Spread3;
   heartbeatsPerWorkerPerS: Spread3;
@@ -265,6 +267,7 @@ export function onDemandModel(p: OnDemandParams): OnDemandRow {
   const perWorker = spread3(ring.perMember);
   const total = sum(ring.perCaller, (k) => k);
   const load = spread3(ring.loadPerMember);
+  const weighted = spread3(ring.weightedLoadPerMember);
   const redials = redialsWithin(REDIAL_WINDOW_MS);
   const ttlS = leaseTtlSeconds(p.heartbeatTimeoutMs);
   const listed = (k: number) => k * (k - 1);
@@ -277,6 +280,7 @@ export function onDemandModel(p: OnDemandParams): OnDemandRow {
     connectionsPerWorker: perWorker,
     connectionsTotal: total,
     loadMaxOverMean: load.max / load.mean,
+    weightedLoadMaxOverMean: weighted.max / weighted.mean,
     heartbeatsPerCallerPerS: scale3(perCaller, perS),
     heartbeatsPerWorkerPerS: scale3(perWorker, perS),
     heartbeatsTotalPerS: perS(total),
@@ -318,7 +322,12 @@ export function renderOnDemandModel(rows: OnDemandRow[], p: OnDemandParams): str
     line('connections per caller', (r) => fmt3(r.connectionsPerCaller)),
     line('connections per worker', (r) => fmt3(r.connectionsPerWorker)),
     line('connections in all', (r) => fmt(r.connectionsTotal)),
-    line('load max/mean, each caller even over its window', (r) => fmt(r.loadMaxOverMean)),
+    line('load max/mean with the coverage weights of `subset`', (r) =>
+      fmt(r.weightedLoadMaxOverMean),
+    ),
+    line('load max/mean if each caller spread evenly over its window', (r) =>
+      fmt(r.loadMaxOverMean),
+    ),
     line('heartbeats per caller per s (sent + received)', (r) => fmt3(r.heartbeatsPerCallerPerS)),
     line('heartbeats per worker per s (sent + received)', (r) => fmt3(r.heartbeatsPerWorkerPerS)),
     line('heartbeats per s in all', (r) => fmt(r.heartbeatsTotalPerS)),

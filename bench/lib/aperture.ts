@@ -9,6 +9,8 @@
  * starts at a multiple of M and is max(minAperture·C, M) units wide.
  */
 
+import { windowShares } from '../../src/balancer/aperture.js';
+
 /** Who connects to whom under the aperture. */
 export interface Aperture {
   /** Window width, as a fraction of the ring. */
@@ -19,9 +21,15 @@ export interface Aperture {
   perMember: number[];
   /**
    * Each member's share of the calls when every caller makes one call a second and spreads it
-   * evenly over its window (what a balancer that evens out its own members does).
+   * evenly over its window (Finagle's way with a width that is not a whole number of caller
+   * slices).
    */
   loadPerMember: number[];
+  /**
+   * The same with the library's coverage weights (`windowShares` of src/balancer/aperture.ts,
+   * what `subset` does): each caller gives each member of its window its share.
+   */
+  weightedLoadPerMember: number[];
 }
 
 /** The windows of `callers` callers over `members` members. */
@@ -56,7 +64,12 @@ export function aperture(callers: number, members: number, minAperture: number):
     (perMember[j % M] as number) += running;
     (loadPerMember[j % M] as number) += runningLoad;
   }
-  return { width: units / ring, perCaller, perMember, loadPerMember };
+  const weightedLoadPerMember = new Array<number>(M).fill(0);
+  for (let i = 0; i < C; i++) {
+    for (const [j, share] of windowShares(M, C, i, minAperture))
+      (weightedLoadPerMember[j] as number) += share;
+  }
+  return { width: units / ring, perCaller, perMember, loadPerMember, weightedLoadPerMember };
 }
 
 /** Mean, min and max of some counts. */

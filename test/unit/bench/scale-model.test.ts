@@ -110,8 +110,11 @@ describe('scale model, on demand with aperture subsetting', () => {
     assert.deepEqual(small.connectionsPerCaller, { mean: 12, min: 12, max: 12 });
     assert.deepEqual(small.connectionsPerWorker, { mean: 24 / 18, min: 1, max: 2 });
     assert.equal(small.connectionsTotal, 24);
-    // The shared workers get 2/12 of a caller's calls, the mean is 2/18: max/mean 1.5.
+    // Spread evenly, the shared workers get 2/12 of a caller's calls, the mean is 2/18:
+    // max/mean 1.5. With the coverage weights a caller gives each shared worker 1/18 of its
+    // calls and each of the others 1/9, so every worker gets 1/9 of a call a second: max/mean 1.
     assert.ok(Math.abs(small.loadMaxOverMean - 1.5) < 1e-12);
+    assert.ok(Math.abs(small.weightedLoadMaxOverMean - 1) < 1e-12);
     // A ping every 300 ms each way: 12 connections → 80 a second; 1 or 2 → 6.67 or 13.3.
     assert.deepEqual(small.heartbeatsPerCallerPerS, { mean: 80, min: 80, max: 80 });
     assert.ok(Math.abs(small.heartbeatsPerWorkerPerS.mean - 80 / 9) < 1e-9);
