@@ -35,6 +35,14 @@ async function worker(name: string, registry: MemoryRegistry, port = 0): Promise
   return node;
 }
 
+/** A RoundRobin balancer over the group `work` of the nodes whose name contains `match`. */
+const roundRobin = (node: RpcNode, match: string) =>
+  node.startLoadBalancer({
+    name: 'work',
+    selectionAlgorithm: algorithms.RoundRobin,
+    nodeMatchList: [match],
+  });
+
 test('connections: a bad value and a discovery that carries no groups are configuration errors', async () => {
   await assert.rejects(
     startNode({ ...quiet, name: 'od-bad@127.0.0.1', connections: 'lazy' as 'mesh' }),
@@ -66,11 +74,7 @@ test('nodes connect only to what they call; groups of unconnected nodes come fro
   assert.equal(await caller.call(names[1] as string, 'Work', 'who', []), names[1]);
   assert.deepEqual(caller.peers(), [names[1]], 'one call, one connection');
 
-  const lb = await caller.startLoadBalancer({
-    name: 'work',
-    selectionAlgorithm: algorithms.RoundRobin,
-    nodeMatchList: ['od-w'],
-  });
+  const lb = await roundRobin(caller, 'od-w');
   const served = new Set<string>();
   for (let i = 0; i < 8; i++) served.add(await lb.call<string>('Work', 'who', []));
   assert.deepEqual([...served].sort(), names);
@@ -102,11 +106,7 @@ test('a crashed member stops being selected at once, though its entry stays, and
   ]);
   const w3 = await worker('od-x3@127.0.0.1', registry);
   const caller = await start('od-c2@127.0.0.1', registry);
-  const lb = await caller.startLoadBalancer({
-    name: 'work',
-    selectionAlgorithm: algorithms.RoundRobin,
-    nodeMatchList: ['od-x'],
-  });
+  const lb = await roundRobin(caller, 'od-x');
   await lb.waitForMembers(3, { timeout: 5_000 });
   for (let i = 0; i < 6; i++) await lb.call('Work', 'who', []);
   assert.equal(caller.peers().length, 3);
@@ -120,14 +120,10 @@ test('a crashed member stops being selected at once, though its entry stays, and
   assert.ok(registry.entries.has('od-x1@127.0.0.1'), 'still registered');
   for (let i = 0; i < 10; i++) assert.notEqual(await lb.call('Work', 'who', []), 'od-x1@127.0.0.1');
 
-  // w3 was never dialled by a second caller; that caller's first dial is refused, and the call
-  // goes to another member.
+  // A second caller never dialled w1: while its entry stays, w1 counts; the first dial to it is
+  // refused, and the call goes to another member.
   const late = await start('od-c3@127.0.0.1', registry);
-  const lateLb = await late.startLoadBalancer({
-    name: 'work',
-    selectionAlgorithm: algorithms.RoundRobin,
-    nodeMatchList: ['od-x'],
-  });
+  const lateLb = await roundRobin(late, 'od-x');
   await lateLb.waitForMembers(3, { timeout: 5_000 });
   assert.ok(lateLb.members().includes('od-x1@127.0.0.1'), 'the stale entry counts until tried');
   for (let i = 0; i < 6; i++)
