@@ -11,9 +11,14 @@ export function excludeOf(opts: SelectOptions | undefined): readonly string[] | 
   return exclude !== undefined && exclude.length > 0 ? exclude : undefined;
 }
 
+/** Draws tried before the scan: when few members are excluded, one of them almost always lands. */
+const REJECTION_DRAWS = 4;
+
 /**
  * A uniformly random index of `nodes` not in `exclude` (the balancer ensures there is one);
- * `fallback` when none is left (for a second draw that may find nothing new).
+ * `fallback` when none is left (for a second draw that may find nothing new). A few uniform
+ * draws first (a draw that lands on an excluded member is redrawn, which keeps the result
+ * uniform), then a scan with one draw per member left.
  */
 export function randomAllowed(
   nodes: readonly string[],
@@ -21,6 +26,10 @@ export function randomAllowed(
   random: () => number,
   fallback?: number,
 ): number {
+  for (let draw = 0; draw < REJECTION_DRAWS && exclude.length < nodes.length; draw++) {
+    const i = Math.floor(random() * nodes.length);
+    if (!exclude.includes(nodes[i] as string)) return i;
+  }
   let chosen = -1;
   let seen = 0;
   for (let i = 0; i < nodes.length; i++) {
