@@ -90,18 +90,17 @@ export class ClientSpans {
 
   #callStarted(ctx: CallTrace & Marks): void {
     ctx[this.#started] = performance.now();
+    if (this.#instruments.tracer === undefined) return;
+    this.#startSpan(ctx, SpanKind.CLIENT, startAttributes(ctx));
+  }
+
+  /** Starts the span of a call or cast under the active context and injects it in its metadata. */
+  #startSpan(ctx: (CallTrace | CastTrace) & Marks, kind: SpanKind, attributes: Attributes): void {
     const tracer = this.#instruments.tracer;
     if (tracer === undefined) return;
-    const method = methodName(ctx.module, ctx.function);
-    const attributes: Attributes = {
-      [A.systemName]: RPC_SYSTEM_NAME,
-      [A.method]: method,
-      [A.serverAddress]: ctx.balancer ?? ctx.target,
-      [A.node]: ctx.node,
-    };
-    if (ctx.balancer !== undefined) attributes[A.balancer] = ctx.balancer;
+    const method = attributes[A.method] as string;
     const parent = context.active();
-    const span = tracer.startSpan(method, { kind: SpanKind.CLIENT, attributes }, parent);
+    const span = tracer.startSpan(method, { kind, attributes }, parent);
     ctx[this.#span] = span;
     propagation.inject(trace.setSpan(parent, span), ctx.meta);
   }
@@ -130,22 +129,11 @@ export class ClientSpans {
   }
 
   #castStarted(ctx: CastTrace & Marks): void {
-    const tracer = this.#instruments.tracer;
-    if (tracer === undefined) return;
-    const method = methodName(ctx.module, ctx.function);
-    const attributes: Attributes = {
-      [A.systemName]: RPC_SYSTEM_NAME,
-      [A.method]: method,
-      [A.serverAddress]: ctx.balancer ?? ctx.target,
-      [A.node]: ctx.node,
-      [A.cast]: true,
-    };
-    if (ctx.balancer !== undefined) attributes[A.balancer] = ctx.balancer;
+    if (this.#instruments.tracer === undefined) return;
+    const attributes = startAttributes(ctx);
+    attributes[A.cast] = true;
     if (ctx.target !== undefined) attributes[A.target] = ctx.target;
-    const parent = context.active();
-    const span = tracer.startSpan(method, { kind: SpanKind.PRODUCER, attributes }, parent);
-    ctx[this.#span] = span;
-    propagation.inject(trace.setSpan(parent, span), ctx.meta);
+    this.#startSpan(ctx, SpanKind.PRODUCER, attributes);
   }
 
   #castEnded(ctx: CastTrace & Marks): void {
@@ -206,4 +194,16 @@ export class ClientSpans {
       [A.errorType]: m.code,
     });
   }
+}
+
+/** What a call's or a cast's span starts with. */
+function startAttributes(ctx: CallTrace | CastTrace): Attributes {
+  const attributes: Attributes = {
+    [A.systemName]: RPC_SYSTEM_NAME,
+    [A.method]: methodName(ctx.module, ctx.function),
+    [A.serverAddress]: ctx.balancer ?? ctx.target,
+    [A.node]: ctx.node,
+  };
+  if (ctx.balancer !== undefined) attributes[A.balancer] = ctx.balancer;
+  return attributes;
 }
