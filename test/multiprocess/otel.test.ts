@@ -98,6 +98,28 @@ describe('OpenTelemetry across processes', () => {
     assert.equal(inner.parentSpanId, server.spanId, 'the server span is active in the handler');
   });
 
+  test('a cast: a PRODUCER span on A, with the cast and its target; the member serves it in the same trace', async () => {
+    otel.reset();
+    await lb.cast('Otel', 'nested', []);
+    const producer = only(otel.spans(), (s) => s.kind === SpanKind.PRODUCER);
+    assert.equal(producer.name, 'Otel/nested');
+    const target = producer.attributes['rpclb.target'] as string;
+    assert.ok(byName().has(target), `a member: ${target}`);
+    assert.equal(producer.attributes['rpclb.cast'], true);
+    assert.equal(producer.attributes['rpclb.balancer'], 'lb');
+    assert.equal(producer.attributes['server.address'], 'lb');
+    assert.equal(producer.attributes['rpclb.node'], a.name);
+    const worker = byName().get(target) as Worker;
+    let served: SpanRecord | undefined;
+    for (let i = 0; i < 100 && served === undefined; i++) {
+      const theirs = await worker.request<SpanRecord[]>('otelSpans');
+      served = theirs.find((s) => s.traceId === producer.traceId && s.name === 'Otel/nested');
+      if (served === undefined) await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    assert.ok(served, 'the member served the cast in the producer span’s trace');
+    assert.equal(served.parentSpanId, producer.spanId);
+  });
+
   test('a retried call: one CLIENT span, both attempts as events, a SERVER span per attempt', async () => {
     let client: SpanRecord | undefined;
     for (let i = 0; i < 30 && client === undefined; i++) {
