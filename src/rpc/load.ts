@@ -12,32 +12,57 @@ export const LOAD_SAMPLE_INTERVAL_MS = 100;
 
 type Elu = ReturnType<typeof performance.eventLoopUtilization>;
 
-/** Samples event-loop utilisation; `epoch` changes at every sample. */
+/**
+ * Samples event-loop utilisation when it is read, at most once per `intervalMs`: no timer, so an
+ * idle node does not wake up for it (a 100 ms timer was most of an idle node's CPU). `elu` is
+ * the utilisation between the last two samples: over the last `intervalMs` while the node is
+ * read often (it serves calls), over the quiet time before when it was read after a pause.
+ * `epoch` changes at every sample.
+ */
 export class LoadSampler {
-  /** Utilisation over the last sample period, 0..1. */
-  elu = 0;
-  /** Increases at every sample: a reply carries the load when its connection saw an older epoch. */
-  epoch = 0;
+  #elu = 0;
+  #epoch = 0;
   #last: Elu = performance.eventLoopUtilization();
-  #timer: NodeJS.Timeout | undefined;
+  #lastAt = performance.now();
+  #intervalMs = LOAD_SAMPLE_INTERVAL_MS;
+  #running = false;
 
-  /** Starts sampling every `intervalMs` (the timer does not keep the process alive). */
+  /** Utilisation between the last two samples, 0..1 (sampling first when one is due). */
+  get elu(): number {
+    this.#refresh();
+    return this.#elu;
+  }
+
+  /** Increases at every sample: a reply carries the load when its connection saw an older epoch. */
+  get epoch(): number {
+    this.#refresh();
+    return this.#epoch;
+  }
+
+  /** Starts sampling, at most every `intervalMs`, as the load is read. */
   start(intervalMs = LOAD_SAMPLE_INTERVAL_MS): void {
-    if (this.#timer !== undefined) return;
-    this.#timer = setInterval(() => this.sample(), intervalMs);
-    this.#timer.unref();
+    if (this.#running) return;
+    this.#intervalMs = intervalMs;
+    this.#running = true;
+    this.sample();
   }
 
   /** Takes a sample now. */
-  sample(): void {
-    const now = performance.eventLoopUtilization();
-    this.elu = performance.eventLoopUtilization(now, this.#last).utilization;
-    this.#last = now;
-    this.epoch++;
+  sample(now = performance.now()): void {
+    const elu = performance.eventLoopUtilization();
+    this.#elu = performance.eventLoopUtilization(elu, this.#last).utilization;
+    this.#last = elu;
+    this.#lastAt = now;
+    this.#epoch++;
   }
 
   stop(): void {
-    clearInterval(this.#timer);
-    this.#timer = undefined;
+    this.#running = false;
+  }
+
+  #refresh(): void {
+    if (!this.#running) return;
+    const now = performance.now();
+    if (now - this.#lastAt >= this.#intervalMs) this.sample(now);
   }
 }
