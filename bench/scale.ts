@@ -271,7 +271,8 @@ async function measureConnections(workers: Node[], callers: Node[]) {
 
 /**
  * Has every caller call for a moment (`RoundRobin`, so each reaches every member it may select:
- * on demand, that dials its window), then stops: the idle window measures a cluster in use.
+ * on demand, that dials its window), then stops and lets the calls' after-effects (garbage
+ * collection, compilation) pass: the idle window measures a cluster in use, at rest.
  */
 async function warmUp(callers: Node[], o: ScaleOptions): Promise<void> {
   const load = (ratePerSec: number) =>
@@ -281,6 +282,7 @@ async function warmUp(callers: Node[], o: ScaleOptions): Promise<void> {
   await load(o.rate);
   await new Promise((resolve) => setTimeout(resolve, 3_000));
   await load(0);
+  await new Promise((resolve) => setTimeout(resolve, o.settleS * 1000));
 }
 
 /** The idle window: every node's CPU, memory and sockets, callers and workers apart too. */
