@@ -1,17 +1,17 @@
 /**
- * `connections: 'on-demand'` with real node processes and a real etcd (Debian's etcd-server,
- * started here on 127.0.0.1): a caller sees every worker through etcd without connecting to
- * any, connects to the ones its balancer calls and to no other; a SIGKILLed worker stops being
- * selected as soon as its socket closes, though its lease outlives it; a caller that never
- * connected to it gets its dial refused and retries elsewhere, with no failed call; a frozen
- * worker is dropped after the heartbeat timeout and counted again after SIGCONT. Without
- * /usr/bin/etcd the test is skipped with one line.
+ * `connections: 'on-demand'` with real node processes and a real etcd, then a real Redis
+ * (Debian's etcd-server and redis-server, started here on 127.0.0.1): a caller sees every worker
+ * through the backend without connecting to any, connects to the ones its balancer calls and to
+ * no other; a SIGKILLed worker stops being selected as soon as its socket closes, though its
+ * registration outlives it; a caller that never connected to it gets its dial refused and
+ * retries elsewhere, with no failed call; a frozen worker is dropped after the heartbeat timeout
+ * and counted again after SIGCONT. Without a server binary its test is skipped with one line.
  */
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { type TestContext, test } from 'node:test';
 import { leaseTtlSeconds } from '../../src/discovery/etcd.js';
 import { Cluster, type Worker } from '../helpers/cluster.js';
-import { EtcdServer } from '../helpers/servers.js';
+import { EtcdServer, RedisServer } from '../helpers/servers.js';
 
 const TIMEOUT_MS = 1_500;
 const TTL_S = leaseTtlSeconds(TIMEOUT_MS);
@@ -31,13 +31,25 @@ test('on demand through etcd: connections only to what is called; crashes and fr
   const why = EtcdServer.unavailable();
   if (why) return t.skip(why);
   const etcd = await EtcdServer.start(t);
+  await scenario(t, { kind: 'etcd', hosts: etcd.url, prefix: 'od/' }, `lease TTL ${TTL_S} s`);
+});
+
+test('on demand through Redis: the same', { timeout: 90_000 }, async (t) => {
+  const why = RedisServer.unavailable();
+  if (why) return t.skip(why);
+  const redis = await RedisServer.start(t);
+  const discovery = { kind: 'redis', url: redis.url, prefix: 'od/', reconcileIntervalMs: 500 };
+  await scenario(t, discovery, `key TTL ${TIMEOUT_MS} ms`);
+});
+
+async function scenario(t: TestContext, discovery: Record<string, unknown>, ttl: string) {
   const cluster = new Cluster(t);
   const spawn = (id: string) =>
     cluster.spawn({
       name: `${id}@127.0.0.1`,
       heartbeatTimeoutMs: TIMEOUT_MS,
       connections: 'on-demand',
-      discovery: { kind: 'etcd', hosts: etcd.url, prefix: 'od/' },
+      discovery,
     });
   const startLb = (w: Worker) =>
     w.request<string[]>('startLb', { algorithm: 'RoundRobin', match: ['odw'] });
@@ -48,7 +60,11 @@ test('on demand through etcd: connections only to what is called; crashes and fr
   const names = workers.map((w) => w.name).sort();
   const caller = await spawn('odc1');
   await startLb(caller);
-  await until(async () => (await members(caller)).length === 4, 10_000, 'the workers via etcd');
+  await until(
+    async () => (await members(caller)).length === 4,
+    10_000,
+    'the workers via the backend',
+  );
   assert.deepEqual(await members(caller), names);
   assert.deepEqual(await peers(caller), [], 'knowing the members opened no connection');
   for (const w of workers) assert.deepEqual(await peers(w), [], `${w.name} dialled no one`);
@@ -68,7 +84,7 @@ test('on demand through etcd: connections only to what is called; crashes and fr
   await until(async () => !(await members(caller)).includes(w1.name), 3_000, 'w1 dropped');
   const droppedMs = performance.now() - killedAt;
   t.diagnostic(
-    `a SIGKILLed worker left the connected caller's members ${droppedMs.toFixed(0)} ms after the kill (lease TTL ${TTL_S} s)`,
+    `a SIGKILLed worker left the connected caller's members ${droppedMs.toFixed(0)} ms after the kill (${ttl})`,
   );
   for (let i = 0; i < 6; i++)
     assert.notEqual(await caller.request('lbCall', 'Test', 'whoami', []), w1.name);
@@ -105,4 +121,4 @@ test('on demand through etcd: connections only to what is called; crashes and fr
     `a frozen worker was dropped ${frozenMs.toFixed(0)} ms after SIGSTOP (heartbeatTimeoutMs ${TIMEOUT_MS}); back ${(performance.now() - thawedAt).toFixed(0)} ms after SIGCONT`,
   );
   assert.ok(frozenMs < TIMEOUT_MS * 2 + 500, `${frozenMs} ms`);
-});
+}
