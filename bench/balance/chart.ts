@@ -4,6 +4,8 @@
  * log scale (a tail that reached the timeout is 100× a balanced one). Figures in red: 1 % or
  * more of the calls failed.
  */
+
+import { esc } from '../lib/svg.js';
 import type { BalanceMeasurement, BalanceResults } from './results.js';
 import { SCENARIOS } from './scenarios.js';
 import type { Contender, Family } from './types.js';
@@ -19,7 +21,6 @@ const TOP = 100;
 /** Room between two rows of panels: axis labels below, title above. */
 const BAND_GAP = 62;
 
-const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 const fmt = (ms: number) => (ms >= 100 ? ms.toFixed(0) : ms >= 10 ? ms.toFixed(1) : ms.toFixed(2));
 
 /** Finds one measurement. */

@@ -6,6 +6,7 @@
  */
 import type { Analysis, BenchResults } from './analyze.js';
 import { OBSERVED_SYSTEMS, SYSTEM_LABELS, type SystemName } from './protocol.js';
+import { esc } from './svg.js';
 
 const COLORS: Record<SystemName, string> = {
   floor: '#333333',
@@ -25,8 +26,6 @@ const BAR_GAP = 3;
 const GROUP_GAP = 14;
 const TOP = 76;
 const BOTTOM = 44;
-
-const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
 export function renderSvg(results: BenchResults, analysis: Analysis): string {
   const systems = results.systems.filter(

@@ -5,6 +5,7 @@
  * so in place of its bar.
  */
 import type { ModeResult, RunInfo, ScaleResults, Stats } from './scale-report.js';
+import { esc } from './svg.js';
 
 type Measured = ModeResult & { run: RunInfo };
 type AnyMode = ScaleResults['modes'][number];
@@ -45,7 +46,6 @@ const COLUMNS = 2;
 const TOP = 52;
 const LEFT = 12;
 
-const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 const labelOf = (mode: string) => MODE_LABELS[mode] ?? mode;
 const colorOf = (mode: string, i: number) =>
   MODE_COLORS[mode] ?? (PALETTE[i % PALETTE.length] as string);
