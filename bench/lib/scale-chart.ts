@@ -34,8 +34,8 @@ const MODE_COLORS: Readonly<Record<string, string>> = {
   'etcd-subset': '#54a24b',
 };
 
-const PANEL_W = 360;
-const LABEL_W = 130;
+const PANEL_W = 410;
+const LABEL_W = 150;
 const VALUE_W = 78;
 const PLOT_W = PANEL_W - LABEL_W - VALUE_W - 12;
 const BAR_H = 13;
@@ -66,7 +66,7 @@ function spreadFigure(s: Stats | undefined, digits: number, unit: string, scale 
 export function scalePanels(r: ScaleResults): Panel[] {
   const spreads = r.options.algorithms.map(
     (algorithm): Panel => ({
-      title: `Load spread, max/mean per worker (${algorithm})`,
+      title: `${algorithm}: calls per worker, max/mean`,
       figure: (m) => {
         const s = m.spreads.find((x) => x.algorithm === algorithm);
         if (s === undefined || !Number.isFinite(s.maxOverMean)) return { missing: 'not measured' };
@@ -77,27 +77,34 @@ export function scalePanels(r: ScaleResults): Panel[] {
   );
   return [
     {
-      title: 'Convergence after the last process listened, s',
+      title: 'Views complete after the last start, s',
       figure: (m) =>
         m.convergeMs === null
           ? { missing: `not within ${r.options.convergeS} s` }
           : { value: m.convergeMs / 1_000, text: `${(m.convergeMs / 1_000).toFixed(1)} s` },
+      target: { value: 5, label: '5 s' },
     },
     {
-      title: 'Connections per node (median, min–max)',
-      figure: (m) => spreadFigure(m.sockets, 0, ''),
+      title: 'Connections per caller',
+      figure: (m) => spreadFigure(m.callerSockets ?? m.sockets, 0, ''),
+      target: { value: 16, label: '16 (subset)' },
     },
     {
-      title: 'Idle CPU per node, % of a core (median, min–max)',
+      title: 'Idle CPU per node, % of a core',
       figure: (m) => spreadFigure(m.idleCpuPct, 2, ' %'),
+      target: { value: 1, label: '1 %' },
     },
     {
-      title: 'RSS per node, MiB (median, min–max)',
+      title: 'RSS per node, MiB',
       figure: (m) => spreadFigure(m.rssMiB, 1, ''),
     },
     {
-      title: `SIGKILL of ${r.options.kill} workers → no caller selects them, s`,
-      figure: (m) => spreadFigure(m.kill?.goneMs, 2, ' s', 1 / 1_000),
+      title: `${r.options.kill} workers SIGKILLed → unselectable, s`,
+      figure: (m) => spreadFigure(m.kill?.windowGoneMs ?? m.kill?.goneMs, 3, ' s', 1 / 1_000),
+      target: {
+        value: (r.options.heartbeatTimeoutMs + r.pingIntervalMs) / 1_000,
+        label: `${((r.options.heartbeatTimeoutMs + r.pingIntervalMs) / 1_000).toFixed(1)} s`,
+      },
     },
     ...spreads,
   ];
@@ -126,7 +133,12 @@ function renderPanel(panel: Panel, modes: AnyMode[], x0: number, y0: number): st
   const x = (v: number) => px + (Math.max(0, Math.min(v, xMax)) / xMax) * PLOT_W;
   const plotBottom = y0 + panelHeight(modes.length) - 8;
   const lineTop = y0 + PANEL_HEAD - 6;
-  const out = [`<text x="${x0}" y="${y0 + 14}" font-weight="bold">${esc(panel.title)}</text>`];
+  const target = panel.target
+    ? `<tspan font-weight="normal" fill="#c00"> · target ${esc(panel.target.label)}</tspan>`
+    : '';
+  const out = [
+    `<text x="${x0}" y="${y0 + 14}" font-weight="bold">${esc(panel.title)}${target}</text>`,
+  ];
   for (const t of [xMax / 2, xMax]) {
     const gx = x(t).toFixed(1);
     out.push(
@@ -164,7 +176,6 @@ function renderPanel(panel: Panel, modes: AnyMode[], x0: number, y0: number): st
     const tx = x(panel.target.value).toFixed(1);
     out.push(
       `<line x1="${tx}" y1="${lineTop}" x2="${tx}" y2="${plotBottom}" stroke="#c00" stroke-dasharray="4 3"/>`,
-      `<text x="${(Number(tx) - 2).toFixed(1)}" y="${lineTop - 3}" text-anchor="end" font-size="10" fill="#c00">${esc(`target ${panel.target.label}`)}</text>`,
     );
   }
   return out;
@@ -183,7 +194,7 @@ export function renderScaleSvg(r: ScaleResults): string {
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="system-ui, -apple-system, Segoe UI, Helvetica, Arial, sans-serif" font-size="12">`,
     `<rect width="100%" height="100%" fill="#ffffff"/>`,
     `<text x="${LEFT}" y="20" font-size="15" font-weight="bold">${esc(`Scale: ${o.nodes} node processes on one machine, per mode`)}</text>`,
-    `<text x="${LEFT}" y="38" fill="#666">${esc(`${o.nodes - o.callers} workers, ${o.callers} callers; heartbeatTimeoutMs ${o.heartbeatTimeoutMs}; bars: median, whiskers: min–max over nodes or callers`)}</text>`,
+    `<text x="${LEFT}" y="38" fill="#666">${esc(`${o.nodes - o.callers} workers, ${o.callers} callers; heartbeatTimeoutMs ${o.heartbeatTimeoutMs}; bars: median, whiskers: min–max over nodes or callers; dashed red: target`)}</text>`,
   ];
   panels.forEach((panel, i) => {
     const x0 = LEFT + (i % COLUMNS) * (PANEL_W + PANEL_GAP);
