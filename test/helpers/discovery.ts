@@ -136,6 +136,65 @@ export async function meshed(workers: Worker[]): Promise<void> {
   assert.fail(`no full mesh of ${names.join(', ')} within 15 s`);
 }
 
+/** What {@link observer} returns. */
+export type Observer = Awaited<ReturnType<typeof observer>>;
+
+/**
+ * Seven entries written as an older version wrote them (`{ name, address }`: no groups, no
+ * incarnation), each by `write`; resolves with how long after each write `watch` saw it. Checks
+ * that such entries are nodes all the same, and that each was seen within a second (a poll
+ * every few seconds could not do that).
+ */
+export async function legacyJoins(
+  watch: Observer,
+  write: (name: string, address: string) => Promise<unknown>,
+): Promise<number[]> {
+  const latencies: number[] = [];
+  for (let i = 0; i < 7; i++) {
+    const name = `n${i}@127.0.0.1`;
+    const before = performance.now();
+    await write(name, `127.0.0.1:${2000 + i}`);
+    const seen = await watch.until((names) => names.includes(name), `${name} seen`);
+    latencies.push(seen - before);
+  }
+  assert.deepEqual(watch.node('n0@127.0.0.1'), { name: 'n0@127.0.0.1', address: '127.0.0.1:2000' });
+  const shown = latencies.map((ms) => ms.toFixed(1)).join(', ');
+  assert.ok(Math.max(...latencies) < 1_000, shown);
+  return latencies;
+}
+
+/** How long after `stop()` a stopped node's entry went from `watch` (its own discovery, `own`). */
+export async function gracefulLeave(watch: Observer, own: Discovery, timeoutMs: number) {
+  const name = 'leaver@127.0.0.1';
+  await own.start({ ...hostFor(name, timeoutMs), update() {} });
+  await watch.until((names) => names.includes(name), 'leaver registered');
+  const stopped = performance.now();
+  await own.stop();
+  return (await watch.until((names) => !names.includes(name), 'leaver gone')) - stopped;
+}
+
+/**
+ * Three workers meshed through the backend alone, one SIGKILLed: resolves with how long its
+ * entry outlived it in `watch`'s view, after checking that the two others are still connected.
+ */
+export async function killedEntry(
+  t: TestContextLike,
+  backend: BackendUnderTest,
+  watch: Observer,
+  timeoutMs: number,
+): Promise<number> {
+  const workers = await spawnAll(new Cluster(t), backend, ['k1', 'k2', 'k3']);
+  await meshed(workers);
+  const [a, b, c] = workers as [Worker, Worker, Worker];
+  const names = workers.map((w) => w.name).sort();
+  await watch.until((seen) => seen.join() === names.join(), 'all three registered, alone');
+  const killed = performance.now();
+  c.kill('SIGKILL');
+  const gone = await watch.until((seen) => !seen.includes(c.name), 'the entry expires', timeoutMs);
+  assert.deepEqual(await a.request('peers'), [b.name]);
+  return gone - killed;
+}
+
 /**
  * Three workers meshed through the backend; a freeze longer than every registration, then a
  * kill and a restart without data, leave calls flowing with no nodedown; every node registers

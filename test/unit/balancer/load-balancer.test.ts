@@ -454,22 +454,31 @@ describe('LoadBalancer: containing the algorithm, outcomes, reasons', () => {
   });
 });
 
+/**
+ * A `LeastConnections` balancer over a@h, b@h and c@h whose outlier detection ejects a member
+ * after two failures in a row, for 1 s of `clock.now`.
+ */
+function ejectingBalancer(clock: { now: number }, options: { random?: () => number } = {}) {
+  const host = new FakeHost('client@h');
+  const lb = new LoadBalancer(
+    host,
+    {
+      name: 'g',
+      nodeMatchList: [],
+      now: () => clock.now,
+      ...options,
+      outlierDetection: { consecutiveFailures: 2, baseEjectionTimeMs: 1_000 },
+    },
+    LeastConnections,
+  );
+  host.setMembers('g', ['a@h', 'b@h', 'c@h']);
+  return { host, lb };
+}
+
 describe('LoadBalancer: outlier ejection, retry budget, probes before a pick', () => {
   test('a member ejected by outlier detection is never picked until its time is up (unless in panic)', async () => {
-    const host = new FakeHost('client@h');
-    let now = 0;
-    const lb = new LoadBalancer(
-      host,
-      {
-        name: 'g',
-        nodeMatchList: [],
-        now: () => now,
-        random: seededRandom(3),
-        outlierDetection: { consecutiveFailures: 2, baseEjectionTimeMs: 1_000 },
-      },
-      LeastConnections,
-    );
-    host.setMembers('g', ['a@h', 'b@h', 'c@h']);
+    const clock = { now: 0 };
+    const { host, lb } = ejectingBalancer(clock, { random: seededRandom(3) });
     host.callImpl = async (target) => {
       if (target === 'a@h') throw new RpcError('request_timeout', 'too slow');
       return target;
@@ -477,26 +486,15 @@ describe('LoadBalancer: outlier ejection, retry budget, probes before a pick', (
     for (let i = 0; i < 12; i++) await lb.call('M', 'f').catch(() => {});
     assert.deepEqual(lb.ejected(), ['a@h']);
     for (let i = 0; i < 200; i++) assert.notEqual(lb.selectNode(), 'a@h');
-    now = 1_001;
+    clock.now = 1_001;
     const picks = new Set(Array.from({ length: 200 }, () => lb.selectNode()));
     assert.ok(picks.has('a@h'), 'back after the ejection time');
     assert.deepEqual(lb.ejected(), []);
   });
 
   test('an ejection keeps the algorithm’s state: a member’s calls in flight are still counted through it', async () => {
-    const host = new FakeHost('client@h');
-    let now = 0;
-    const lb = new LoadBalancer(
-      host,
-      {
-        name: 'g',
-        nodeMatchList: [],
-        now: () => now,
-        outlierDetection: { consecutiveFailures: 2, baseEjectionTimeMs: 1_000 },
-      },
-      LeastConnections,
-    );
-    host.setMembers('g', ['a@h', 'b@h', 'c@h']);
+    const clock = { now: 0 };
+    const { host, lb } = ejectingBalancer(clock);
     // one selection held open on each member; then a@h fails twice and is ejected
     const held = [lb.selectNode(), lb.selectNode(), lb.selectNode()];
     assert.deepEqual([...held].sort(), ['a@h', 'b@h', 'c@h']);
@@ -513,7 +511,7 @@ describe('LoadBalancer: outlier ejection, retry budget, probes before a pick', (
     for (const node of picks) lb.releaseNode(node);
     // the algorithm was never handed a list without a@h: its count of a@h is still there
     assert.equal(lcCounts(lb)['a@h'], 1, 'the selection held on a@h before its ejection');
-    now = 1_001;
+    clock.now = 1_001;
     for (const node of held) lb.releaseNode(node);
     assert.deepEqual(lcCounts(lb), { 'a@h': 0, 'b@h': 0, 'c@h': 0 });
   });
