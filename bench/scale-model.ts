@@ -11,7 +11,7 @@
  * The full mesh ({@link model}; seeds or etcd discovery), as the rules go
  * (docs/explanation/membership.md):
  * - every pair of nodes holds one connection; each side PINGs on it every ping interval
- *   (`pingIntervalMs`: a tenth of `heartbeatTimeoutMs`, at least 20 ms), whatever else it sent;
+ *   (`pingIntervalMs`: a fifth of `heartbeatTimeoutMs`, at least 20 ms), whatever else it sent;
  * - a connection's set-up is 5 handshake frames (HELLO ×2, AUTH ×2, WELCOME), then a PeerList
  *   and a GroupSync each way; a PeerList lists the sender's other ready peers;
  * - a group join or leave sends one GroupDelta to every ready connection; a graceful close sends

@@ -26,7 +26,7 @@ import { accessSync, constants, existsSync, mkdirSync, readFileSync, writeFileSy
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { pingIntervalMs } from '../src/transport/heartbeat.js';
+import { checkIntervalMs, pingIntervalMs } from '../src/transport/heartbeat.js';
 import { ETCD_BINARY, startEtcd } from './lib/etcd.js';
 import { machineInfo, ROOT } from './lib/machine.js';
 import { formatJson } from './lib/output.js';
@@ -229,13 +229,12 @@ async function measureKill(workers: Node[], callers: Node[], o: ScaleOptions) {
   const windowGoneMs = gone.flatMap((g) =>
     g.status === 'fulfilled' && g.value.windowAt !== null ? [g.value.windowAt - killedAt] : [],
   );
-  const interval = pingIntervalMs(o.heartbeatTimeoutMs, o.heartbeatTimeoutMs);
   return {
     killed: o.kill,
     goneMs: stats(goneMs),
     ...(windowGoneMs.length > 0 ? { windowGoneMs: stats(windowGoneMs) } : {}),
     callersTimedOut: gone.length - goneMs.length,
-    boundMs: o.heartbeatTimeoutMs + interval,
+    boundMs: o.heartbeatTimeoutMs + checkIntervalMs(o.heartbeatTimeoutMs),
   };
 }
 
@@ -437,6 +436,7 @@ function save(file: URL, o: ScaleOptions, result: ScaleResults['modes'][number])
     machine: machineInfo(),
     options: { ...o, writeDocs: undefined },
     pingIntervalMs: pingIntervalMs(o.heartbeatTimeoutMs, o.heartbeatTimeoutMs),
+    checkIntervalMs: checkIntervalMs(o.heartbeatTimeoutMs),
     modes,
   };
   mkdirSync(new URL('bench/results/', ROOT), { recursive: true });

@@ -102,8 +102,8 @@ export function scalePanels(r: ScaleResults): Panel[] {
       title: `${r.options.kill} workers SIGKILLed → unselectable, s`,
       figure: (m) => spreadFigure(m.kill?.windowGoneMs ?? m.kill?.goneMs, 3, ' s', 1 / 1_000),
       target: {
-        value: (r.options.heartbeatTimeoutMs + r.pingIntervalMs) / 1_000,
-        label: `${((r.options.heartbeatTimeoutMs + r.pingIntervalMs) / 1_000).toFixed(1)} s`,
+        value: (r.options.heartbeatTimeoutMs + r.checkIntervalMs) / 1_000,
+        label: `${((r.options.heartbeatTimeoutMs + r.checkIntervalMs) / 1_000).toFixed(1)} s`,
       },
     },
     ...spreads,

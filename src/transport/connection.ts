@@ -27,7 +27,7 @@ import {
   newNonce,
   proofMatches,
 } from './handshake.js';
-import { Heartbeat, pingIntervalMs } from './heartbeat.js';
+import { checkIntervalMs, Heartbeat, pingIntervalMs } from './heartbeat.js';
 import { MessageType, PROTOCOL_VERSIONS } from './message-types.js';
 import { describeSocketError } from './socket-errors.js';
 import { everyInterval } from './tick-groups.js';
@@ -406,11 +406,18 @@ export class Connection {
     this.#state = 'ready';
     clearTimeout(this.#timer);
     // Ping for the stricter of the two timeouts, so a peer with a shorter one never starves of
-    // pings; silence is still judged against this node's own timeout.
-    const heartbeat = new Heartbeat(this.#heartbeatHost, this.#host.heartbeatTimeoutMs);
+    // pings; silence is judged against this node's own timeout, on its own cadence.
+    const own = this.#host.heartbeatTimeoutMs;
+    const heartbeat = new Heartbeat(this.#heartbeatHost, own);
     this.#heartbeat = heartbeat;
-    const interval = pingIntervalMs(this.#host.heartbeatTimeoutMs, peer.heartbeatTimeoutMs);
-    this.#stopTicks = everyInterval(interval, () => heartbeat.tick());
+    const stopPings = everyInterval(pingIntervalMs(own, peer.heartbeatTimeoutMs), () =>
+      heartbeat.ping(),
+    );
+    const stopChecks = everyInterval(checkIntervalMs(own), () => heartbeat.check());
+    this.#stopTicks = () => {
+      stopPings();
+      stopChecks();
+    };
     this.#host.onReady(this);
     if (this.#isDecider() && this.#state === 'ready') this.#confirm();
   }

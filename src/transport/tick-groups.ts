@@ -1,6 +1,7 @@
 /**
- * One timer per ping interval for every connection of the process, instead of one per
- * connection.
+ * One timer per interval for every connection of the process, instead of one per connection:
+ * the pings of a connection go on its ping interval, the checks of its peer's silence on its
+ * check interval (`heartbeat.ts`), so a process with one heartbeat timeout runs two timers.
  *
  * A node in a mesh of N pings N−1 peers every interval. With a timer each, it wakes N−1 times
  * an interval, and so does each peer to read them; on an idle node those wake-ups, not the few

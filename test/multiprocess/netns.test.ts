@@ -12,8 +12,8 @@ import { settleViews } from '../helpers/membership.js';
 import { NetnsLab } from '../helpers/netns.js';
 
 const TIMEOUT_MS = 1_500;
-/** A tenth of the timeout (docs/explanation/membership.md). */
-const INTERVAL_MS = 150;
+/** The check interval, a tenth of the timeout: a silent peer is down by the timeout plus this (docs/explanation/membership.md). */
+const CHECK_INTERVAL_MS = 150;
 /** Timer lateness and IPC delay on two shared cores. */
 const SLACK_MS = 150;
 const PORT = 4370;
@@ -71,11 +71,11 @@ test('nodes in separate network namespaces mesh by advertised address; a partiti
   const after = downs.map((e) => e.at - cutAt);
   t.diagnostic(
     `partition detected ${Math.min(...after)}–${Math.max(...after)} ms after the cut ` +
-      `(bound ${TIMEOUT_MS + INTERVAL_MS} ms)`,
+      `(bound ${TIMEOUT_MS + CHECK_INTERVAL_MS} ms)`,
   );
   for (const [i, e] of downs.entries()) {
     assert.equal(e.reason, 'timeout');
-    assert.ok((after[i] as number) <= TIMEOUT_MS + INTERVAL_MS + SLACK_MS, `${after[i]} ms`);
+    assert.ok((after[i] as number) <= TIMEOUT_MS + CHECK_INTERVAL_MS + SLACK_MS, `${after[i]} ms`);
   }
   await settleViews([a, b], { g: names([a, b]) }, 5_000);
   await settleViews([c, d], { g: names([c, d]) }, 5_000);

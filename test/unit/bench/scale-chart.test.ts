@@ -43,7 +43,8 @@ function results(modes: ScaleResults['modes']): ScaleResults {
       modes: ['mesh', 'etcd'],
       algorithms: ['LeastLoaded', 'RoundRobin'],
     },
-    pingIntervalMs: 300,
+    pingIntervalMs: 600,
+    checkIntervalMs: 300,
     modes,
   };
 }

@@ -19,11 +19,11 @@ describe('scale model', () => {
     const row = model(params);
     assert.equal(row.connectionsPerNode, 99);
     assert.equal(row.connectionsTotal, 4_950);
-    // A ping every 300 ms (a tenth of 3 000) each way on 99 connections.
-    assert.equal(row.heartbeatsPerNodePerS, 660);
-    assert.equal(row.heartbeatsTotalPerS, 33_000);
-    // 660 messages × 10 µs = 6.6 ms per second = 0.66 % of a core, over the base.
-    assert.ok(Math.abs(row.idleCpuPctPerNode - (BASE_IDLE_PCT + 0.66)) < 1e-9);
+    // A ping every 600 ms (a fifth of 3 000) each way on 99 connections.
+    assert.equal(row.heartbeatsPerNodePerS, 330);
+    assert.equal(row.heartbeatsTotalPerS, 16_500);
+    // 330 messages × 10 µs = 3.3 ms per second = 0.33 % of a core, over the base.
+    assert.ok(Math.abs(row.idleCpuPctPerNode - (BASE_IDLE_PCT + 0.33)) < 1e-9);
     assert.equal(row.joinFrames, 9 * 99);
     assert.equal(row.groupChangeFrames, 99);
     assert.equal(row.gracefulLeaveFrames, 3 * 99);
@@ -54,7 +54,7 @@ describe('scale model', () => {
   it('renders one column per size', () => {
     const table = renderModel([model(params), model({ ...params, nodes: 10_000 })], 3_000);
     assert.match(table, /\| connections in all \| 4,950 \| 49,995,000 \|/);
-    assert.match(table, /ping every 300 ms/);
+    assert.match(table, /ping every 600 ms/);
   });
 });
 
@@ -115,18 +115,18 @@ describe('scale model, on demand with aperture subsetting', () => {
     // calls and each of the others 1/9, so every worker gets 1/9 of a call a second: max/mean 1.
     assert.ok(Math.abs(small.loadMaxOverMean - 1.5) < 1e-12);
     assert.ok(Math.abs(small.weightedLoadMaxOverMean - 1) < 1e-12);
-    // A ping every 300 ms each way: 12 connections → 80 a second; 1 or 2 → 6.67 or 13.3.
-    assert.deepEqual(small.heartbeatsPerCallerPerS, { mean: 80, min: 80, max: 80 });
-    assert.ok(Math.abs(small.heartbeatsPerWorkerPerS.mean - 80 / 9) < 1e-9);
-    assert.ok(Math.abs(small.heartbeatsPerWorkerPerS.max - 40 / 3) < 1e-9);
-    assert.equal(small.heartbeatsTotalPerS, 160);
+    // A ping every 600 ms each way: 12 connections → 40 a second; 1 or 2 → 3.33 or 6.67.
+    assert.deepEqual(small.heartbeatsPerCallerPerS, { mean: 40, min: 40, max: 40 });
+    assert.ok(Math.abs(small.heartbeatsPerWorkerPerS.mean - 40 / 9) < 1e-9);
+    assert.ok(Math.abs(small.heartbeatsPerWorkerPerS.max - 20 / 3) < 1e-9);
+    assert.equal(small.heartbeatsTotalPerS, 80);
   });
 
   it('turns heartbeats into idle CPU with the mesh calibration', () => {
-    // 80 messages × 10 µs = 0.8 ms a second = 0.08 % over the base.
-    assert.ok(Math.abs(small.idleCpuPctPerCaller.mean - (BASE_IDLE_PCT + 0.08)) < 1e-9);
-    // 2 × 0.73 % (callers) + 18 × 0.65 % + (6 × 13.3 + 12 × 6.67) × 10 µs (workers).
-    assert.ok(Math.abs(small.idleCores - (2 * 0.73 + 18 * BASE_IDLE_PCT + 0.16) / 100) < 1e-9);
+    // 40 messages × 10 µs = 0.4 ms a second = 0.04 % over the base.
+    assert.ok(Math.abs(small.idleCpuPctPerCaller.mean - (BASE_IDLE_PCT + 0.04)) < 1e-9);
+    // 2 × 0.69 % (callers) + 18 × 0.65 % + (6 × 6.67 + 12 × 3.33) × 10 µs (workers).
+    assert.ok(Math.abs(small.idleCores - (2 * 0.69 + 18 * BASE_IDLE_PCT + 0.08) / 100) < 1e-9);
   });
 
   it('counts start, group change, leave and crash on the node own connections', () => {
