@@ -81,9 +81,9 @@ export interface NodeOptions {
    */
   connections?: 'mesh' | 'on-demand';
   /**
-   * A peer silent this long is declared down, at most one ping interval later. Nodes ping every
-   * tenth of the smaller timeout of the two, so a stall shorter than nine tenths of it (a
-   * handler blocking the event loop) never gets a node declared down.
+   * A peer silent this long is declared down, at most a tenth of it later (silence is checked
+   * every tenth). Nodes ping every fifth of the smaller timeout of the two, so a stall shorter
+   * than four fifths of it (a handler blocking the event loop) never gets a node declared down.
    * @default 3 000
    */
   heartbeatTimeoutMs?: number;
