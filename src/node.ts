@@ -45,12 +45,9 @@ import { CALL_OPTION_NAMES } from './rpc/call.js';
 import { type CallOptions, type CastOptions, RpcClient } from './rpc/client.js';
 import { RpcLink } from './rpc/link.js';
 import { type HandlerTable, RpcServer } from './rpc/server.js';
-import { makeService, type Service } from './service.js';
+import { makeService, type Service, ServiceCache } from './service.js';
 import type { Connection, DownReason } from './transport/connection.js';
 import { Transport } from './transport/transport.js';
-
-/** Service objects a node keeps for reuse (see `node.service`). */
-const MAX_CACHED_SERVICES = 1_024;
 
 /** `destroy()` stops at once, but gives the discovery backend this long to deregister. */
 const DISCOVERY_STOP_ON_DESTROY_MS = 1_000;
@@ -75,7 +72,7 @@ export class RpcNode extends EventEmitter<NodeEvents> {
   readonly #balancers: NodeBalancers;
   readonly #inspectHost: InspectHost;
   /** Service objects by `target \0 module`, so `node.service(…)` in a loop builds nothing. */
-  readonly #serviceObjects = new Map<string, Service<unknown, CallOptions>>();
+  readonly #serviceObjects = new ServiceCache<CallOptions>();
   readonly #discovery: DiscoveryDriver;
   /** Set with `connections: 'on-demand'`. */
   readonly #onDemand: OnDemandConnections | undefined;
@@ -295,16 +292,15 @@ export class RpcNode extends EventEmitter<NodeEvents> {
    */
   service<M>(target: string, module: string): Service<M, CallOptions> {
     const key = `${target}\0${module}`;
-    let service = this.#serviceObjects.get(key);
-    if (service === undefined) {
-      // bounded: targets are node names, but a caller could pass endless distinct ones
-      if (this.#serviceObjects.size >= MAX_CACHED_SERVICES) this.#serviceObjects.clear();
-      service = makeService<unknown, CallOptions>(
-        (fn, args, options) => this.call(target, module, fn, args, options),
-        `${module} on ${target}`,
+    const service =
+      this.#serviceObjects.get(key) ??
+      this.#serviceObjects.add(
+        key,
+        makeService(
+          (fn, args, options) => this.call(target, module, fn, args, options),
+          `${module} on ${target}`,
+        ),
       );
-      this.#serviceObjects.set(key, service);
-    }
     return service as Service<M, CallOptions>;
   }
 

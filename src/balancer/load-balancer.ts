@@ -12,7 +12,7 @@
 import type { CallOutcome, SelectionAlgorithm, SelectOptions } from '../algorithms/types.js';
 import { RpcError } from '../errors.js';
 import { describe } from '../options.js';
-import { makeService, type Service } from '../service.js';
+import { makeService, type Service, ServiceCache } from '../service.js';
 import { BalancedCall, type BalancedCallSpec, type CallRunner } from './balanced-call.js';
 import { castToMember } from './balanced-cast.js';
 import type { BalancerHost } from './balancer-host.js';
@@ -43,9 +43,6 @@ export type { BalancedCallOptions } from './options.js';
 
 export { PROBE_TIMEOUT_MS } from './picker.js';
 
-/** Service objects a balancer keeps for reuse (see `lb.service`). */
-const MAX_CACHED_SERVICES = 1_024;
-
 /** One selection, released exactly once. */
 export interface Lease {
   /** The selected node. */
@@ -74,7 +71,7 @@ export class LoadBalancer<Algorithm extends SelectionAlgorithm = SelectionAlgori
   /** What a call with no options runs with (no allocation for it). */
   readonly #defaultSpec: BalancedCallSpec;
   /** Service objects by module, so `lb.service(…)` in a loop builds nothing. */
-  readonly #serviceObjects = new Map<string, Service<unknown, BalancedCallOptions>>();
+  readonly #serviceObjects = new ServiceCache<BalancedCallOptions>();
   #inFlight = 0;
   readonly #drain = new Drain();
   #stopping: Promise<void> | undefined;
@@ -288,15 +285,15 @@ export class LoadBalancer<Algorithm extends SelectionAlgorithm = SelectionAlgori
    * ```
    */
   service<M>(module: string): Service<M, BalancedCallOptions> {
-    let service = this.#serviceObjects.get(module);
-    if (service === undefined) {
-      if (this.#serviceObjects.size >= MAX_CACHED_SERVICES) this.#serviceObjects.clear();
-      service = makeService<unknown, BalancedCallOptions>(
-        (fn, args, options) => this.call(module, fn, args, options),
-        `${module} through load balancer ${this.name}`,
+    const service =
+      this.#serviceObjects.get(module) ??
+      this.#serviceObjects.add(
+        module,
+        makeService(
+          (fn, args, options) => this.call(module, fn, args, options),
+          `${module} through load balancer ${this.name}`,
+        ),
       );
-      this.#serviceObjects.set(module, service);
-    }
     return service as Service<M, BalancedCallOptions>;
   }
 
