@@ -26,6 +26,9 @@ export interface CastOptions {
   meta?: CallMetadata;
 }
 
+/** Where a cast goes: the details its errors carry (a type, so that it is `RpcErrorDetails`). */
+type CastDetails = { readonly node: string; readonly module: string; readonly function: string };
+
 /** What casts need from the node (a part of what the client needs: `ClientHost`). */
 export interface CastHost {
   readonly selfName: string;
@@ -103,7 +106,7 @@ export class CastSender {
     if (names === null || !Array.isArray(args) || link === undefined) {
       const bad = checkRequest({ target, module, fn, args, details });
       if (bad === undefined && this.#canWait())
-        return this.#sendWhenConnected(target, module, fn, args, options);
+        return this.#sendWhenConnected(details, args, options);
       return Promise.reject(bad ?? this.#notConnected(details));
     }
     let meta: CallMetadata | undefined;
@@ -141,23 +144,20 @@ export class CastSender {
 
   /** A cast to a node that is not connected yet: sent once it is, within the default call timeout. */
   async #sendWhenConnected(
-    target: string,
-    module: string,
-    fn: string,
+    to: CastDetails,
     args: unknown[],
     options: CastOptions | undefined,
   ): Promise<void> {
-    const connected = await this.#host.waitForConnection?.(target, this.#host.defaultTimeoutMs);
-    if (!connected || this.#closed())
-      throw this.#notConnected({ node: target, module, function: fn });
-    return this.#send(target, module, fn, args, options);
+    const connected = await this.#host.waitForConnection?.(to.node, this.#host.defaultTimeoutMs);
+    if (!connected || this.#closed()) throw this.#notConnected(to);
+    return this.#send(to.node, to.module, to.function, args, options);
   }
 
   #canWait(): boolean {
     return this.#host.waitForConnection !== undefined && !this.#closed();
   }
 
-  #notConnected(details: { node: string; module: string; function: string }): RpcError {
+  #notConnected(details: CastDetails): RpcError {
     return notConnected(details, this.#closed() ? this.#host.selfName : undefined);
   }
 }
