@@ -38,3 +38,22 @@ export function callContained(
     onError(err);
   }
 }
+
+/**
+ * Emits `event` on `emitter` from inside a socket handler: each listener runs contained, so one
+ * that throws (or rejects) is logged with its error, the others still run, and the socket
+ * handler that reported the event goes on. `emit()` would throw into it and end the process.
+ */
+export function emitContained(
+  emitter: { rawListeners(event: string): unknown[] },
+  event: string,
+  args: readonly unknown[],
+  logger: { error(message: string): void },
+): void {
+  // rawListeners: `once` listeners come wrapped, and their wrapper removes them when called.
+  for (const listener of emitter.rawListeners(event)) {
+    callContained(listener as (...a: never[]) => unknown, emitter, args, (err) =>
+      logger.error(`a "${event}" listener threw: ${describeThrown(err)}`),
+    );
+  }
+}

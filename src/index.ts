@@ -123,8 +123,9 @@ export {
 } from './inspect.js';
 export type { Logger, LogLevel } from './logger.js';
 export type { GroupEvent, GroupListener, Groups } from './membership/groups.js';
-export { RpcNode, startNode } from './node.js';
+export { RpcNode } from './node.js';
 export type { NodeFilter } from './node-filter.js';
+export { startNode } from './node-start.js';
 export type { CloseOptions, ExposeOptions, NodeEvents } from './node-types.js';
 export type { NodeOptions } from './options.js';
 export type { CallOptions, CastOptions } from './rpc/client.js';

@@ -6,8 +6,10 @@
  * pattern matches only a filter that itself contains the pattern. With patterns `['_qa']`,
  * `'orders'` matches `orders@h1` but not `orders_qa@h2`, which `'orders_qa'` still reaches.
  *
- * A leaf: imports nothing from the layers.
+ * A leaf: imports nothing from the layers (only the shared `errors.ts` and `options.ts`).
  */
+import { RpcError } from './errors.js';
+import { describe } from './options.js';
 
 /** A node filter: a substring of the node name, or a RegExp tested against it. */
 export type NodeFilter = string | RegExp;
@@ -50,4 +52,36 @@ export function randomMatchingNode(
 ): string | undefined {
   const matching = candidates.filter((name) => matchesFilter(name, filter, excludedPatterns));
   return matching[Math.floor(random() * matching.length)];
+}
+
+/**
+ * The target of `node.callOnRandomNode` / `castOnRandomNode`: a random node among `candidates`
+ * (connected peers and this node) matching `filter`, or the error saying why there is none
+ * (`bad_request` for a filter that is not one, `service_unavailable` for no match).
+ */
+export function randomTarget(
+  filter: unknown,
+  candidates: readonly string[],
+  patterns: readonly string[],
+  module: string,
+  fn: string,
+): string | RpcError {
+  if (!isNodeFilter(filter)) {
+    return new RpcError(
+      'bad_request',
+      `filter must be a string or a RegExp, received ${describe(filter)}`,
+      { details: { module, function: fn, field: 'filter' }, notExecuted: true },
+    );
+  }
+  const target = randomMatchingNode(candidates, filter, patterns, Math.random);
+  if (target !== undefined) return target;
+  const excluded = patterns.length > 0 ? ` (excluded node patterns: ${patterns.join(', ')})` : '';
+  return new RpcError(
+    'service_unavailable',
+    `no connected node matches the filter ${String(filter)}${excluded}`,
+    {
+      details: { module, function: fn, reason: 'no_matching_node', filter: String(filter) },
+      notExecuted: true,
+    },
+  );
 }

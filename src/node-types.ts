@@ -30,6 +30,13 @@ export const EXPOSE_OPTION_NAMES = optionNames({ schemas: true } satisfies Recor
   true
 >);
 
+/** Throws a `TypeError` naming an option of `node.expose(module, …, options)` it does not know. */
+export function checkExposeOptions(module: string, options: object | undefined): void {
+  if (options === undefined) return;
+  const unknown = findUnknownOption(options, EXPOSE_OPTION_NAMES);
+  if (unknown) throw new TypeError(`expose("${module}"): ${unknown.message}`);
+}
+
 /** Options of `node.close()`. */
 export interface CloseOptions {
   /**

@@ -1,18 +1,16 @@
 /**
  * The composition root: a named node wiring the transport, the RPC client and server, process
  * groups and load balancers together. Each layer sees the others only through narrow host
- * interfaces defined in its own folder.
+ * interfaces defined in its own folder. Incoming messages are routed by node-dispatch.ts, the
+ * balancers kept by node-balancers.ts, the close sequence run by node-close.ts, and discovery
+ * (with on-demand connections) wired by node-wiring.ts.
  */
 import { EventEmitter } from 'node:events';
 import { type InspectOptionsStylized, inspect as nodeInspect } from 'node:util';
-import { LeastLoaded } from './algorithms/least-loaded.js';
-import { LoadBalancer } from './balancer/load-balancer.js';
-import type {
-  AnyAlgorithmClass,
-  BalancerOptionsFor,
-  LoadBalancerOptions,
-} from './balancer/options.js';
-import { callContained, describeThrown } from './contained.js';
+import type { LeastLoaded } from './algorithms/least-loaded.js';
+import type { LoadBalancer } from './balancer/load-balancer.js';
+import type { AnyAlgorithmClass, BalancerOptionsFor } from './balancer/options.js';
+import { emitContained } from './contained.js';
 import { type DiscoveryDriver, messageOf } from './discovery/driver.js';
 import { RpcError } from './errors.js';
 import {
@@ -28,57 +26,35 @@ import {
 } from './inspect.js';
 import { GroupReplicator, type Groups } from './membership/groups.js';
 import type { OnDemandConnections } from './membership/on-demand.js';
-import { isNodeFilter, type NodeFilter, randomMatchingNode } from './node-filter.js';
+import { NodeBalancers } from './node-balancers.js';
+import { closeBudget, closeGracefully } from './node-close.js';
+import { linkOf, MessageRouter } from './node-dispatch.js';
+import { type NodeFilter, randomTarget } from './node-filter.js';
+import { makeInspectHost } from './node-inspect.js';
 import {
   CAST_OPTION_NAMES,
-  CLOSE_OPTION_NAMES,
   type CloseOptions,
-  EXPOSE_OPTION_NAMES,
+  checkExposeOptions,
   type ExposeOptions,
   type NodeEvents,
   unknownCallOption,
 } from './node-types.js';
 import { wireDiscovery } from './node-wiring.js';
-import {
-  describe as describeValue,
-  findUnknownOption,
-  MAX_TIMEOUT_MS,
-  type NodeOptions,
-  optionError,
-  type ResolvedNodeOptions,
-  resolveNodeOptions,
-} from './options.js';
+import type { ResolvedNodeOptions } from './options.js';
 import { CALL_OPTION_NAMES } from './rpc/call.js';
 import { type CallOptions, type CastOptions, RpcClient } from './rpc/client.js';
 import { RpcLink } from './rpc/link.js';
 import { type HandlerTable, RpcServer } from './rpc/server.js';
-import { baseType, isRpcFrame } from './rpc/wire.js';
-import { makeService, type Service } from './service.js';
+import { makeService, type Service, ServiceCache } from './service.js';
 import type { Connection, DownReason } from './transport/connection.js';
-import { MessageType } from './transport/message-types.js';
 import { Transport } from './transport/transport.js';
-
-/** Something that must stop before the node closes (a load balancer). */
-interface NodeService {
-  /** Stops, waiting at most `budgetMs` for its own work in flight. */
-  stopWithin(budgetMs: number): Promise<void>;
-}
-
-/** Service objects a node keeps for reuse (see `node.service`). */
-const MAX_CACHED_SERVICES = 1_024;
-
-/**
- * The share of a close budget kept for the goodbye, at most: the goodbye gets whatever the
- * drain leaves, and at least this much (one round trip on a LAN takes far less).
- */
-const GOODBYE_RESERVE_MS = 500;
 
 /** `destroy()` stops at once, but gives the discovery backend this long to deregister. */
 const DISCOVERY_STOP_ON_DESTROY_MS = 1_000;
 
 /**
  * A named node: listens for calls to the functions it exposes, calls other nodes, takes part
- * in process groups and runs load balancers. Create one with `startNode()`.
+ * in process groups and runs load balancers. Create one with `startNode()` (node-start.ts).
  */
 export class RpcNode extends EventEmitter<NodeEvents> {
   /** The node's name, unique in the cluster. */
@@ -92,11 +68,11 @@ export class RpcNode extends EventEmitter<NodeEvents> {
   readonly #transport: Transport;
   readonly #server: RpcServer;
   readonly #client: RpcClient;
-  readonly #services = new Set<NodeService>();
-  readonly #balancers = new Map<string, LoadBalancer>();
+  readonly #router: MessageRouter;
+  readonly #balancers: NodeBalancers;
   readonly #inspectHost: InspectHost;
   /** Service objects by `target \0 module`, so `node.service(…)` in a loop builds nothing. */
-  readonly #serviceObjects = new Map<string, Service<unknown, CallOptions>>();
+  readonly #serviceObjects = new ServiceCache<CallOptions>();
   readonly #discovery: DiscoveryDriver;
   /** Set with `connections: 'on-demand'`. */
   readonly #onDemand: OnDemandConnections | undefined;
@@ -111,11 +87,8 @@ export class RpcNode extends EventEmitter<NodeEvents> {
     this.#transport = new Transport(options, {
       onUp: (peer, conn) => this.#onUp(peer, conn),
       onDown: (peer, conn, reason) => this.#onDown(peer, conn, reason),
-      onClosed: (conn, reason) => {
-        const link = linkOf(conn);
-        if (link) this.#client.onConnectionClosed(link, reason);
-      },
-      onMessage: (conn, type, frame) => this.#onMessage(conn, type, frame),
+      onClosed: (conn, reason) => this.#router.closed(conn, reason),
+      onMessage: (conn, type, frame) => this.#router.route(conn, type, frame),
     });
     this.#server = new RpcServer({
       selfName: options.name,
@@ -142,7 +115,16 @@ export class RpcNode extends EventEmitter<NodeEvents> {
       connection: (peer) => this.#transport.connection(peer),
     });
     this.groups = this.#replicator;
-    this.#inspectHost = this.#makeInspectHost();
+    this.#router = new MessageRouter(options.logger, this.#client, this.#server, this.#replicator);
+    this.#balancers = new NodeBalancers(options, this.#replicator, this.#client);
+    this.#inspectHost = makeInspectHost({
+      name: this.name,
+      transport: this.#transport,
+      replicator: this.#replicator,
+      balancers: this.#balancers,
+      server: this.#server,
+      client: this.#client,
+    });
     this.#server.exposeSystem(SYSTEM_MODULE, systemModule(this.#inspectHost));
     const wiring = wireDiscovery(options, this.#transport, this.#replicator);
     this.#discovery = wiring.driver;
@@ -171,34 +153,6 @@ export class RpcNode extends EventEmitter<NodeEvents> {
   /** This node's snapshot and every connected peer's, fetched in parallel; peers that fail are listed apart. */
   inspectCluster(options?: InspectOptions): Promise<ClusterSnapshot> {
     return inspectCluster(this.#inspectHost, options);
-  }
-
-  #makeInspectHost(): InspectHost {
-    const transport = this.#transport;
-    return {
-      name: this.name,
-      address: () => this.advertisedAddress,
-      peers: function* () {
-        for (const conn of transport.connections()) {
-          const link = linkOf(conn);
-          yield {
-            name: conn.peerName as string,
-            ready: conn.ready,
-            address: conn.peer?.address ?? '',
-            protocol: conn.protocol,
-            rttMs: link?.rttMs,
-            load: link?.load,
-          };
-        }
-      },
-      groups: () => this.#replicator.list(),
-      members: (group) => this.#replicator.members(group),
-      localJoins: (group) => this.#replicator.localCount(group),
-      balancers: () => this.#balancers.values(),
-      server: () => this.#server.load,
-      pendingCalls: () => this.#client.pendingCount,
-      call: (target, fn, timeout) => this.#client.call(target, SYSTEM_MODULE, fn, [], { timeout }),
-    };
   }
 
   /** @internal Use `startNode()`: makes a node with resolved options and listens. */
@@ -269,10 +223,7 @@ export class RpcNode extends EventEmitter<NodeEvents> {
    * ```
    */
   expose<M extends HandlerTable>(module: string, functions: M, options?: ExposeOptions<M>): void {
-    if (options !== undefined) {
-      const unknown = findUnknownOption(options, EXPOSE_OPTION_NAMES);
-      if (unknown) throw new TypeError(`expose("${module}"): ${unknown.message}`);
-    }
+    checkExposeOptions(module, options);
     this.#server.expose(module, functions, options?.schemas);
   }
 
@@ -341,16 +292,15 @@ export class RpcNode extends EventEmitter<NodeEvents> {
    */
   service<M>(target: string, module: string): Service<M, CallOptions> {
     const key = `${target}\0${module}`;
-    let service = this.#serviceObjects.get(key);
-    if (service === undefined) {
-      // bounded: targets are node names, but a caller could pass endless distinct ones
-      if (this.#serviceObjects.size >= MAX_CACHED_SERVICES) this.#serviceObjects.clear();
-      service = makeService<unknown, CallOptions>(
-        (fn, args, options) => this.call(target, module, fn, args, options),
-        `${module} on ${target}`,
+    const service =
+      this.#serviceObjects.get(key) ??
+      this.#serviceObjects.add(
+        key,
+        makeService(
+          (fn, args, options) => this.call(target, module, fn, args, options),
+          `${module} on ${target}`,
+        ),
       );
-      this.#serviceObjects.set(key, service);
-    }
     return service as Service<M, CallOptions>;
   }
 
@@ -394,32 +344,8 @@ export class RpcNode extends EventEmitter<NodeEvents> {
 
   /** A random connected node (or this one) matching `filter`, or the error saying why none. */
   #randomNode(filter: unknown, module: string, fn: string): string | RpcError {
-    if (!isNodeFilter(filter)) {
-      return new RpcError(
-        'bad_request',
-        `filter must be a string or a RegExp, received ${describeValue(filter)}`,
-        { details: { module, function: fn, field: 'filter' }, notExecuted: true },
-      );
-    }
     const candidates = [...this.peers(), this.name];
-    const patterns = this.#options.excludedNodePatterns;
-    const target = randomMatchingNode(candidates, filter, patterns, Math.random);
-    if (target !== undefined) return target;
-    const excluded = patterns.length > 0 ? ` (excluded node patterns: ${patterns.join(', ')})` : '';
-    return new RpcError(
-      'service_unavailable',
-      `no connected node matches the filter ${String(filter)}${excluded}`,
-      {
-        details: { module, function: fn, reason: 'no_matching_node', filter: String(filter) },
-        notExecuted: true,
-      },
-    );
-  }
-
-  /** Registers something that must stop when the node closes. */
-  #addService(service: NodeService): () => void {
-    this.#services.add(service);
-    return () => this.#services.delete(service);
+    return randomTarget(filter, candidates, this.#options.excludedNodePatterns, module, fn);
   }
 
   /**
@@ -441,40 +367,7 @@ export class RpcNode extends EventEmitter<NodeEvents> {
         details: { node: this.name },
       });
     }
-    const name = (options as { name?: unknown } | undefined)?.name;
-    if (typeof name === 'string' && this.#balancers.has(name)) {
-      throw new TypeError(`a load balancer named "${name}" is already running on ${this.name}`);
-    }
-    const algorithm = options?.selectionAlgorithm ?? LeastLoaded;
-    if (typeof algorithm !== 'function') {
-      throw optionError('selectionAlgorithm', 'a class implementing SelectionAlgorithm', algorithm);
-    }
-    const replicator = this.#replicator;
-    const lb = new LoadBalancer(
-      {
-        name: this.name,
-        callTimeoutMs: this.#options.callTimeoutMs,
-        logger: this.#options.logger,
-        excludedNodePatterns: this.#options.excludedNodePatterns,
-        join: (group) => replicator.join(group),
-        leave: (group) => replicator.leave(group),
-        members: (group) => replicator.members(group),
-        observe: (observer) => replicator.observe(observer),
-        send: (attempt) => this.#client.start(attempt),
-        cast: (target, module, fn, args, opts, balancer) =>
-          this.#client.cast(target, module, fn, args, opts, balancer),
-        probe: (target, timeoutMs) => this.#client.probe(target, timeoutMs),
-      },
-      options as unknown as LoadBalancerOptions<unknown>,
-      algorithm as NonNullable<LoadBalancerOptions['selectionAlgorithm']>,
-    );
-    this.#balancers.set(lb.name, lb);
-    const removeService = this.#addService(lb);
-    lb.onStopped = () => {
-      removeService();
-      if (this.#balancers.get(lb.name) === lb) this.#balancers.delete(lb.name);
-    };
-    return lb as LoadBalancer<InstanceType<C>>;
+    return this.#balancers.start(options);
   }
 
   /** The running load balancer named `name`, or `undefined`. */
@@ -496,20 +389,9 @@ export class RpcNode extends EventEmitter<NodeEvents> {
    */
   close(options: CloseOptions = {}): Promise<void> {
     if (this.#closing) return this.#closing;
-    if (typeof options === 'object' && options !== null) {
-      const unknown = findUnknownOption(options, CLOSE_OPTION_NAMES);
-      if (unknown) return Promise.reject(new TypeError(unknown.message));
-    }
-    const drainTimeoutMs = options?.drainTimeoutMs ?? this.#options.drainTimeoutMs;
-    if (
-      typeof drainTimeoutMs !== 'number' ||
-      !(drainTimeoutMs >= 0 && drainTimeoutMs <= MAX_TIMEOUT_MS)
-    ) {
-      return Promise.reject(
-        optionError('drainTimeoutMs', `a number of ms from 0 to ${MAX_TIMEOUT_MS}`, drainTimeoutMs),
-      );
-    }
-    this.#closing = this.#gracefulClose(drainTimeoutMs);
+    const budgetMs = closeBudget(options, this.#options.drainTimeoutMs);
+    if (typeof budgetMs !== 'number') return Promise.reject(budgetMs);
+    this.#closing = this.#gracefulClose(budgetMs);
     return this.#closing;
   }
 
@@ -528,40 +410,23 @@ export class RpcNode extends EventEmitter<NodeEvents> {
     return this.#closing;
   }
 
-  /**
-   * One budget for the whole close. Balancers leave their groups and the server starts refusing
-   * new calls at once; the balancers' calls and the server's calls in flight then drain side by
-   * side until the budget, less the goodbye's share, is spent; the goodbye gets the rest, and
-   * connections still open when the budget ends are dropped.
-   */
+  /** The close sequence (node-close.ts), then the `close` event. */
   async #gracefulClose(budgetMs: number): Promise<void> {
-    const deadline = performance.now() + budgetMs;
-    const drainDeadline = deadline - Math.min(GOODBYE_RESERVE_MS, budgetMs / 10);
-    const until = (time: number) => Math.max(0, time - performance.now());
-    const stopping = Promise.allSettled([
-      ...[...this.#services].map((service) => service.stopWithin(until(drainDeadline))),
-      // Deregistered first, so that nodes joining meanwhile do not dial a node on its way out.
-      this.#discovery.stop(until(drainDeadline)),
-    ]);
-    for (const group of this.#replicator.list()) {
-      for (let n = this.#replicator.localCount(group); n > 0; n--) this.#replicator.leave(group);
-    }
-    this.#server.startDraining();
-    const [, drained] = await Promise.all([stopping, this.#server.waitIdle(until(drainDeadline))]);
-    if (!drained) {
-      this.#options.logger.warn(
-        `closing with ${this.#server.inFlight} calls still running after the drain budget of ${budgetMs} ms`,
-      );
-    }
-    this.#client.rejectAll(`node ${this.name} closed`);
-    this.#onDemand?.close();
-    this.#server.stopLoadSampling();
-    if (!(await settlesWithin(this.#transport.close(), until(deadline)))) {
-      this.#options.logger.warn(
-        `goodbye not acknowledged within the close budget of ${budgetMs} ms; dropping the connections left`,
-      );
-      await this.#transport.destroy();
-    }
+    await closeGracefully(
+      {
+        logger: this.#options.logger,
+        stopBalancers: (ms) => this.#balancers.stopWithin(ms),
+        discovery: this.#discovery,
+        groups: this.#replicator,
+        server: this.#server,
+        transport: this.#transport,
+        dropPending: () => {
+          this.#client.rejectAll(`node ${this.name} closed`);
+          this.#onDemand?.close();
+        },
+      },
+      budgetMs,
+    );
     this.#closed = true;
     this.#emitContained('close');
   }
@@ -581,109 +446,8 @@ export class RpcNode extends EventEmitter<NodeEvents> {
     this.#emitContained('nodedown', peer, reason);
   }
 
-  /**
-   * Emits `event` from inside a socket handler: each listener runs contained, so one that throws
-   * (or rejects) is logged with its error, the others still run, and the socket handler that
-   * reported the event goes on. `emit()` would throw into it and end the process.
-   */
+  /** Emits `event` with each listener contained (see `emitContained`). */
   #emitContained<K extends keyof NodeEvents>(event: K, ...args: NodeEvents[K]): void {
-    // rawListeners: `once` listeners come wrapped, and their wrapper removes them when called.
-    for (const listener of this.rawListeners(event)) {
-      callContained(listener as (...a: never[]) => unknown, this, args, (err) =>
-        this.#options.logger.error(`a "${event}" listener threw: ${describeThrown(err)}`),
-      );
-    }
-  }
-
-  #onMessage(conn: Connection, type: number, frame: Buffer): void {
-    if (isRpcFrame(type)) return this.#onRpcMessage(conn, baseType(type), frame);
-    switch (type) {
-      case MessageType.GroupSync:
-      case MessageType.GroupDelta:
-        this.#replicator.onMessage(conn, type, frame);
-        return;
-      default:
-        this.#options.logger.warn(
-          `connection ${conn.describe()} closed: unknown message type 0x${type.toString(16)}`,
-        );
-        conn.destroy('unknown message type');
-    }
-  }
-
-  #onRpcMessage(conn: Connection, type: number, frame: Buffer): void {
-    const link = linkOf(conn);
-    if (link === undefined) return conn.destroy('RPC message before the connection was ready');
-    switch (type) {
-      case MessageType.Call:
-      case MessageType.Cast:
-        if (!this.#server.onRequest(link, frame)) conn.destroy('malformed or undecodable request');
-        return;
-      case MessageType.ReplyOk:
-      case MessageType.ReplyError:
-        if (!this.#client.onReply(link, frame)) conn.destroy('undecodable reply');
-        return;
-      case MessageType.Cancel:
-        return this.#server.onCancel(link, frame);
-      case MessageType.Probe:
-        if (link.v2) return this.#server.onProbe(link, frame);
-        break;
-      case MessageType.ProbeReply:
-        if (link.v2) return this.#client.onProbeReply(link, frame);
-        break;
-    }
-    this.#options.logger.warn(
-      `unknown RPC message type 0x${frame[0]?.toString(16)} from ${conn.peerName}; closing`,
-    );
-    conn.destroy('unknown message type');
-  }
-}
-
-/** The RPC state of a ready connection. */
-function linkOf(conn: Connection | undefined): RpcLink | undefined {
-  return conn?.session as RpcLink | undefined;
-}
-
-/** Resolves `true` once `promise` settles, or `false` after `ms`. */
-function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => resolve(false), ms);
-    promise.then(
-      () => {
-        clearTimeout(timer);
-        resolve(true);
-      },
-      () => {
-        clearTimeout(timer);
-        resolve(true);
-      },
-    );
-  });
-}
-
-/**
- * Starts a node: validates the options (a bad one throws a `TypeError` naming it), listens,
- * and starts dialling its seeds.
- *
- * @example
- * ```ts
- * const node = await startNode({ name: 'worker1@127.0.0.1', cookie: 'secret', seeds: ['127.0.0.1:4370'] });
- * ```
- */
-export async function startNode(options: NodeOptions = {}): Promise<RpcNode> {
-  const resolved = resolveNodeOptions(options);
-  try {
-    return await RpcNode.start(resolved);
-  } catch (err) {
-    // A configuration error (no address to advertise) keeps its TypeError; a discovery that
-    // failed to start says so.
-    if (err instanceof TypeError || err instanceof RpcError) throw err;
-    throw new RpcError(
-      'service_unavailable',
-      `cannot listen on ${options.host ?? '127.0.0.1'}:${options.port ?? 0}: ${(err as Error).message}`,
-      {
-        details: { reason: 'listen_failed' },
-        cause: err,
-      },
-    );
+    emitContained(this, event, args, this.#options.logger);
   }
 }

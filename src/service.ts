@@ -183,3 +183,27 @@ export function makeService<M, O extends object>(
   base[Symbol.toStringTag] = 'Service';
   return create(options === undefined ? undefined : { ...options });
 }
+
+/** Service objects a node or a balancer keeps for reuse, at most. */
+const MAX_CACHED_SERVICES = 1_024;
+
+/**
+ * @internal The service objects of a node (by target and module) or a balancer (by module), so
+ * that `service(…)` in a loop builds nothing. Bounded: the keys come from callers, who could
+ * pass endless distinct ones; a full cache starts afresh.
+ */
+export class ServiceCache<O extends object> {
+  readonly #services = new Map<string, Service<unknown, O>>();
+
+  /** The service object kept under `key`, if any. */
+  get(key: string): Service<unknown, O> | undefined {
+    return this.#services.get(key);
+  }
+
+  /** Keeps `service` under `key` and returns it. */
+  add(key: string, service: Service<unknown, O>): Service<unknown, O> {
+    if (this.#services.size >= MAX_CACHED_SERVICES) this.#services.clear();
+    this.#services.set(key, service);
+    return service;
+  }
+}

@@ -1,84 +1,47 @@
 /**
  * A named load balancer over the process group of the same name: the public API (select,
- * release, call, cast, stop, inspect), retries within a budget, and draining. What happens
- * around the algorithm itself — the member snapshot, generations, containment, outlier
- * ejection — is the `Selector`'s (selector.ts); how a call gets its member (waiting for one,
- * probing first, avoiding one that refused) is the `Picker`'s (picker.ts).
+ * release, call, cast, stop, inspect). What happens around the algorithm itself — the member
+ * snapshot, generations, containment, outlier ejection — is the `Selector`'s (selector.ts); how
+ * a call gets its member (waiting for one, probing first, avoiding one that refused) is the
+ * `Picker`'s (picker.ts); following the group and its subset is the `GroupFeed`'s
+ * (group-feed.ts); what calls run with, retries within the budget included, is set up in
+ * call-runner.ts, and a cast's select, send and release is balanced-cast.ts; the wait for calls
+ * in flight when stopping is the `Drain`'s (drain.ts). What it needs from its node is the
+ * `BalancerHost` (balancer-host.ts).
  */
-import type {
-  CallOutcome,
-  SelectionAlgorithm,
-  SelectOptions,
-  ServerLoad,
-} from '../algorithms/types.js';
+import type { CallOutcome, SelectionAlgorithm, SelectOptions } from '../algorithms/types.js';
 import { RpcError } from '../errors.js';
-import type { Logger } from '../logger.js';
 import { describe } from '../options.js';
-import { checkCallOptions, type OutgoingCall } from '../rpc/call.js';
-import type { CastOptions } from '../rpc/client.js';
-import { makeService, type Service } from '../service.js';
-import { channels, type RetryMessage, traced } from '../tracing.js';
+import { makeService, type Service, ServiceCache } from '../service.js';
+import { BalancedCall, type BalancedCallSpec, type CallRunner } from './balanced-call.js';
+import { castToMember } from './balanced-cast.js';
+import type { BalancerHost } from './balancer-host.js';
+import { checkWaitForMembers, NO_OPTIONS, remaining } from './call-policy.js';
 import {
-  type Attempt,
-  BalancedCall,
-  type BalancedCallSpec,
-  type CallRunner,
-} from './balanced-call.js';
-import { checkWaitForMembers, NO_OPTIONS, remaining, selectionOptions } from './call-policy.js';
-import { traceRefusedCast } from './cast-trace.js';
+  callSpec,
+  defaultCallSpec,
+  makeCallRunner,
+  type RunnerParts,
+  withCall,
+} from './call-runner.js';
+import { Drain } from './drain.js';
+import { GroupFeed } from './group-feed.js';
 import { type BalancerSnapshot, balancerSnapshot } from './member-stats.js';
 import {
   type BalancedCallOptions,
   type LoadBalancerOptions,
-  matchesNode,
   type ResolvedBalancerOptions,
   resolveBalancerOptions,
 } from './options.js';
 import { Picker } from './picker.js';
 import { RetryBudget } from './retry-budget.js';
-import { type Selection, Selector } from './selector.js';
-import { checkSubsetAlgorithm, Subset, type SubsetSnapshot } from './subset.js';
+import { Selector } from './selector.js';
+import { checkSubsetAlgorithm, type SubsetSnapshot } from './subset.js';
 
+export type { BalancerGroupChange, BalancerHost } from './balancer-host.js';
 export type { BalancedCallOptions } from './options.js';
 
-/** A group change as the balancer observes it. */
-export interface BalancerGroupChange {
-  group: string;
-  type: 'join' | 'leave';
-  nodes: readonly string[];
-}
-
-/** What a balancer needs from its node. */
-export interface BalancerHost {
-  readonly name: string;
-  readonly callTimeoutMs: number;
-  readonly logger: Logger;
-  /** The node's `excludedNodePatterns` (for `nodeMatchList`). @default [] */
-  readonly excludedNodePatterns?: readonly string[];
-  join(group: string): void;
-  leave(group: string): void;
-  members(group: string): readonly string[];
-  /** Synchronous observer of group changes; returns the unsubscribe function. */
-  observe(observer: (change: BalancerGroupChange) => void): () => void;
-  /** Hands an attempt to the RPC client (it ends through `attempt.end`). */
-  send(attempt: OutgoingCall): void;
-  /** Casts to `target`; `balancer` names this balancer in the cast's trace. */
-  cast(
-    target: string,
-    module: string,
-    fn: string,
-    args: unknown[],
-    options: CastOptions | undefined,
-    balancer: string,
-  ): Promise<void>;
-  /** Asks `target` for its load (see `RpcClient.probe`). */
-  probe(target: string, timeoutMs: number): Promise<ServerLoad>;
-}
-
 export { PROBE_TIMEOUT_MS } from './picker.js';
-
-/** Service objects a balancer keeps for reuse (see `lb.service`). */
-const MAX_CACHED_SERVICES = 1_024;
 
 /** One selection, released exactly once. */
 export interface Lease {
@@ -100,23 +63,19 @@ export class LoadBalancer<Algorithm extends SelectionAlgorithm = SelectionAlgori
   readonly #selector: Selector;
   readonly #picker: Picker;
   readonly #budget: RetryBudget | undefined;
-  readonly #joined: boolean;
-  /** Deterministic subsetting, when on (see subset.ts). */
-  readonly #subset: Subset | undefined;
+  /** The group (and subset) this balancer follows. */
+  readonly #feed: GroupFeed;
+  /** What calls and casts run with (call-runner.ts, balanced-cast.ts). */
+  readonly #parts: RunnerParts;
   readonly #runner: CallRunner;
   /** What a call with no options runs with (no allocation for it). */
   readonly #defaultSpec: BalancedCallSpec;
-  #unobserve: () => void;
   /** Service objects by module, so `lb.service(…)` in a loop builds nothing. */
-  readonly #serviceObjects = new Map<string, Service<unknown, BalancedCallOptions>>();
+  readonly #serviceObjects = new ServiceCache<BalancedCallOptions>();
   #inFlight = 0;
-  #idleWaiters = new Set<() => void>();
+  readonly #drain = new Drain();
   #stopping: Promise<void> | undefined;
   #onStopped: (() => void) | undefined;
-  /** When `stop()` gives up waiting for calls in flight (`performance.now()` time). */
-  #drainDeadline = Number.POSITIVE_INFINITY;
-  #drainTimer: NodeJS.Timeout | undefined;
-  #endDrain: (() => void) | undefined;
 
   /** @internal Use `node.startLoadBalancer()`. */
   constructor(
@@ -156,32 +115,17 @@ export class LoadBalancer<Algorithm extends SelectionAlgorithm = SelectionAlgori
     );
     this.#budget =
       options.retryBudget === false ? undefined : new RetryBudget(options.retryBudget, options.now);
-    this.#runner = this.#makeRunner();
-    this.#defaultSpec = Object.freeze({
-      selectOpts: NO_OPTIONS,
-      timeout: host.callTimeoutMs,
-      signal: undefined,
-      idempotent: false,
-      meta: undefined,
-      onTrailer: undefined,
-      waitForMembers: options.waitForMembers,
-    });
-    // CallDirect has no members to subset: the option is ignored there
-    if (options.subset !== false && !this.#selector.direct) {
-      this.#subset = new Subset(host.name, this.name, options.subset);
-    }
-    this.#unobserve = host.observe((change) => this.#onGroupChange(change));
-    this.#joined =
-      !this.#selector.direct &&
-      matchesNode(options.nodeMatchList, host.name, host.excludedNodePatterns);
-    if (this.#joined) host.join(this.name);
-    if (this.#subset !== undefined) {
-      host.join(this.#subset.group);
-      this.#updateSubset(this.#subset);
-    } else {
-      const members = host.members(this.name);
-      this.#selector.onGroupChange({ type: 'join', nodes: members, members });
-    }
+    this.#parts = {
+      host,
+      options,
+      picker: this.#picker,
+      selector: this.#selector,
+      budget: this.#budget,
+      settled: () => this.#callEnded(),
+    };
+    this.#runner = makeCallRunner(this.#parts);
+    this.#defaultSpec = defaultCallSpec(host.callTimeoutMs, options.waitForMembers);
+    this.#feed = new GroupFeed(host, options, this.#selector, this.#picker);
   }
 
   /** @internal Called once when the balancer has stopped (frees its name on the node). */
@@ -208,7 +152,7 @@ export class LoadBalancer<Algorithm extends SelectionAlgorithm = SelectionAlgori
    * subsetting, the ones this node selects from are {@link subset}'s window.
    */
   members(): readonly string[] {
-    return this.#subset?.members ?? this.#selector.members;
+    return this.#feed.members;
   }
 
   /**
@@ -222,7 +166,7 @@ export class LoadBalancer<Algorithm extends SelectionAlgorithm = SelectionAlgori
    * ```
    */
   subset(): SubsetSnapshot | undefined {
-    return this.#subset?.snapshot();
+    return this.#feed.subset?.snapshot();
   }
 
   /** The members outlier detection has ejected for now (sorted; empty when it is off). */
@@ -310,23 +254,11 @@ export class LoadBalancer<Algorithm extends SelectionAlgorithm = SelectionAlgori
   ): Promise<T> {
     let spec = this.#defaultSpec;
     if (opts !== NO_OPTIONS) {
-      const checked = checkCallOptions(opts, this.#host.callTimeoutMs, {
-        balancer: this.name,
-        module,
-        function: fn,
-      });
+      const { callTimeoutMs } = this.#host;
+      const wait = this.#options.waitForMembers;
+      const checked = callSpec(opts, callTimeoutMs, wait, this.name, module, fn);
       if (checked instanceof RpcError) return Promise.reject(checked);
-      const wait = checkWaitForMembers(opts.waitForMembers, this.#options.waitForMembers);
-      if (wait instanceof RpcError) return Promise.reject(this.#withCall(wait, module, fn));
-      spec = {
-        selectOpts: selectionOptions(opts),
-        timeout: checked.timeout,
-        signal: checked.signal,
-        idempotent: opts.idempotent === true,
-        meta: checked.meta,
-        onTrailer: checked.onTrailer,
-        waitForMembers: wait,
-      };
+      spec = checked;
     }
     const call = new BalancedCall(this.#runner, module, fn, args, spec);
     this.#inFlight++;
@@ -353,15 +285,15 @@ export class LoadBalancer<Algorithm extends SelectionAlgorithm = SelectionAlgori
    * ```
    */
   service<M>(module: string): Service<M, BalancedCallOptions> {
-    let service = this.#serviceObjects.get(module);
-    if (service === undefined) {
-      if (this.#serviceObjects.size >= MAX_CACHED_SERVICES) this.#serviceObjects.clear();
-      service = makeService<unknown, BalancedCallOptions>(
-        (fn, args, options) => this.call(module, fn, args, options),
-        `${module} through load balancer ${this.name}`,
+    const service =
+      this.#serviceObjects.get(module) ??
+      this.#serviceObjects.add(
+        module,
+        makeService(
+          (fn, args, options) => this.call(module, fn, args, options),
+          `${module} through load balancer ${this.name}`,
+        ),
       );
-      this.#serviceObjects.set(module, service);
-    }
     return service as Service<M, BalancedCallOptions>;
   }
 
@@ -372,49 +304,12 @@ export class LoadBalancer<Algorithm extends SelectionAlgorithm = SelectionAlgori
     args: unknown[] = [],
     opts: BalancedCallOptions = NO_OPTIONS,
   ): Promise<void> {
-    const { timeout, signal, meta } = opts;
-    const deadline = Date.now() + (timeout ?? this.#host.callTimeoutMs);
+    const deadline = Date.now() + (opts.timeout ?? this.#host.callTimeoutMs);
     const wait = checkWaitForMembers(opts.waitForMembers, this.#options.waitForMembers);
-    if (wait instanceof RpcError) throw this.#withCall(wait, module, fn);
+    if (wait instanceof RpcError) throw withCall(wait, this.name, module, fn);
     this.#inFlight++;
     try {
-      let selection: Selection;
-      try {
-        const selected = this.#picker.pick(
-          selectionOptions(opts),
-          deadline,
-          signal,
-          undefined,
-          undefined,
-          wait,
-        );
-        selection = selected instanceof Promise ? await selected : selected;
-      } catch (err) {
-        if (traced(channels.cast)) {
-          traceRefusedCast(this.#host.name, this.name, module, fn, meta, err);
-        }
-        throw err;
-      }
-      const started = this.#options.now();
-      try {
-        await this.#host.cast(
-          selection.node,
-          module,
-          fn,
-          args,
-          meta === undefined ? undefined : { meta },
-          this.name,
-        );
-        const at = this.#options.now();
-        this.#selector.release(selection, { ok: true, latencyMs: at - started, at });
-      } catch (err) {
-        const at = this.#options.now();
-        const outcome: CallOutcome = { ok: false, latencyMs: at - started, at };
-        if (err instanceof RpcError) outcome.code = err.code;
-        this.#selector.release(selection, outcome);
-        if (err instanceof RpcError) err.details.balancer = this.name;
-        throw err;
-      }
+      await castToMember(this.#parts, module, fn, args, opts, deadline, wait);
     } finally {
       this.#callEnded();
     }
@@ -452,114 +347,21 @@ export class LoadBalancer<Algorithm extends SelectionAlgorithm = SelectionAlgori
    */
   stopWithin(budgetMs: number): Promise<void> {
     const waitMs = Math.max(0, Math.min(budgetMs, this.#options.drainTimeoutMs));
-    const deadline = performance.now() + waitMs;
-    if (deadline < this.#drainDeadline) {
-      this.#drainDeadline = deadline;
-      if (this.#endDrain) this.#armDrainTimer();
-    }
+    this.#drain.shorten(performance.now() + waitMs);
     this.#stopping ??= this.#stop();
     return this.#stopping;
   }
 
   async #stop(): Promise<void> {
-    if (this.#joined) this.#host.leave(this.name);
-    if (this.#subset !== undefined) this.#host.leave(this.#subset.group);
+    this.#feed.leave();
     this.#picker.wakeWaiters();
-    if (this.#inFlight > 0) {
-      await new Promise<void>((resolve) => {
-        this.#endDrain = resolve;
-        this.#idleWaiters.add(resolve);
-        this.#armDrainTimer();
-      });
-      clearTimeout(this.#drainTimer);
-      this.#idleWaiters.delete(this.#endDrain as () => void);
-      this.#endDrain = undefined;
-    }
-    this.#unobserve();
+    if (this.#inFlight > 0) await this.#drain.wait();
+    this.#feed.stopObserving();
     this.#onStopped?.();
   }
 
-  #armDrainTimer(): void {
-    clearTimeout(this.#drainTimer);
-    const waitMs = Math.max(0, this.#drainDeadline - performance.now());
-    this.#drainTimer = setTimeout(this.#endDrain as () => void, waitMs);
-  }
-
-  #makeRunner(): CallRunner {
-    const host = this.#host;
-    const options = this.#options;
-    const selector = this.#selector;
-    return {
-      name: this.name,
-      node: host.name,
-      maxAttempts: options.maxAttempts,
-      now: options.now,
-      select: (call, now) =>
-        this.#picker.pick(
-          call.spec.selectOpts,
-          call.deadline,
-          call.spec.signal,
-          call.tried,
-          now,
-          call.spec.waitForMembers,
-        ),
-      send: (attempt: Attempt) => host.send(attempt),
-      release: (selection, outcome, now) => selector.release(selection, outcome, now),
-      mayRetry: (attempt, err) => this.#mayRetry(attempt, err),
-      settled: () => this.#callEnded(),
-    };
-  }
-
-  /** Takes a retry from the budget (always allowed without one); tells the retry channel. */
-  #mayRetry(attempt: Attempt, err: RpcError): boolean {
-    const allowed = this.#budget === undefined || this.#budget.tryWithdraw();
-    if (channels.retry.hasSubscribers) {
-      channels.retry.publish({
-        node: this.#host.name,
-        balancer: this.name,
-        module: attempt.module,
-        function: attempt.fn,
-        attempt: attempt.parent.attempts,
-        target: attempt.target,
-        code: err.code,
-        allowed,
-      } satisfies RetryMessage);
-    }
-    return allowed;
-  }
-
-  #onGroupChange(change: BalancerGroupChange): void {
-    const subset = this.#subset;
-    if (subset !== undefined && change.group === subset.group) return this.#updateSubset(subset);
-    if (change.group !== this.name) return;
-    if (subset !== undefined) this.#updateSubset(subset);
-    else {
-      this.#selector.onGroupChange({
-        type: change.type,
-        nodes: change.nodes,
-        members: this.#host.members(this.name),
-      });
-    }
-    if (change.type === 'join') this.#picker.wakeWaiters();
-  }
-
-  /** Recomputes the window; the algorithm sees its changes as joins and leaves. */
-  #updateSubset(subset: Subset): void {
-    const host = this.#host;
-    for (const change of subset.update(host.members(this.name), host.members(subset.group))) {
-      this.#selector.onGroupChange(change);
-    }
-    this.#selector.quota = subset.quota;
-  }
-
   #callEnded(): void {
-    if (--this.#inFlight === 0) for (const wake of [...this.#idleWaiters]) wake();
-  }
-
-  /** `err` with this balancer, module and function in its details. */
-  #withCall(err: RpcError, module: string, fn: string): RpcError {
-    Object.assign(err.details, { balancer: this.name, module, function: fn });
-    return err;
+    if (--this.#inFlight === 0) this.#drain.idle();
   }
 
   #badCount(count: unknown): RpcError {

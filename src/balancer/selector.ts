@@ -10,6 +10,7 @@
  *
  * Everything the algorithm (user code) does is contained: an exception fails the selection it
  * belongs to with an `RpcError` and is logged (rate-limited), and never escapes into the node.
+ * Those errors, the log lines and the trace messages are made in selection-report.ts.
  */
 import type {
   CallOutcome,
@@ -19,23 +20,19 @@ import type {
   SelectOptions,
   ServerLoad,
 } from '../algorithms/types.js';
-import { RpcError, type RpcErrorDetails } from '../errors.js';
-import type { Logger } from '../logger.js';
+import type { RpcError } from '../errors.js';
 import { describe } from '../options.js';
-import {
-  channels,
-  type EmptySelectionMessage,
-  type OutlierMessage,
-  type SelectionMessage,
-} from '../tracing.js';
+import { channels } from '../tracing.js';
 import { NO_OPTIONS, randomDistinct } from './call-policy.js';
 import { checkExclude, chooseAvoiding, ExclusionFilter } from './exclusion.js';
 import { MemberStats } from './member-stats.js';
+import { type OutlierDetectionOptions, OutlierDetector } from './outlier-detector.js';
 import {
-  type OutlierDetectionOptions,
-  OutlierDetector,
-  type OutlierEvent,
-} from './outlier-detector.js';
+  algorithmName,
+  type ReportHost,
+  SelectionReporter,
+  type UnavailableReason,
+} from './selection-report.js';
 
 /** A selection: the node, its membership generation, and its figures for `inspect()`. */
 export interface Selection {
@@ -45,13 +42,8 @@ export interface Selection {
   readonly stats?: MemberStats;
 }
 
-/** What a selector needs from its balancer. */
-export interface SelectorHost {
-  /** The balancer's name. */
-  readonly balancer: string;
-  /** The node's name. */
-  readonly node: string;
-  readonly logger: Logger;
+/** What a selector needs from its balancer: its names and logger, and probes. */
+export interface SelectorHost extends ReportHost {
   /** Sends a load probe to `target` for the algorithm (its answer goes to `deliverProbe`). */
   probe(target: string): void;
 }
@@ -89,9 +81,6 @@ interface ManualSelections {
   count: number;
 }
 
-/** At most one log line per this many ms for a misbehaving algorithm. */
-const ALGORITHM_LOG_INTERVAL_MS = 10_000;
-
 const EMPTY: readonly string[] = Object.freeze([]);
 
 export class Selector {
@@ -101,6 +90,8 @@ export class Selector {
   /** Set by a balancer with subsetting while its window's shares differ. */
   quota: PickQuota | undefined;
   readonly #host: SelectorHost;
+  /** Errors, log lines and trace messages (selection-report.ts). */
+  readonly #report: SelectionReporter;
   readonly #random: () => number;
   readonly #detector: OutlierDetector | undefined;
   readonly #generations = new Map<string, number>();
@@ -111,7 +102,6 @@ export class Selector {
   readonly #exclusion = new ExclusionFilter();
   #lastGeneration = 0;
   #members: readonly string[] = EMPTY;
-  #lastAlgorithmLog = Number.NEGATIVE_INFINITY;
 
   constructor(
     host: SelectorHost,
@@ -134,11 +124,13 @@ export class Selector {
         `option "selectionAlgorithm" must construct an object with chooseFromNodes(), received ${describe(this.algorithm)}`,
       );
     }
+    const report = new SelectionReporter(host, this.algorithm);
+    this.#report = report;
     this.#detector =
       options.outlierDetection === false || this.direct
         ? undefined
         : new OutlierDetector(options.outlierDetection, options.now, (event) =>
-            this.#onOutlier(event),
+            report.onOutlier(event),
           );
   }
 
@@ -149,7 +141,7 @@ export class Selector {
 
   /** The algorithm's class name, for diagnostics. */
   get algorithmName(): string {
-    return (this.algorithm as { constructor?: { name?: string } }).constructor?.name ?? 'anonymous';
+    return algorithmName(this.algorithm);
   }
 
   /** Per-member figures, by node. */
@@ -192,7 +184,7 @@ export class Selector {
     try {
       this.algorithm.onNodeChange?.(event);
     } catch (err) {
-      this.#logAlgorithmError('onNodeChange', err);
+      this.#report.logAlgorithmError('onNodeChange', err);
     }
   }
 
@@ -223,18 +215,18 @@ export class Selector {
         node = this.algorithm.chooseFromNodes(members, opts);
       } else ({ node, counted } = this.#chooseExcluding(members, opts));
     } catch (err) {
-      throw this.#algorithmFailed('chooseFromNodes', err);
+      throw this.#report.algorithmFailed('chooseFromNodes', err);
     }
     const generation = this.#generations.get(node);
     if (generation === undefined) {
-      throw this.#algorithmFailed(
+      throw this.#report.algorithmFailed(
         'chooseFromNodes',
         new Error(`it returned ${describe(node)}, which is not a member`),
       );
     }
     quota?.picked(node);
     if (channels.select.hasSubscribers) {
-      this.#publishSelection(node, members.length - (ejected?.length ?? 0));
+      this.#report.publishSelection(node, members.length - (ejected?.length ?? 0));
     }
     // a node drawn outside the algorithm: generation -1, so its release never reaches it
     if (!counted) return { node, generation: -1, stats: undefined };
@@ -325,10 +317,13 @@ export class Selector {
     try {
       nodes = this.algorithm.chooseNodes(members, Math.min(count, members.length), opts);
     } catch (err) {
-      throw this.#algorithmFailed('chooseNodes', err);
+      throw this.#report.algorithmFailed('chooseNodes', err);
     }
     if (!Array.isArray(nodes) || nodes.some((n) => typeof n !== 'string')) {
-      throw this.#algorithmFailed('chooseNodes', new TypeError(`returned ${describe(nodes)}`));
+      throw this.#report.algorithmFailed(
+        'chooseNodes',
+        new TypeError(`returned ${describe(nodes)}`),
+      );
     }
     return nodes as string[];
   }
@@ -355,7 +350,7 @@ export class Selector {
         ? targets.filter(left)
         : targets;
     } catch (err) {
-      this.#logAlgorithmError('probeTargets', err);
+      this.#report.logAlgorithmError('probeTargets', err);
       return EMPTY;
     }
   }
@@ -383,26 +378,13 @@ export class Selector {
     try {
       algorithm.onProbeResult(node, load);
     } catch (err) {
-      this.#logAlgorithmError('onProbeResult', err);
+      this.#report.logAlgorithmError('onProbeResult', err);
     }
   }
 
   /** The `service_unavailable` error for a selection that found no member (or a stopped balancer). */
-  unavailable(
-    reason: 'no_members' | 'not_enough_members' | 'balancer_stopped' | 'all_excluded',
-  ): RpcError {
-    if (channels.selectEmpty.hasSubscribers) this.#publishEmpty(reason);
-    const name = this.#host.balancer;
-    const details: RpcErrorDetails = { balancer: name, reason };
-    const message =
-      reason === 'balancer_stopped'
-        ? `load balancer ${name} is stopped`
-        : reason === 'not_enough_members'
-          ? `load balancer ${name} has only ${this.#members.length} members`
-          : reason === 'all_excluded'
-            ? `load balancer ${name}: every member is excluded from this selection`
-            : `load balancer ${name} has no members`;
-    return new RpcError('service_unavailable', message, { details, notExecuted: true });
+  unavailable(reason: UnavailableReason): RpcError {
+    return this.#report.unavailable(reason, this.#members.length);
   }
 
   #tellRelease(node: string, outcome: CallOutcome | undefined): void {
@@ -411,77 +393,7 @@ export class Selector {
     try {
       algorithm.releaseNode(node, outcome);
     } catch (err) {
-      this.#logAlgorithmError('releaseNode', err);
+      this.#report.logAlgorithmError('releaseNode', err);
     }
-  }
-
-  #onOutlier(event: OutlierEvent): void {
-    const { balancer, node: self, logger } = this.#host;
-    if (event.type === 'eject') {
-      logger.warn(
-        `load balancer ${balancer}: member ${event.node} ejected for ${Math.round(event.durationMs / 1000)} s (${event.reason.replaceAll('_', ' ')}; ejection ${event.timesEjected})`,
-      );
-    } else {
-      logger.info(`load balancer ${balancer}: member ${event.node} back from ejection`);
-    }
-    if (channels.outlier.hasSubscribers) {
-      const { node: member, ...rest } = event;
-      channels.outlier.publish({ node: self, balancer, member, ...rest } satisfies OutlierMessage);
-    }
-  }
-
-  #publishSelection(selected: string, members: number): void {
-    channels.select.publish({
-      node: this.#host.node,
-      balancer: this.#host.balancer,
-      algorithm: this.algorithmName,
-      selected,
-      members,
-    } satisfies SelectionMessage);
-  }
-
-  #publishEmpty(reason: string): void {
-    channels.selectEmpty.publish({
-      node: this.#host.node,
-      balancer: this.#host.balancer,
-      algorithm: this.algorithmName,
-      reason,
-    } satisfies EmptySelectionMessage);
-  }
-
-  /**
-   * The error for a selection the algorithm could not make. A `TypeError` or `RangeError` says
-   * the selection options were unusable (e.g. a bad `key`): `bad_request`. Anything else is a
-   * bug in the algorithm: `internal_server_error`. Either way it is logged (rate-limited).
-   */
-  #algorithmFailed(method: string, err: unknown): RpcError {
-    const balancer = this.#host.balancer;
-    if (err instanceof RpcError) {
-      err.details.balancer ??= balancer;
-      if (channels.selectEmpty.hasSubscribers) {
-        this.#publishEmpty(String(err.details.reason ?? err.code));
-      }
-      return err;
-    }
-    this.#logAlgorithmError(method, err);
-    const message = err instanceof Error ? err.message : describe(err);
-    const badInput = err instanceof TypeError || err instanceof RangeError;
-    const reason = badInput ? 'selection_failed' : 'algorithm_error';
-    if (channels.selectEmpty.hasSubscribers) this.#publishEmpty(reason);
-    return new RpcError(
-      badInput ? 'bad_request' : 'internal_server_error',
-      `selection failed: ${method}() of balancer ${balancer} threw: ${message}`,
-      { details: { balancer, reason }, cause: err, notExecuted: true },
-    );
-  }
-
-  #logAlgorithmError(method: string, err: unknown): void {
-    const now = Date.now();
-    if (now - this.#lastAlgorithmLog < ALGORITHM_LOG_INTERVAL_MS) return;
-    this.#lastAlgorithmLog = now;
-    const text = err instanceof Error ? (err.stack ?? err.message) : describe(err);
-    this.#host.logger.error(
-      `algorithm of load balancer ${this.#host.balancer}: ${method}() threw (further errors within ${ALGORITHM_LOG_INTERVAL_MS / 1000} s are not logged): ${text}`,
-    );
   }
 }

@@ -1,12 +1,13 @@
 /**
  * Making calls, casts and load probes: validation, the pending-request table, timeouts, aborts
  * and cancellation, reading replies (result, trailer, the server's load), and failing every
- * pending call at once when its connection drops.
+ * pending call at once when its connection drops. Casts are sent by cast.ts, probes tracked by
+ * probes.ts; checking and encoding a request, and its errors, are pure helpers in outgoing.ts.
  */
 import { fromWireError, RpcError, type RpcErrorDetails } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { describe, isValidNodeName } from '../options.js';
-import { channels, OutgoingTrace, traced, traceSettled, traceStart } from '../tracing.js';
+import { describe } from '../options.js';
+import { channels, OutgoingTrace, traced, traceStart } from '../tracing.js';
 import { MessageType } from '../transport/message-types.js';
 import { AbortWatch } from './abort-watch.js';
 import {
@@ -17,61 +18,41 @@ import {
   type ResolvedCallOptions,
   TracedDirectCall,
 } from './call.js';
+import { type CastHost, type CastOptions, CastSender } from './cast.js';
 import { decodeValue, encodeValue } from './codec.js';
 import { IncomingCall, type LocalReply } from './context.js';
 import { DeadlineQueue } from './deadlines.js';
-import { type CallMetadata, envelopeTooLarge, MAX_ENVELOPE_BYTES } from './envelope.js';
+import type { CallMetadata } from './envelope.js';
 import type { RpcLink } from './link.js';
 import type { ServerLoad } from './load.js';
-import type { RpcServer } from './server.js';
+import {
+  checkRequest,
+  encodeFor,
+  notConnected,
+  sendQueueFull,
+  unencodable,
+  withCallSite,
+} from './outgoing.js';
+import { ProbeTable } from './probes.js';
 import {
   baseType,
   encodeCancel,
-  encodeProbe,
-  encodeRequest,
   FrameFlag,
   frameId,
-  frameLength,
   NamesCache,
-  nameBytes,
   type OutgoingFrame,
   readLoad,
   replyLayout,
 } from './wire.js';
 
 export type { CallOptions } from './call.js';
+export type { CastOptions } from './cast.js';
 
-/** Options of a cast. */
-export interface CastOptions {
-  /** Metadata sent with the cast (see {@link CallOptions.meta}). */
-  meta?: CallMetadata;
-}
-
-/** What the client needs from the node. */
-export interface ClientHost {
-  readonly selfName: string;
-  readonly defaultTimeoutMs: number;
+/** What the client needs from the node (what casts need of it is declared in cast.ts). */
+export interface ClientHost extends CastHost {
   /** Capture the caller's stack at every call, for errors raised later (costs a few µs per call). */
   readonly captureCallSites: boolean;
   readonly logger: Logger;
-  readonly server: RpcServer;
-  /** The ready connection to `peer`, if any. */
-  link(peer: string): RpcLink | undefined;
-  /**
-   * Resolves `true` once `peer` is connected, `false` as soon as no dial under way could
-   * connect it (or at `timeoutMs`, or on abort). Without it, requests to a node that is not
-   * connected fail at once.
-   */
-  waitForConnection?(peer: string, timeoutMs: number, signal?: AbortSignal): Promise<boolean>;
-}
-
-interface PendingProbe {
-  readonly link: RpcLink;
-  readonly resolve: (load: ServerLoad) => void;
-  readonly reject: (err: RpcError) => void;
-  readonly timer: NodeJS.Timeout;
-  /** `performance.now()` when it was sent (for the link's round-trip time). */
-  readonly sentAt: number;
 }
 
 const LOAD_OR_ENVELOPE = FrameFlag.Load | FrameFlag.Envelope;
@@ -79,16 +60,17 @@ const LOAD_OR_ENVELOPE = FrameFlag.Load | FrameFlag.Envelope;
 export class RpcClient {
   readonly #host: ClientHost;
   readonly #pending = new Map<number, OutgoingCall>();
-  readonly #probes = new Map<number, PendingProbe>();
+  readonly #probes = new ProbeTable();
   readonly #aborts = new AbortWatch<OutgoingCall>();
   readonly #deadlines = new DeadlineQueue<OutgoingCall>((call) => this.#onTimeout(call));
   readonly #names = new NamesCache();
+  readonly #casts: CastSender;
   #nextId = 1;
-  #nextProbeId = 1;
   #closed = false;
 
   constructor(host: ClientHost) {
     this.#host = host;
+    this.#casts = new CastSender(host, this.#names, () => this.#closed);
   }
 
   /** Calls waiting for a reply. */
@@ -197,75 +179,7 @@ export class RpcClient {
     options?: CastOptions,
     balancer?: string,
   ): Promise<void> {
-    if (!traced(channels.cast)) return this.#cast(target, module, fn, args, options);
-    const trace = new OutgoingTrace(
-      this.#host.selfName,
-      balancer,
-      target,
-      module,
-      fn,
-      options?.meta,
-    );
-    traceStart(channels.cast, trace);
-    const meta = trace.outgoingMeta;
-    return this.#cast(target, module, fn, args, meta === options?.meta ? options : { meta }).then(
-      () => traceSettled(channels.cast, trace, true, undefined),
-      (err: unknown) => {
-        if (err instanceof RpcError) trace.code = err.code;
-        traceSettled(channels.cast, trace, false, err);
-        throw err;
-      },
-    );
-  }
-
-  #cast(
-    target: string,
-    module: string,
-    fn: string,
-    args: unknown[],
-    options: CastOptions | undefined,
-  ): Promise<void> {
-    const local = target === this.#host.selfName;
-    const link = local ? null : this.#host.link(target);
-    const names = this.#names.get(module, fn);
-    const details = { node: target, module, function: fn };
-    if (names === null || !Array.isArray(args) || link === undefined) {
-      const bad = checkRequest({ target, module, fn, args, details });
-      if (bad === undefined && this.#canWait())
-        return this.#castWhenConnected(target, module, fn, args, options);
-      return Promise.reject(bad ?? this.#notConnected(details));
-    }
-    let meta: CallMetadata | undefined;
-    if (options !== undefined) {
-      const opts = checkCallOptions({ meta: options.meta }, 1, details);
-      if (opts instanceof RpcError) return Promise.reject(opts);
-      meta = opts.meta;
-    }
-    if (link !== null) {
-      if (link.wire.sendQueueFull === true) return Promise.reject(sendQueueFull(details));
-      const frame = encodeRequestFor(link, 0, 0, names, args, meta, details);
-      if (frame instanceof RpcError) return Promise.reject(frame);
-      link.send(frame);
-      return Promise.resolve();
-    }
-    let copy: unknown[];
-    let metaCopy: CallMetadata | undefined;
-    try {
-      copy = decodeValue(encodeValue(args)) as unknown[];
-      if (meta !== undefined)
-        metaCopy = Object.freeze(decodeValue(encodeValue(meta)) as CallMetadata);
-    } catch (err) {
-      return Promise.reject(unencodable(err, details));
-    }
-    const call = new IncomingCall(
-      this.#host.selfName,
-      module,
-      fn,
-      Number.POSITIVE_INFINITY,
-      metaCopy,
-    );
-    this.#host.server.serve(call, copy);
-    return Promise.resolve();
+    return this.#casts.cast(target, module, fn, args, options, balancer);
   }
 
   /**
@@ -274,31 +188,9 @@ export class RpcClient {
    * within `timeoutMs`, or its connection drops.
    */
   probe(peer: string, timeoutMs: number): Promise<ServerLoad> {
-    const details = { node: peer };
     const link = this.#host.link(peer);
-    if (link === undefined) return Promise.reject(this.#notConnected(details));
-    if (!link.v2) {
-      return Promise.reject(
-        new RpcError('service_unavailable', `node ${peer} speaks protocol 1, which has no probes`, {
-          details: { ...details, reason: 'probe_unsupported' },
-          notExecuted: true,
-        }),
-      );
-    }
-    const id = this.#nextProbeId;
-    this.#nextProbeId = id >= 0xffffffff ? 1 : id + 1;
-    return new Promise<ServerLoad>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.#probes.delete(id);
-        reject(
-          new RpcError('request_timeout', `probe of ${peer} timed out after ${timeoutMs} ms`, {
-            details: { ...details, timeoutMs },
-          }),
-        );
-      }, timeoutMs);
-      this.#probes.set(id, { link, resolve, reject, timer, sentAt: performance.now() });
-      link.send(encodeProbe(id));
-    });
+    if (link === undefined) return Promise.reject(this.#notConnected({ node: peer }));
+    return this.#probes.send(link, peer, timeoutMs);
   }
 
   /**
@@ -352,16 +244,7 @@ export class RpcClient {
 
   /** A PROBE answer arrived on `link`. */
   onProbeReply(link: RpcLink, frame: Buffer): void {
-    if (frame.length < 11) return;
-    const wire = readLoad(frame, 5);
-    const load = (link.load = { inFlight: wire.inFlight, elu: wire.elu, at: performance.now() });
-    const id = frameId(frame);
-    const probe = this.#probes.get(id);
-    if (probe === undefined || probe.link !== link) return;
-    this.#probes.delete(id);
-    clearTimeout(probe.timer);
-    link.rttMs = load.at - probe.sentAt;
-    probe.resolve(load);
+    this.#probes.onReply(link, frame);
   }
 
   /** The connection dropped: every call pending on it fails now with `service_unavailable`. */
@@ -375,16 +258,7 @@ export class RpcClient {
       );
       this.#settle(call, false, withCallSite(err, call.site), false);
     }
-    for (const [id, probe] of this.#probes) {
-      if (probe.link !== link) continue;
-      this.#probes.delete(id);
-      clearTimeout(probe.timer);
-      probe.reject(
-        new RpcError('service_unavailable', `connection to ${link.peer} lost (${reason})`, {
-          details: { node: link.peer, reason: 'connection_lost' },
-        }),
-      );
-    }
+    this.#probes.onConnectionClosed(link, reason);
   }
 
   /** Fails every pending call and probe, and every later one with `node_closed` (the node is closing). */
@@ -396,15 +270,7 @@ export class RpcClient {
       });
       this.#settle(call, false, withCallSite(err, call.site), false);
     }
-    for (const probe of this.#probes.values()) {
-      clearTimeout(probe.timer);
-      probe.reject(
-        new RpcError('service_unavailable', message, {
-          details: { node: probe.link.peer, reason: 'node_closed' },
-        }),
-      );
-    }
-    this.#probes.clear();
+    this.#probes.rejectAll(message);
     this.#deadlines.clear();
   }
 
@@ -515,145 +381,7 @@ export class RpcClient {
     });
   }
 
-  /** As {@link #startWhenConnected}, for a cast (within the node's default call timeout). */
-  async #castWhenConnected(
-    target: string,
-    module: string,
-    fn: string,
-    args: unknown[],
-    options: CastOptions | undefined,
-  ): Promise<void> {
-    const connected = await this.#host.waitForConnection?.(target, this.#host.defaultTimeoutMs);
-    if (!connected || this.#closed)
-      throw this.#notConnected({ node: target, module, function: fn });
-    return this.#cast(target, module, fn, args, options);
-  }
-
   #notConnected(details: RpcErrorDetails): RpcError {
-    if (this.#closed) {
-      return new RpcError('service_unavailable', `node ${this.#host.selfName} is closed`, {
-        details: { ...details, reason: 'node_closed' },
-        notExecuted: true,
-      });
-    }
-    return new RpcError('service_unavailable', `node ${details.node} is not connected`, {
-      details: { ...details, reason: 'not_connected' },
-      notExecuted: true,
-    });
+    return notConnected(details, this.#closed ? this.#host.selfName : undefined);
   }
-}
-
-/** What a request needs checked when the cheap test failed. */
-interface RequestParts {
-  readonly target: unknown;
-  readonly module: unknown;
-  readonly fn: unknown;
-  readonly args: unknown;
-  readonly details: RpcErrorDetails;
-}
-
-/** What is wrong with a request's target, names or arguments, if anything. */
-function checkRequest(req: RequestParts): RpcError | undefined {
-  const { details } = req;
-  if (!isValidNodeName(req.target))
-    return badRequest(`invalid node name ${describe(req.target)}`, details, 'node');
-  if (nameBytes(req.module) < 0)
-    return badRequest(`invalid module name ${describe(req.module)}`, details, 'module');
-  if (nameBytes(req.fn) < 0)
-    return badRequest(`invalid function name ${describe(req.fn)}`, details, 'function');
-  if (!Array.isArray(req.args))
-    return badRequest(`args must be an array, received ${describe(req.args)}`, details, 'args');
-  return undefined;
-}
-
-/** The CALL frame of an attempt, or the error that stops it. */
-function encodeFor(
-  link: RpcLink,
-  id: number,
-  call: OutgoingCall,
-  names: Buffer,
-): OutgoingFrame | RpcError {
-  return encodeRequestFor(link, id, call.timeoutMs, names, call.args, call.meta, call.details);
-}
-
-/**
- * A CALL (`id` > 0) or CAST frame for `link`, or the error that stops it: metadata or
- * arguments that cannot be encoded, or a frame over the peer's limit. Metadata is not sent to a
- * protocol-1 peer, which could not read it.
- */
-function encodeRequestFor(
-  link: RpcLink,
-  id: number,
-  timeoutMs: number,
-  names: Buffer,
-  args: unknown[],
-  meta: CallMetadata | undefined,
-  details: RpcErrorDetails,
-): OutgoingFrame | RpcError {
-  const codec = link.codec;
-  let envelope: Buffer | undefined;
-  if (meta !== undefined && link.v2) {
-    try {
-      envelope = codec.encode(meta, 0);
-    } catch (err) {
-      return new RpcError('bad_request', `meta cannot be encoded: ${(err as Error).message}`, {
-        details: { ...details, field: 'meta', reason: 'bad_meta' },
-        cause: err,
-        notExecuted: true,
-      });
-    }
-    if (envelope.length > MAX_ENVELOPE_BYTES) {
-      codec.discardEncoder();
-      return envelopeTooLarge('meta', envelope.length, details);
-    }
-  }
-  let frame: OutgoingFrame;
-  try {
-    frame = encodeRequest(codec, id, timeoutMs, names, args, envelope);
-  } catch (err) {
-    if (envelope !== undefined) codec.discardEncoder();
-    return unencodable(err, details);
-  }
-  const bytes = frameLength(frame) - 4;
-  if (bytes <= link.wire.sendLimit) return frame;
-  codec.discardEncoder();
-  return tooLarge(bytes, link.wire.sendLimit, details);
-}
-
-function badRequest(message: string, details: RpcErrorDetails, field: string): RpcError {
-  return new RpcError('bad_request', message, {
-    details: { ...details, field },
-    notExecuted: true,
-  });
-}
-
-function sendQueueFull(details: RpcErrorDetails): RpcError {
-  return new RpcError(
-    'service_unavailable',
-    `the connection to ${details.node} has too many bytes waiting to be sent`,
-    { details: { ...details, reason: 'send_queue_full' }, notExecuted: true },
-  );
-}
-
-function unencodable(err: unknown, details: RpcErrorDetails): RpcError {
-  return new RpcError('bad_request', `arguments cannot be encoded: ${(err as Error).message}`, {
-    details: { ...details, reason: 'unencodable_arguments' },
-    cause: err,
-    notExecuted: true,
-  });
-}
-
-function tooLarge(bytes: number, limit: number, details: RpcErrorDetails): RpcError {
-  return new RpcError(
-    'bad_request',
-    `message of ${bytes} bytes exceeds the frame limit of ${limit} bytes`,
-    { details: { ...details, reason: 'frame_too_large' }, notExecuted: true },
-  );
-}
-
-/** Points an asynchronously raised error's stack at the line that made the call. */
-function withCallSite(err: RpcError, site: { stack?: string } | undefined): RpcError {
-  const callerFrames = site?.stack?.split('\n').slice(1).join('\n');
-  if (callerFrames) err.stack = `${err.name}: ${err.message}\n${callerFrames}`;
-  return err;
 }
