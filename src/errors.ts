@@ -93,6 +93,10 @@ export const ERROR_REASONS = Object.freeze({
     code: 'service_unavailable',
     when: 'the target is closing and refused the call (it did not run)',
   },
+  connection_idle: {
+    code: 'service_unavailable',
+    when: 'the target was closing its connection to this node for idleness when the call reached it (it did not run; the next call dials again)',
+  },
   node_closed: { code: 'service_unavailable', when: 'this node was closed or destroyed' },
   send_queue_full: {
     code: 'service_unavailable',

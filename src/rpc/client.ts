@@ -96,6 +96,17 @@ export class RpcClient {
     return this.#pending.size;
   }
 
+  /**
+   * The connections with a call or probe waiting for its reply (an idle connection with one is
+   * not closed). Walks the pending table: for a periodic sweep, never per call.
+   */
+  busyLinks(): Set<RpcLink> {
+    const busy = new Set<RpcLink>();
+    for (const call of this.#pending.values()) if (call.link !== null) busy.add(call.link);
+    for (const probe of this.#probes.values()) busy.add(probe.link);
+    return busy;
+  }
+
   /** The latest load `peer` reported (in a reply or a probe answer), if any. */
   peerLoad(peer: string): ServerLoad | undefined {
     return this.#host.link(peer)?.load;
