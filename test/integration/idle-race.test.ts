@@ -102,18 +102,34 @@ test('calls crossing idle closes either way: none is lost, none runs twice', {
   };
   const w1 = workers[0] as RpcNode;
   const w2 = workers[1] as RpcNode;
+  // A balancer with one member: a refused call is retried on that member, over a new connection.
+  const back = await (workers[2] as RpcNode).startLoadBalancer({
+    name: 'callers',
+    selectionAlgorithm: algorithms.RoundRobin,
+    nodeMatchList: ['ir-c'],
+  });
   await Promise.all([
     lane(1, async (id) => assert.equal(await lb.call('Work', 'run', [id], { timeout: 5_000 }), id)),
+    lane(5, async (id) =>
+      assert.equal(await back.call('Back', 'run', [id], { timeout: 5_000 }), id),
+    ),
     lane(2, (id) => direct(caller, w1.name, 'Work', id)),
     lane(3, (id) => direct(w2, caller.name, 'Back', id)),
     lane(4, (id) => direct(w1, caller.name, 'Back', id)),
   ]);
 
-  assert.equal(runs.size + refused.length, 4 * ROUNDS, 'every call ran or was refused');
+  assert.equal(runs.size + refused.length, 5 * ROUNDS, 'every call ran or was refused');
   for (const [id, count] of runs) assert.equal(count, 1, `${id} ran ${count} times`);
   for (const id of refused) assert.equal(runs.has(id), false, `${id} was refused yet ran`);
   assert.deepEqual(changes, [], 'no group changed');
   assert.ok(idleCloses >= 20, `connections were closed for idleness (${idleCloses})`);
-  t.diagnostic(`${idleCloses} idle closes; ${refused.length} direct calls refused as not executed`);
-  await lb.stop();
+  // Each balanced attempt that failed was a refusal the balancer then retried.
+  const retried = [lb, back]
+    .flatMap((b) => b.inspect().members)
+    .reduce((sum, m) => sum + m.errors, 0);
+  t.diagnostic(
+    `${idleCloses} idle closes; ${refused.length} direct calls refused as not executed; ` +
+      `${retried} balanced attempts refused and retried`,
+  );
+  await Promise.all([lb.stop(), back.stop()]);
 });
