@@ -13,6 +13,7 @@ import type { Logger } from '../logger.js';
 import { describe, formatAddress, parseAddress, type ResolvedNodeOptions } from '../options.js';
 import { advertisedHost } from './advertise.js';
 import { Connection, type ConnectionHost, type DownReason } from './connection.js';
+import { IdleCloseDials } from './idle-dials.js';
 import { listen } from './listener.js';
 import { LogLimiter } from './log-limiter.js';
 import { MessageType } from './message-types.js';
@@ -77,8 +78,7 @@ export class Transport implements ConnectionHost {
   readonly #pendingDials = new Map<Connection, PendingDial>();
   readonly #admitted = new Map<string, Connection>();
   readonly #closeWaiters = new Set<() => void>();
-  /** Dials waiting for this node's idle close of a connection to the same peer to finish. */
-  readonly #afterClose = new Map<Connection, (() => void)[]>();
+  readonly #idleDials = new IdleCloseDials();
   readonly #warnings = new LogLimiter();
   /**
    * Ready connections whose peer has not sent its peer list yet (it may name the node awaited).
@@ -212,10 +212,12 @@ export class Transport implements ConnectionHost {
       if (conn.peer?.address === normalized) return Promise.resolve(name);
     const inFlight = this.#dialing.get(normalized);
     if (inFlight) return inFlight;
-    const closing = this.#closingIdleTo(normalized);
-    const dial = closing
-      ? this.#dialAfterClose(closing, target.host, target.port, normalized)
-      : this.#dial(target.host, target.port, normalized);
+    const dialNow = () => {
+      if (this.#closing) return Promise.reject(this.#unavailable('node is closing', normalized));
+      return this.#dial(target.host, target.port, normalized);
+    };
+    const closing = this.#idleDials.closingTo(this.#all, normalized);
+    const dial = closing ? this.#idleDials.after(closing, dialNow) : dialNow();
     const attempt = dial.finally(() => this.#dialing.delete(normalized));
     this.#dialing.set(normalized, attempt);
     return attempt;
@@ -330,11 +332,7 @@ export class Transport implements ConnectionHost {
     this.#all.delete(conn);
     this.#awaitingPeerList.delete(conn);
     // Started before the waiters are woken, so that a call waiting for this peer sees the dial.
-    const dials = this.#afterClose.get(conn);
-    if (dials) {
-      this.#afterClose.delete(conn);
-      for (const dial of dials) dial();
-    }
+    this.#idleDials.closed(conn);
     this.#peerWaiters.wake();
     const admittedAs = conn.peerName;
     if (admittedAs !== undefined && this.#admitted.get(admittedAs) === conn)
@@ -390,25 +388,6 @@ export class Transport implements ConnectionHost {
     const conn = this.#adopt(socket, true, address);
     return new Promise<string>((resolve, reject) => {
       this.#pendingDials.set(conn, { resolve, reject, address });
-    });
-  }
-
-  /** This node's connection being closed for idleness to the node at `address`, if any. */
-  #closingIdleTo(address: string): Connection | undefined {
-    for (const conn of this.#all)
-      if (conn.closingIdle && conn.peer?.address === address) return conn;
-    return undefined;
-  }
-
-  /** Dials `address` once `closing` (an idle close to the same node) has closed. */
-  #dialAfterClose(closing: Connection, host: string, port: number, address: string) {
-    return new Promise<string>((resolve, reject) => {
-      const dials = this.#afterClose.get(closing) ?? [];
-      dials.push(() => {
-        if (this.#closing) reject(this.#unavailable('node is closing', address));
-        else this.#dial(host, port, address).then(resolve, reject);
-      });
-      this.#afterClose.set(closing, dials);
     });
   }
 
