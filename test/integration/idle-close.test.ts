@@ -13,6 +13,7 @@ import { type GroupEvent, type RpcNode, startNode } from '../../src/index.js';
 import { frameBytes } from '../../src/rpc/wire.js';
 import { GoodbyeReason, MessageType } from '../../src/transport/message-types.js';
 import { waitFor } from '../helpers/cluster.js';
+import { FaultProxy } from '../helpers/fault-proxy.js';
 import { requestFrame } from '../helpers/frames.js';
 import { MemoryRegistry } from '../helpers/memory-discovery.js';
 import { RawPeer } from '../helpers/raw-peer.js';
@@ -116,6 +117,44 @@ test('a connection with a call in flight longer than the idle timeout stays open
   assert.deepEqual(wDowns, []);
   await waitFor(() => cDowns.length > 0 && wDowns.length > 0, 5_000, 'closed once idle');
   assert.deepEqual(cDowns, [`${w.name}:idle`]);
+});
+
+test('after an idle close, the closer dials again only once the peer has read its goodbye', {
+  timeout: 20_000,
+}, async () => {
+  // The goodbye is held on the network (a lost segment being retransmitted, say) while a new
+  // connection's bytes pass: dialled at once, the new connection would reach a peer that still
+  // holds the old one, and be refused as a duplicate.
+  const registry = new MemoryRegistry();
+  const proxy = await FaultProxy.start();
+  try {
+    const w = await startNode({
+      ...quiet,
+      name: 'ic-far-w@127.0.0.1',
+      advertiseAddress: proxy.address,
+      connections: { mode: 'on-demand', idleTimeoutMs: Number.POSITIVE_INFINITY },
+      discovery: () => registry.discovery(),
+    });
+    nodes.add(w);
+    proxy.target = w.address;
+    w.expose('Work', { who: () => w.name });
+    w.groups.join('work');
+    const c = await start('ic-far-c@127.0.0.1', registry, 100);
+    await waitFor(() => c.groups.members('work').includes(w.name), 5_000, 'work');
+    assert.equal(await c.call(w.name, 'Work', 'who', []), w.name);
+    let again: Promise<unknown> | undefined;
+    c.once('nodedown', (_peer, reason) => {
+      assert.equal(reason, 'idle');
+      proxy.stallOpen(300); // the goodbye, sent in this turn, is held
+      again = c.call(w.name, 'Work', 'who', [], { timeout: 3_000 });
+    });
+    await waitFor(() => again, 5_000, 'the idle close');
+    assert.equal(await again, w.name);
+    assert.deepEqual(c.peers(), [w.name]);
+    assert.deepEqual(w.peers(), [c.name]);
+  } finally {
+    await proxy.close();
+  }
 });
 
 test('a call that reaches the closer after its idle goodbye is refused, not run; a cast is run', {
