@@ -95,7 +95,7 @@ export const ERROR_REASONS = Object.freeze({
   },
   connection_idle: {
     code: 'service_unavailable',
-    when: 'the target was closing its connection to this node for idleness when the call reached it (it did not run; the next call dials again)',
+    when: 'the target was closing its connection to the caller for idleness when the call reached it (it did not run); a caller of this release sends the call again over a new connection, so it shows in the target’s serve traces rather than to callers',
   },
   node_closed: { code: 'service_unavailable', when: 'this node was closed or destroyed' },
   send_queue_full: {
