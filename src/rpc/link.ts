@@ -48,7 +48,7 @@ export class RpcLink {
   activity = 0;
   /**
    * Set when this node closes the connection for idleness: a call that still arrives on it is
-   * refused as not executed (`connection_idle`), so its caller retries it instead of losing it.
+   * refused as not executed (`connection_idle`), and its caller sends it again instead of losing it.
    */
   closingIdle = false;
 
