@@ -35,7 +35,7 @@ export interface NodeUpMessage {
 export interface NodeDownMessage {
   node: string;
   peer: string;
-  /** `closed`, `timeout` or `goodbye`, as in the `nodedown` event. */
+  /** `closed`, `timeout`, `goodbye` or `idle`, as in the `nodedown` event. */
   reason: string;
   /** A human-readable detail (e.g. `no traffic for 3000 ms`). */
   detail: string;

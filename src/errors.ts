@@ -93,6 +93,10 @@ export const ERROR_REASONS = Object.freeze({
     code: 'service_unavailable',
     when: 'the target is closing and refused the call (it did not run)',
   },
+  connection_idle: {
+    code: 'service_unavailable',
+    when: 'the target was closing its connection to the caller for idleness when the call reached it (it did not run); a caller of this release sends the call again over a new connection, so it shows in the target’s serve traces rather than to callers',
+  },
   node_closed: { code: 'service_unavailable', when: 'this node was closed or destroyed' },
   send_queue_full: {
     code: 'service_unavailable',

@@ -69,6 +69,12 @@ export {
   type SubsetOptions,
 } from './balancer/subset-options.js';
 export {
+  type ConnectionsOption,
+  DEFAULT_IDLE_TIMEOUT_MS,
+  type MeshConnectionsOptions,
+  type OnDemandConnectionsOptions,
+} from './connections-option.js';
+export {
   type BalancerDefinition,
   type BalancerDefinitionOptions,
   type DefinitionOverrides,

@@ -57,6 +57,8 @@ export class MessageRouter {
   #routeRpc(conn: Connection, type: number, frame: Buffer): void {
     const link = linkOf(conn);
     if (link === undefined) return conn.destroy('RPC message before the connection was ready');
+    // Any RPC traffic keeps an on-demand connection from being closed for idleness.
+    link.activity++;
     switch (type) {
       case MessageType.Call:
       case MessageType.Cast:

@@ -8,7 +8,11 @@ import type { DownReason } from './transport/connection.js';
 export interface NodeEvents {
   /** A peer connected (after authentication). */
   nodeup: [name: string];
-  /** A peer went away: its socket closed, it fell silent past `heartbeatTimeoutMs`, or it said goodbye. */
+  /**
+   * A peer went away: its socket closed, it fell silent past `heartbeatTimeoutMs`, or it said
+   * goodbye; or, on demand, the connection was closed because nothing used it for
+   * `idleTimeoutMs` (reason `'idle'`: the peer is still a member of its groups).
+   */
   nodedown: [name: string, reason: DownReason];
   /** The node finished closing. */
   close: [];

@@ -6,9 +6,18 @@
 import { DiscoveryDriver, makeDiscovery } from './discovery/driver.js';
 import type { Discovery } from './discovery/types.js';
 import type { GroupReplicator } from './membership/groups.js';
+import type { IdleReaperHost } from './membership/idle-reaper.js';
 import { OnDemandConnections } from './membership/on-demand.js';
 import type { ResolvedNodeOptions } from './options.js';
+import type { RpcLink } from './rpc/link.js';
+import type { Connection } from './transport/connection.js';
 import type { Transport } from './transport/transport.js';
+
+/** What idle-connection closing needs of the RPC client. */
+export interface BusyLinks {
+  /** The connections with a call or probe waiting for its reply. */
+  busyLinks(): ReadonlySet<RpcLink>;
+}
 
 /** A node's discovery, and its on-demand connections when it has them. */
 export interface DiscoveryWiring {
@@ -24,12 +33,14 @@ export function wireDiscovery(
   options: ResolvedNodeOptions,
   transport: Transport,
   replicator: GroupReplicator,
+  client: BusyLinks,
 ): DiscoveryWiring {
   const discovery = makeDiscovery(options.discovery, options.seeds);
   const onDemand =
     options.connections === 'on-demand'
       ? makeOnDemand(discovery, options, transport, replicator)
       : undefined;
+  onDemand?.reapIdle(idleHost(transport, replicator, client, onDemand), options.idleTimeoutMs);
   const driver = new DiscoveryDriver(
     discovery,
     {
@@ -79,4 +90,47 @@ function makeOnDemand(
     },
     options.heartbeatTimeoutMs,
   );
+}
+
+/** The RPC state of a ready connection. */
+function linkOf(conn: Connection): RpcLink | undefined {
+  return conn.session as RpcLink | undefined;
+}
+
+/**
+ * Idle closing on demand: the candidates are the ready connections to peers that take an idle
+ * close as one (`idleClose` in their HELLO) and whose backend entry lists the groups their
+ * connection told (so closing changes no group); closing refuses, as not executed, any call
+ * still arriving on the connection.
+ */
+function idleHost(
+  transport: Transport,
+  replicator: GroupReplicator,
+  client: BusyLinks,
+  onDemand: OnDemandConnections,
+): IdleReaperHost<Connection> {
+  return {
+    now: () => performance.now(),
+    connections: function* () {
+      for (const conn of transport.connections()) {
+        if (conn.peer?.idleClose === true && linkOf(conn) !== undefined) yield conn;
+      }
+    },
+    activity: (conn) => linkOf(conn)?.activity ?? 0,
+    busy: () => {
+      const waiting = client.busyLinks();
+      return (conn) => {
+        const link = linkOf(conn);
+        return link === undefined || link.active.size > 0 || waiting.has(link);
+      };
+    },
+    close: (conn, idleMs) => {
+      const peer = conn.peerName as string;
+      if (!onDemand.reports(peer, replicator.groupsOf(peer))) return false;
+      const link = linkOf(conn) as RpcLink;
+      if (!transport.closeIdle(conn, idleMs)) return false;
+      link.closingIdle = true;
+      return true;
+    },
+  };
 }

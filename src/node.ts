@@ -126,7 +126,7 @@ export class RpcNode extends EventEmitter<NodeEvents> {
       client: this.#client,
     });
     this.#server.exposeSystem(SYSTEM_MODULE, systemModule(this.#inspectHost));
-    const wiring = wireDiscovery(options, this.#transport, this.#replicator);
+    const wiring = wireDiscovery(options, this.#transport, this.#replicator, this.#client);
     this.#discovery = wiring.driver;
     this.#onDemand = wiring.onDemand;
   }
@@ -441,8 +441,12 @@ export class RpcNode extends EventEmitter<NodeEvents> {
   #onDown(peer: string, conn: Connection, reason: DownReason): void {
     const link = linkOf(conn);
     if (link) this.#server.onConnectionClosed(link);
-    this.#replicator.onPeerDown(peer);
-    this.#onDemand?.peerDown(peer, conn.peer?.incarnation);
+    // Closed for idleness, the node is still a member: its registration speaks for it again.
+    if (reason === 'idle' && this.#onDemand) this.#onDemand.idleClosed(peer);
+    else {
+      this.#replicator.onPeerDown(peer);
+      this.#onDemand?.peerDown(peer, conn.peer?.incarnation);
+    }
     this.#emitContained('nodedown', peer, reason);
   }
 

@@ -7,9 +7,17 @@ import { randomBytes } from 'node:crypto';
 import { isIP, isIPv6 } from 'node:net';
 import { hostname } from 'node:os';
 import type { TlsOptions } from 'node:tls';
+import {
+  type ConnectionsOption,
+  type OnDemandConnectionsOptions,
+  resolveConnections,
+} from './connections-option.js';
 import type { Discovery, DiscoveryFactory } from './discovery/types.js';
 import { consoleLogger, type Logger, type LogLevel } from './logger.js';
+import { describe, optionError } from './option-errors.js';
 import { resolveDefaultCookie } from './transport/cookie.js';
+
+export { describe, optionError };
 
 /** @default 32 MiB */
 export const DEFAULT_MAX_FRAME_BYTES = 32 * 2 ** 20;
@@ -77,9 +85,13 @@ export interface NodeOptions {
    *   `carriesGroups: true`); `startNode` throws a `TypeError` otherwise. Pair it with a
    *   balancer's `subset` option, so each caller connects to a few members only. See the
    *   membership page, "Connections on demand".
+   * - `{ mode: 'on-demand', idleTimeoutMs }`: on demand, closing a connection nothing used for
+   *   `idleTimeoutMs` (see {@link OnDemandConnectionsOptions}); `'on-demand'` closes them
+   *   after the default 5 minutes, `Infinity` never. A mesh closes none (`idleTimeoutMs` with
+   *   `'mesh'` is a `TypeError`).
    * @default 'mesh'
    */
-  connections?: 'mesh' | 'on-demand';
+  connections?: ConnectionsOption;
   /**
    * A peer silent this long is declared down, at most a tenth of it later (silence is checked
    * every tenth). Nodes ping every fifth of the smaller timeout of the two, so a stall shorter
@@ -147,6 +159,8 @@ export interface ResolvedNodeOptions {
   /** `undefined`: the seeds. */
   readonly discovery: Discovery | DiscoveryFactory | undefined;
   readonly connections: 'mesh' | 'on-demand';
+  /** On demand, how long a connection may sit idle before it is closed; `Infinity`: never. */
+  readonly idleTimeoutMs: number;
   readonly heartbeatTimeoutMs: number;
   readonly maxFrameBytes: number;
   readonly maxSendQueueBytes: number;
@@ -192,11 +206,6 @@ const NAME_PATTERN = /^[A-Za-z0-9._-]{1,200}@[A-Za-z0-9._:[\]-]{1,255}$/;
 /** `true` for a syntactically valid node name (`id@host`). */
 export function isValidNodeName(name: unknown): name is string {
   return typeof name === 'string' && NAME_PATTERN.test(name);
-}
-
-/** Throws the configuration error for `field`. */
-export function optionError(field: string, expected: string, received: unknown): TypeError {
-  return new TypeError(`option "${field}" must be ${expected}, received ${describe(received)}`);
 }
 
 /** The keys of a `{ name: true }` table, typed `satisfies Record<keyof Options, true>` where it is written. */
@@ -265,16 +274,6 @@ function editDistance(a: string, b: string): number {
     row = next;
   }
   return row[b.length] as number;
-}
-
-/** A short, safe description of a received value for error messages. */
-export function describe(value: unknown): string {
-  if (typeof value === 'string')
-    return JSON.stringify(value.length > 60 ? `${value.slice(0, 60)}…` : value);
-  if (typeof value === 'bigint') return `${value}n`;
-  if (value === null || typeof value !== 'object') return String(value);
-  if (Array.isArray(value)) return `an array of ${value.length}`;
-  return `an object (${value.constructor?.name ?? 'null prototype'})`;
 }
 
 function positiveInt(
@@ -389,12 +388,6 @@ function resolvePatterns(patterns: unknown): readonly string[] {
   return Object.freeze([...patterns]);
 }
 
-function resolveConnections(connections: unknown): 'mesh' | 'on-demand' {
-  if (connections === undefined) return 'mesh';
-  if (connections === 'mesh' || connections === 'on-demand') return connections;
-  throw optionError('connections', '"mesh" or "on-demand"', connections);
-}
-
 /** Checks the shape of `discovery` (what a factory makes is checked when the node starts). */
 function resolveDiscovery(
   discovery: unknown,
@@ -487,7 +480,7 @@ export function resolveNodeOptions(input: NodeOptions = {}): ResolvedNodeOptions
     cookie: input.cookie ?? resolveDefaultCookie(),
     seeds,
     discovery: resolveDiscovery(input.discovery, seeds),
-    connections: resolveConnections(input.connections),
+    ...resolveConnections(input.connections),
     heartbeatTimeoutMs: positiveInt(input, 'heartbeatTimeoutMs', DEFAULT_HEARTBEAT_TIMEOUT_MS),
     maxFrameBytes: frameLimit(input.maxFrameBytes),
     maxSendQueueBytes: positiveInt(

@@ -96,6 +96,30 @@ export class Directory {
     this.#markLost(name, incarnation);
   }
 
+  /**
+   * `true` when `name`'s entry lists exactly `groups` (the groups it is a member of, as its
+   * connection told): closing the connection for idleness would change nothing in its groups.
+   */
+  reports(name: string, groups: readonly string[]): boolean {
+    const entry = this.#entries.get(name);
+    if (entry === undefined || this.#lost.has(name)) return false;
+    const listed = Object.keys(entry.groups ?? {}).filter((g) => (entry.groups?.[g] ?? 0) > 0);
+    return listed.length === groups.length && groups.every((g) => listed.includes(g));
+  }
+
+  /**
+   * The connection to `name` was closed for idleness, by either side: the node is still there,
+   * so its entry speaks for its groups again, replacing what the connection told with no leave
+   * in between (without an entry, nothing speaks for it: its memberships are dropped).
+   */
+  idleClosed(name: string): void {
+    this.#unmark(name);
+    const entry = this.#entries.get(name);
+    if (entry === undefined) return this.#host.dropGroups(name);
+    this.#applied.add(name);
+    this.#host.applyGroups(name, entry.groups ?? {});
+  }
+
   /** A dial to `name` failed: left out as if it had gone down. */
   dialFailed(name: string): void {
     if (this.#host.isConnected(name)) return;

@@ -110,6 +110,11 @@ export class GroupReplicator implements Groups {
     return () => this.#observers.delete(observer);
   }
 
+  /** The groups `node` is known to be a member of, sorted. */
+  groupsOf(node: string): string[] {
+    return this.#table.groupsOf(node);
+  }
+
   /** This node's groups with its join counts (what discovery registers). */
   localState(): Record<string, number> {
     return this.#table.localState();

@@ -4,7 +4,9 @@
  * groups (see {@link Directory}). Nothing here is on the call path once a connection is ready.
  */
 import type { Logger } from '../logger.js';
+import { everyInterval } from '../transport/tick-groups.js';
 import { Directory, type DirectoryEntry } from './directory.js';
+import { IdleReaper, type IdleReaperHost, sweepIntervalMs } from './idle-reaper.js';
 
 /** What on-demand connections need of the node. */
 export interface OnDemandHost {
@@ -20,6 +22,7 @@ export interface OnDemandHost {
 export class OnDemandConnections {
   readonly #host: OnDemandHost;
   readonly #directory: Directory;
+  #stopReaper: (() => void) | undefined;
 
   /** @param heartbeatTimeoutMs the node's: a dead node's registration lasts about this long. */
   constructor(host: OnDemandHost, heartbeatTimeoutMs: number) {
@@ -59,6 +62,26 @@ export class OnDemandConnections {
     );
   }
 
+  /**
+   * Closes the connections unused for `idleTimeoutMs` (none when it is `Infinity`), sweeping a
+   * quarter of that period on the process's shared ticks, until {@link close}.
+   */
+  reapIdle<C>(host: IdleReaperHost<C>, idleTimeoutMs: number): void {
+    if (!Number.isFinite(idleTimeoutMs) || this.#stopReaper !== undefined) return;
+    const reaper = new IdleReaper(host, idleTimeoutMs);
+    this.#stopReaper = everyInterval(sweepIntervalMs(idleTimeoutMs), () => reaper.sweep());
+  }
+
+  /** `true` when the backend's entry for `name` lists exactly `groups` (see {@link Directory.reports}). */
+  reports(name: string, groups: readonly string[]): boolean {
+    return this.#directory.reports(name, groups);
+  }
+
+  /** The connection to `name` was closed for idleness: its entry speaks for it again. */
+  idleClosed(name: string): void {
+    this.#directory.idleClosed(name);
+  }
+
   peerUp(name: string): void {
     this.#directory.peerUp(name);
   }
@@ -68,6 +91,7 @@ export class OnDemandConnections {
   }
 
   close(): void {
+    this.#stopReaper?.();
     this.#directory.clear();
   }
 }

@@ -28,6 +28,7 @@ import type { ServerLoad } from './load.js';
 import {
   checkRequest,
   encodeFor,
+  encodeRequestFor,
   notConnected,
   sendQueueFull,
   unencodable,
@@ -76,6 +77,17 @@ export class RpcClient {
   /** Calls waiting for a reply. */
   get pendingCount(): number {
     return this.#pending.size;
+  }
+
+  /**
+   * The connections with a call or probe waiting for its reply (an idle connection with one is
+   * not closed). Walks the pending table: for a periodic sweep, never per call.
+   */
+  busyLinks(): Set<RpcLink> {
+    const busy = new Set<RpcLink>();
+    for (const call of this.#pending.values()) if (call.link !== null) busy.add(call.link);
+    this.#probes.addLinksTo(busy);
+    return busy;
   }
 
   /** The latest load `peer` reported (in a reply or a probe answer), if any. */
@@ -238,8 +250,44 @@ export class RpcClient {
     if (load !== undefined) call.load = load;
     if (trailer !== undefined) this.#deliverTrailer(call, trailer);
     if (baseType(type) === MessageType.ReplyOk) this.#settle(call, true, value, false);
-    else this.#settle(call, false, fromWireError(value, call.details), false);
+    else this.#failed(call, fromWireError(value, call.details));
     return true;
+  }
+
+  /**
+   * A call refused by its target. One that reached the target while the target was closing the
+   * connection for idleness did not run, and that connection is going away: it is sent again
+   * over a new one, within its own timeout, so the close stays invisible to the caller.
+   */
+  #failed(call: OutgoingCall, err: RpcError): void {
+    if (err.details.reason !== 'connection_idle' || !err.notExecuted || !this.#canWait())
+      return this.#settle(call, false, err, false);
+    // Still pending under its old id, so its timeout and abort end it as before; detached from
+    // the old connection, whose close must not fail it as lost.
+    const oldId = call.id;
+    call.link = null;
+    const left = Math.max(1, Math.floor(call.deadline - performance.now()));
+    void this.#host
+      .waitForConnection?.(call.target, left, call.signal)
+      .then((connected) => this.#sendAgain(call, oldId, connected));
+  }
+
+  #sendAgain(call: OutgoingCall, oldId: number, connected: boolean): void {
+    if (this.#pending.get(oldId) !== call) return; // timed out or aborted meanwhile
+    const left = Math.floor(call.deadline - performance.now());
+    if (left < 1) return; // its deadline ends it
+    const link = connected && !this.#closed ? this.#host.link(call.target) : undefined;
+    if (link === undefined)
+      return this.#settle(call, false, this.#notConnected(call.details), false);
+    const names = this.#names.get(call.module, call.fn) as Buffer;
+    const id = this.#allocateId();
+    const frame = encodeRequestFor(link, id, left, names, call.args, call.meta, call.details);
+    if (frame instanceof RpcError) return this.#settle(call, false, frame, false);
+    this.#pending.delete(oldId);
+    call.id = id;
+    call.link = link;
+    this.#pending.set(id, call);
+    link.send(frame);
   }
 
   /** A PROBE answer arrived on `link`. */

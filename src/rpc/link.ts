@@ -41,6 +41,16 @@ export class RpcLink {
   load: ServerLoad | undefined;
   /** Client side: the round trip of the last load probe answered on this connection, in ms. */
   rttMs: number | undefined;
+  /**
+   * Bumped for every call, cast, reply and probe sent or received on this connection (the idle
+   * reaper compares it between sweeps: a counter, so the hot path reads no clock).
+   */
+  activity = 0;
+  /**
+   * Set when this node closes the connection for idleness: a call that still arrives on it is
+   * refused as not executed (`connection_idle`), and its caller sends it again instead of losing it.
+   */
+  closingIdle = false;
 
   constructor(readonly wire: Wire) {
     this.peer = wire.peerName as string;
@@ -50,6 +60,7 @@ export class RpcLink {
 
   /** Queues a frame. */
   send(frame: OutgoingFrame): void {
+    this.activity++;
     if (frame instanceof Uint8Array) this.wire.send(frame);
     else this.wire.send2(frame.header, frame.body);
   }

@@ -52,6 +52,11 @@ export class ProbeTable {
     });
   }
 
+  /** Adds to `busy` the links with a probe waiting for its answer (for the idle sweep). */
+  addLinksTo(busy: Set<RpcLink>): void {
+    for (const probe of this.#probes.values()) busy.add(probe.link);
+  }
+
   /** A PROBE answer arrived on `link`. */
   onReply(link: RpcLink, frame: Buffer): void {
     if (frame.length < 11) return;

@@ -272,6 +272,8 @@ export class RpcServer {
         notExecuted: true,
       });
     }
+    // A cast is still served: nothing waits for its reply.
+    if (call.link?.closingIdle === true && !call.isCast) return this.#closingIdle(call);
     const table = this.#modules.get(call.module);
     const handler = table?.get(call.fn);
     if (handler) return handler;
@@ -280,6 +282,15 @@ export class RpcServer {
       details: this.#details(call),
       notExecuted: true,
     });
+  }
+
+  /** A call that reached this node on a connection it is closing for idleness. */
+  #closingIdle(call: IncomingCall): RpcError {
+    return new RpcError(
+      'service_unavailable',
+      `node ${this.#host.selfName} is closing its idle connection to ${call.caller}; call again`,
+      { details: { ...this.#details(call), reason: 'connection_idle' }, notExecuted: true },
+    );
   }
 
   /** A handler finished: settle the bookkeeping, then reply. */

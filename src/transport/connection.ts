@@ -28,12 +28,16 @@ import {
   proofMatches,
 } from './handshake.js';
 import { checkIntervalMs, Heartbeat, pingIntervalMs } from './heartbeat.js';
-import { MessageType, PROTOCOL_VERSIONS } from './message-types.js';
+import { GoodbyeReason, MessageType, PROTOCOL_VERSIONS } from './message-types.js';
 import { describeSocketError } from './socket-errors.js';
 import { everyInterval } from './tick-groups.js';
 
-/** Why a ready connection ended, as `nodedown` reports it. */
-export type DownReason = 'closed' | 'timeout' | 'goodbye';
+/**
+ * Why a ready connection ended, as `nodedown` reports it. `'idle'`: closed because nothing used
+ * it for the idle timeout (`connections: 'on-demand'`); the node is still there and a member of
+ * its groups, and the next call dials it again.
+ */
+export type DownReason = 'closed' | 'timeout' | 'goodbye' | 'idle';
 
 /** Frames larger than this are refused before the peer has authenticated. */
 const PREAUTH_MAX_FRAME_BYTES = 64 * 1024;
@@ -49,6 +53,8 @@ export interface ConnectionHost {
   readonly maxSendQueueBytes: number;
   readonly heartbeatTimeoutMs: number;
   readonly handshakeTimeoutMs: number;
+  /** Whether this node takes an idle close as a closed connection, not a departure (sent in HELLO). */
+  readonly acceptsIdleClose: boolean;
   readonly logger: Logger;
   /** Logs a warning unless one with the same key was logged recently (recurring refusals). */
   warnLimited(key: string, message: string): void;
@@ -58,8 +64,11 @@ export interface ConnectionHost {
   /** The peer is known to be ready too (`connect()` resolves here). */
   onConfirmed(conn: Connection): void;
   onMessage(conn: Connection, type: number, frame: Buffer): void;
-  /** The peer said goodbye: it must no longer be used for new requests (the socket stays open for replies). */
-  onLeaving(conn: Connection): void;
+  /**
+   * The peer said goodbye (`idle`: it closes an idle connection and stays): the connection must
+   * no longer be used for new requests (the socket stays open for replies).
+   */
+  onLeaving(conn: Connection, idle: boolean): void;
   /** Called once. `wasReady` tells whether upper layers ever saw the connection. */
   onClose(conn: Connection, reason: DownReason, detail: string, wasReady: boolean): void;
 }
@@ -73,6 +82,8 @@ type State = 'handshaking' | 'ready' | 'closing' | 'leaving' | 'closed';
 
 /** Every ping is the same 5 bytes. */
 const PING = buildFrame(MessageType.Ping);
+/** A GOODBYE that closes an idle connection (peers that announced `idleClose` only). */
+const IDLE_GOODBYE = buildFrame(MessageType.Goodbye, Buffer.from([GoodbyeReason.Idle]));
 
 /** How long a goodbye waits for the peer's acknowledgement. */
 const GOODBYE_ACK_TIMEOUT_MS = 2_000;
@@ -106,6 +117,8 @@ export class Connection {
   #confirmed = false;
   #heartbeat: Heartbeat | undefined;
   #overflowing = false;
+  /** Set once either side said goodbye to close this connection for idleness. */
+  #idle = false;
   #timer: NodeJS.Timeout;
   /** Ends this connection's heartbeat ticks (set once ready). */
   #stopTicks: (() => void) | undefined;
@@ -139,6 +152,7 @@ export class Connection {
           nonce: this.#nonce,
           maxFrameBytes: host.maxFrameBytes,
           heartbeatTimeoutMs: host.heartbeatTimeoutMs,
+          ...(host.acceptsIdleClose && { idleClose: true }),
         }),
       ),
     );
@@ -150,6 +164,11 @@ export class Connection {
 
   get closed(): boolean {
     return this.#state === 'closed';
+  }
+
+  /** `true` while this node closes the connection for idleness and waits for the peer's answer. */
+  get closingIdle(): boolean {
+    return this.#state === 'closing' && this.#idle;
   }
 
   /** `true` once the handshake completed, until the socket closes (also while saying goodbye). */
@@ -237,15 +256,18 @@ export class Connection {
 
   /**
    * Says goodbye. Frames that were already on their way are still answered until the peer
-   * acknowledges (or {@link GOODBYE_ACK_TIMEOUT_MS} passes); then the socket closes.
+   * acknowledges (or {@link GOODBYE_ACK_TIMEOUT_MS} passes); then the socket closes. `'idle'`
+   * closes an idle connection only: the peer keeps this node (send it only to a peer whose
+   * HELLO had `idleClose`).
    */
-  goodbye(): void {
+  goodbye(reason?: 'idle'): void {
     if (this.#state !== 'ready') {
       if (this.#state === 'handshaking') this.#close('closed', 'closed by this node', false);
       return;
     }
     this.#state = 'closing';
-    this.#send(buildFrame(MessageType.Goodbye));
+    this.#idle = reason === 'idle';
+    this.#send(this.#idle ? IDLE_GOODBYE : buildFrame(MessageType.Goodbye));
     this.#stopTicks?.();
     clearTimeout(this.#timer);
     this.#timer = setTimeout(
@@ -291,18 +313,20 @@ export class Connection {
     const type = frame[0] as number;
     if (type === MessageType.Ping) return true;
     if (type === MessageType.Goodbye) {
-      this.#onGoodbye();
+      this.#onGoodbye(frame.length > 1 && frame[1] === GoodbyeReason.Idle);
     } else {
       this.#host.onMessage(this, type, frame);
     }
     return !this.closed;
   };
 
-  #onGoodbye(): void {
+  #onGoodbye(idle: boolean): void {
     if (this.#state === 'closing') {
       // Our goodbye is acknowledged: everything the peer sent before it has been answered.
       this.#close('goodbye', 'closed by this node', true);
     } else if (this.#state === 'ready') {
+      // Only a node that announced it understands an idle close is sent one.
+      this.#idle = idle && this.#host.acceptsIdleClose;
       this.#writer.write(buildFrame(MessageType.Goodbye));
       this.#writer.flush();
       this.#state = 'leaving';
@@ -313,7 +337,7 @@ export class Connection {
         GOODBYE_ACK_TIMEOUT_MS,
       );
       this.#timer.unref();
-      this.#host.onLeaving(this);
+      this.#host.onLeaving(this, this.#idle);
     }
   }
 
@@ -488,6 +512,7 @@ export class Connection {
     if (this.#state === 'closed') return;
     const wasReady = this.established;
     if (this.#state === 'leaving') reason = 'goodbye';
+    if (this.#idle) reason = 'idle';
     this.#state = 'closed';
     clearTimeout(this.#timer);
     this.#stopTicks?.();

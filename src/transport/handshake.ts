@@ -33,6 +33,12 @@ export interface Hello {
   maxFrameBytes: number;
   /** Its `heartbeatTimeoutMs`: the other side pings often enough for the stricter of the two. */
   heartbeatTimeoutMs: number;
+  /**
+   * `true` when it takes an idle close (a GOODBYE with reason `Idle`) as a closed connection,
+   * not a departure: an on-demand node, whose peers' groups come from discovery. Absent in the
+   * HELLOs of earlier releases, whose connections are never closed for idleness.
+   */
+  idleClose?: boolean;
 }
 
 const PROOF_LABEL = 'rpclb/1 cookie proof';
@@ -114,6 +120,7 @@ export function decodeHello(body: Uint8Array): Hello | string {
     nonce: h.nonce,
     maxFrameBytes: h.maxFrameBytes,
     heartbeatTimeoutMs: h.heartbeatTimeoutMs,
+    ...(h.idleClose === true && { idleClose: true }),
   };
 }
 

@@ -27,6 +27,19 @@ export const MessageType = {
   GroupDelta: 0x32,
 } as const;
 
+/**
+ * The optional one-byte body of a GOODBYE: why the connection closes. A GOODBYE without a body
+ * is a node leaving. Sent only to peers whose HELLO said they understand it (`idleClose`), so a
+ * node of an earlier release never reads a body (it would ignore it anyway).
+ */
+export const GoodbyeReason = {
+  /**
+   * Nothing used the connection for the idle timeout (`connections: 'on-demand'`): the
+   * connection closes, the node stays (its memberships come from discovery again).
+   */
+  Idle: 0x01,
+} as const;
+
 export type MessageTypeCode = (typeof MessageType)[keyof typeof MessageType];
 
 /**

@@ -13,6 +13,7 @@ import type { Logger } from '../logger.js';
 import { describe, formatAddress, parseAddress, type ResolvedNodeOptions } from '../options.js';
 import { advertisedHost } from './advertise.js';
 import { Connection, type ConnectionHost, type DownReason } from './connection.js';
+import { IdleCloseDials } from './idle-dials.js';
 import { listen } from './listener.js';
 import { LogLimiter } from './log-limiter.js';
 import { MessageType } from './message-types.js';
@@ -63,6 +64,8 @@ export class Transport implements ConnectionHost {
   readonly maxSendQueueBytes: number;
   readonly heartbeatTimeoutMs: number;
   readonly handshakeTimeoutMs: number;
+  /** On demand, a peer's idle close is a closed connection, not a departure. */
+  readonly acceptsIdleClose: boolean;
   readonly logger: Logger;
 
   readonly #options: ResolvedNodeOptions;
@@ -75,6 +78,7 @@ export class Transport implements ConnectionHost {
   readonly #pendingDials = new Map<Connection, PendingDial>();
   readonly #admitted = new Map<string, Connection>();
   readonly #closeWaiters = new Set<() => void>();
+  readonly #idleDials = new IdleCloseDials();
   readonly #warnings = new LogLimiter();
   /**
    * Ready connections whose peer has not sent its peer list yet (it may name the node awaited).
@@ -105,6 +109,7 @@ export class Transport implements ConnectionHost {
     this.maxSendQueueBytes = options.maxSendQueueBytes;
     this.heartbeatTimeoutMs = options.heartbeatTimeoutMs;
     this.handshakeTimeoutMs = options.handshakeTimeoutMs;
+    this.acceptsIdleClose = options.connections === 'on-demand';
     this.logger = options.logger;
     this.#redialer = new Redialer({
       connect: (address) => this.connect(address),
@@ -207,11 +212,31 @@ export class Transport implements ConnectionHost {
       if (conn.peer?.address === normalized) return Promise.resolve(name);
     const inFlight = this.#dialing.get(normalized);
     if (inFlight) return inFlight;
-    const attempt = this.#dial(target.host, target.port, normalized).finally(() =>
-      this.#dialing.delete(normalized),
-    );
+    const dialNow = () => {
+      if (this.#closing) return Promise.reject(this.#unavailable('node is closing', normalized));
+      return this.#dial(target.host, target.port, normalized);
+    };
+    const closing = this.#idleDials.closingTo(this.#all, normalized);
+    const dial = closing ? this.#idleDials.after(closing, dialNow) : dialNow();
+    const attempt = dial.finally(() => this.#dialing.delete(normalized));
     this.#dialing.set(normalized, attempt);
     return attempt;
+  }
+
+  /**
+   * Closes `conn` because nothing used it for `idleMs` (on demand). It leaves the ready set at
+   * once (`onDown` with reason `'idle'`), so a new request dials again, once the peer has
+   * answered the goodbye (before that, the peer would refuse a second connection as a
+   * duplicate). `false`, and nothing done, unless `conn` is the peer's ready connection and the
+   * peer announced that it takes an idle close as one (`idleClose` in its HELLO).
+   */
+  closeIdle(conn: Connection, idleMs: number): boolean {
+    const name = conn.peerName;
+    if (this.#closing || name === undefined || this.#ready.get(name) !== conn) return false;
+    if (!conn.ready || conn.peer?.idleClose !== true) return false;
+    conn.goodbye('idle');
+    this.#down(conn, 'idle', `idle for ${Math.round(idleMs)} ms`);
+    return true;
   }
 
   /** Says goodbye to every peer and stops listening and re-dialling. */
@@ -298,13 +323,16 @@ export class Transport implements ConnectionHost {
     if (this.#awaitingPeerList.delete(conn)) this.#peerWaiters.wake();
   }
 
-  onLeaving(conn: Connection): void {
-    this.#down(conn, 'goodbye', 'peer said goodbye');
+  onLeaving(conn: Connection, idle: boolean): void {
+    if (idle) this.#down(conn, 'idle', 'the peer closed an idle connection');
+    else this.#down(conn, 'goodbye', 'peer said goodbye');
   }
 
   onClose(conn: Connection, reason: DownReason, detail: string, wasReady: boolean): void {
     this.#all.delete(conn);
     this.#awaitingPeerList.delete(conn);
+    // Started before the waiters are woken, so that a call waiting for this peer sees the dial.
+    this.#idleDials.closed(conn);
     this.#peerWaiters.wake();
     const admittedAs = conn.peerName;
     if (admittedAs !== undefined && this.#admitted.get(admittedAs) === conn)
@@ -329,7 +357,8 @@ export class Transport implements ConnectionHost {
     this.logger.info(`node down: ${name} at ${conn.remote} (${reason}: ${detail})`);
     publishNodeDown(() => ({ node: this.selfName, peer: name, reason, detail }));
     this.#handlers.onDown(name, conn, reason, detail);
-    if (this.#closing) return;
+    // A peer closed for idleness is still there: the next call dials it, nothing re-dials it.
+    if (this.#closing || reason === 'idle') return;
     if (!this.#redialer.peerLost(name) && reason !== 'goodbye' && conn.peer) {
       this.#redialer.keep(conn.peer.address, 'lost', name);
     }
@@ -370,6 +399,8 @@ export class Transport implements ConnectionHost {
     if (this.#closing) return false;
     if (this.#awaitingPeerList.size > 0 || this.#redialer.mayLeadTo(peer)) return true;
     for (const conn of this.#all) {
+      // A dial to it waits for this connection's idle close to finish.
+      if (conn.closingIdle && conn.peerName === peer) return true;
       if (conn.established || conn.closed) continue;
       const dial = this.#pendingDials.get(conn);
       const name = conn.claimedName ?? (dial && this.#redialer.peerOf(dial.address));

@@ -43,6 +43,8 @@ class Pipe {
   #rateFreeAt = 0;
   #timer: NodeJS.Timeout | undefined;
   #ended = false;
+  /** No byte of this pipe passes before this time (`Date.now()`); see {@link FaultProxy.stallOpen}. */
+  heldUntil = 0;
 
   constructor(proxy: FaultProxy, from: net.Socket, to: net.Socket) {
     this.#proxy = proxy;
@@ -77,7 +79,12 @@ class Pipe {
     while (this.#queue.length > 0 && !this.#to.destroyed) {
       const head = this.#queue[0] as { chunk: Buffer; at: number };
       const now = Date.now();
-      const due = Math.max(head.at, this.#proxy.stalledUntil, rate ? this.#rateFreeAt : 0);
+      const due = Math.max(
+        head.at,
+        this.#proxy.stalledUntil,
+        this.heldUntil,
+        rate ? this.#rateFreeAt : 0,
+      );
       if (due > now) {
         this.#timer = setTimeout(() => this.pump(), due - now);
         return;
@@ -139,6 +146,18 @@ export class FaultProxy {
   stall(ms: number): void {
     this.stalledUntil = Math.max(this.stalledUntil, Date.now() + ms);
     for (const pipe of this.#pipes) pipe.pump();
+  }
+
+  /**
+   * Holds the bytes of the connections open now, both ways, for `ms`; connections opened later
+   * are not held (so their bytes can overtake those of an older connection, as after a loss).
+   */
+  stallOpen(ms: number): void {
+    const until = Date.now() + ms;
+    for (const pipe of this.#pipes) {
+      pipe.heldUntil = Math.max(pipe.heldUntil, until);
+      pipe.pump();
+    }
   }
 
   /** Closes the listener and every proxied connection. */

@@ -42,6 +42,8 @@ export interface HandshakeOptions {
   versions?: VersionRange;
   /** The heartbeat timeout announced in HELLO. @default 3 000 */
   heartbeatTimeoutMs?: number;
+  /** Announce that this peer takes an idle close as one (as on-demand nodes do). @default false */
+  idleClose?: boolean;
 }
 
 /** A decoded reply to a call made with {@link RawPeer.call}. */
@@ -146,6 +148,7 @@ export class RawPeer {
         maxFrameBytes: options.maxFrameBytes ?? 32 * 2 ** 20,
         heartbeatTimeoutMs: options.heartbeatTimeoutMs ?? 3_000,
         versions: options.versions ?? { min: 1, max: 1 },
+        ...(options.idleClose === true && { idleClose: true }),
       }),
     );
     const hello = decodeHello((await this.nextFrame(MessageType.Hello, timeoutMs)).subarray(1));

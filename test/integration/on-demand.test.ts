@@ -46,7 +46,7 @@ const roundRobin = (node: RpcNode, match: string) =>
 test('connections: a bad value and a discovery that carries no groups are configuration errors', async () => {
   await assert.rejects(
     startNode({ ...quiet, name: 'od-bad@127.0.0.1', connections: 'lazy' as 'mesh' }),
-    /option "connections" must be "mesh" or "on-demand", received "lazy"/,
+    /option "connections" must be "mesh", "on-demand", or \{ mode: "on-demand", idleTimeoutMs \}, received "lazy"/,
   );
   await assert.rejects(
     startNode({ ...quiet, name: 'od-seeds@127.0.0.1', connections: 'on-demand' }),

@@ -19,6 +19,8 @@ import {
   startNode,
 } from '../../src/index.js';
 import { encodeValue } from '../../src/rpc/codec.js';
+import { GoodbyeReason, MessageType } from '../../src/transport/message-types.js';
+import { MemoryRegistry } from '../helpers/memory-discovery.js';
 import { RawPeer } from '../helpers/raw-peer.js';
 
 const COOKIE = 'reasons';
@@ -153,6 +155,32 @@ describe('every details.reason, produced for real', () => {
       await held;
       await closing;
       return refused;
+    },
+    connection_idle: async () => {
+      // A raw peer that takes idle closes: it calls right after the node's idle goodbye, as a
+      // caller whose call crossed the goodbye on the wire would.
+      const registry = new MemoryRegistry();
+      const n = await startNode({
+        name: 'r-idle@127.0.0.1',
+        ...quiet,
+        connections: { mode: 'on-demand', idleTimeoutMs: 50 },
+        discovery: () => registry.discovery(),
+      });
+      n.expose('T', { echo: (x: unknown) => x });
+      const name = 'zz-idle@127.0.0.1';
+      registry.entries.set(name, { name, address: '127.0.0.1:1', incarnation: 'i', groups: {} });
+      registry.publish();
+      const peer = await RawPeer.connect(n.address);
+      try {
+        await peer.handshake({ name, cookie: COOKIE, idleClose: true });
+        const idleGoodbye = (f: Buffer) =>
+          f[0] === MessageType.Goodbye && f[1] === GoodbyeReason.Idle;
+        await peer.nextFrame(idleGoodbye, 5_000);
+        return rebuilt((await peer.call('T', 'echo', [1])).value);
+      } finally {
+        peer.destroy();
+        await n.destroy();
+      }
     },
     node_closed: async () => {
       const e = await startNode({ name: 'r-e@127.0.0.1', ...quiet });

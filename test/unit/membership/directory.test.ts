@@ -75,3 +75,36 @@ test('a node seen lost is left out until its entry changes incarnation or outliv
     mock.timers.reset();
   }
 });
+
+test('an idle close hands a node back to its entry with no leave; without an entry it is dropped', () => {
+  const { directory, connected, groups } = setup();
+  directory.update(new Map([['a@h', entry('1', { work: 2 })]]));
+  connected.add('a@h');
+  directory.peerUp('a@h');
+  groups.set('a@h', { work: 2 }); // what the connection said
+  assert.equal(directory.reports('a@h', ['work']), true);
+  assert.equal(directory.reports('a@h', ['work', 'other']), false);
+  assert.equal(directory.reports('a@h', []), false);
+  assert.equal(directory.reports('b@h', []), false, 'no entry: nothing would speak for b');
+  connected.delete('a@h');
+  directory.idleClosed('a@h');
+  assert.deepEqual(groups.get('a@h'), { work: 2 }, 'replaced, never dropped');
+  assert.equal(directory.addressOf('a@h'), '127.0.0.1:5000', 'not left out: the next call dials');
+  // Its entry speaks for it again: a change it registers is applied.
+  directory.update(new Map([['a@h', entry('1', { other: 1 })]]));
+  assert.deepEqual(groups.get('a@h'), { other: 1 });
+  groups.set('c@h', { work: 1 });
+  directory.idleClosed('c@h');
+  assert.equal(groups.has('c@h'), false);
+});
+
+test('an idle close after a loss clears the loss (the node answered, it is alive)', () => {
+  const { directory, groups } = setup();
+  directory.update(new Map([['a@h', entry('1')]]));
+  directory.peerDown('a@h', '1');
+  assert.equal(directory.addressOf('a@h'), undefined);
+  directory.idleClosed('a@h');
+  assert.equal(directory.addressOf('a@h'), '127.0.0.1:5000');
+  assert.deepEqual(groups.get('a@h'), { work: 1 });
+  directory.clear();
+});
