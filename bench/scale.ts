@@ -41,6 +41,7 @@ import {
   stats,
   writeScaleDocs,
 } from './lib/scale-report.js';
+import { percentile } from './lib/stats.js';
 
 const CHILD = fileURLToPath(new URL('./scale-child.js', import.meta.url));
 /** Small heaps and one helper thread: a hundred processes share two cores. */
@@ -295,6 +296,11 @@ async function idleFigures(nodes: Node[], o: ScaleOptions) {
     completeAfterIdle: idle.filter((i) => i.peers === o.nodes - 1).length,
     sockets: stats(idle.map((i) => i.sockets)),
     idleCpuPct: cpu(0),
+    idleCpuP90: percentile(
+      idle.map((i) => i.cpuPct),
+      90,
+    ),
+    idleOverTarget: idle.filter((i) => i.cpuPct > 1).length,
     workerIdleCpuPct: cpu(0, split),
     callerIdleCpuPct: cpu(split),
     rssMiB: stats(idle.map((i) => i.rss / MiB)),

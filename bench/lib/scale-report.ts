@@ -78,6 +78,9 @@ export interface ModeResult {
   callerSockets?: Stats;
   workerSockets?: Stats;
   idleCpuPct: Stats;
+  /** The 90th percentile of the nodes' idle CPU, and how many nodes were over the 1 % target. */
+  idleCpuP90?: number;
+  idleOverTarget?: number;
   callerIdleCpuPct?: Stats;
   workerIdleCpuPct?: Stats;
   rssMiB: Stats;
@@ -191,6 +194,11 @@ function rows(r: ScaleResults): string[] {
     line(
       `**idle CPU per node**, % of a core over ${r.options.idleS} s: median (max)`,
       (m) => `**${f(m.idleCpuPct.median, 2)}** (${f(m.idleCpuPct.max, 2)})`,
+    ),
+    line('idle CPU per node: mean; 90th percentile; nodes over 1 %', (m) =>
+      m.idleCpuP90 === undefined
+        ? '–'
+        : `${f(m.idleCpuPct.mean, 2)}; ${f(m.idleCpuP90, 2)}; ${m.idleOverTarget} of ${r.options.nodes}`,
     ),
     line('idle CPU per caller / per worker, %: median (max)', (m) =>
       m.callerIdleCpuPct && m.workerIdleCpuPct
