@@ -6,7 +6,7 @@
  */
 import { RpcError, type RpcErrorCode, type RpcErrorDetails } from '../errors.js';
 import { describe, MAX_TIMEOUT_MS, optionNames } from '../options.js';
-import { channels, type OutgoingTrace, traceSettled } from '../tracing.js';
+import { channels, OutgoingTrace, traceSettled, traceStart } from '../tracing.js';
 import type { Expiring } from './deadlines.js';
 import { type CallMetadata, envelopeProblem } from './envelope.js';
 import type { RpcLink } from './link.js';
@@ -212,6 +212,26 @@ export class TracedDirectCall extends DirectCall {
     traceSettled(channels.call, this.trace, ok, value);
     super.end(ok, value);
   }
+}
+
+/**
+ * @internal A `node.call` traced on `rpc-load-balancer:call` (made only while someone
+ * subscribes): its trace starts here, and the metadata it sends carries the trace context.
+ */
+export function tracedDirectCall(
+  selfName: string,
+  target: string,
+  module: string,
+  fn: string,
+  args: unknown[],
+  opts: ResolvedCallOptions,
+): TracedDirectCall {
+  const trace = new OutgoingTrace(selfName, undefined, target, module, fn, opts.meta);
+  trace.attempts = 1;
+  traceStart(channels.call, trace);
+  const meta = trace.outgoingMeta;
+  const options = meta === opts.meta ? opts : { ...opts, meta };
+  return new TracedDirectCall(target, module, fn, args, options, trace);
 }
 
 function noop(): void {}

@@ -2,12 +2,13 @@
  * Making calls, casts and load probes: validation, the pending-request table, timeouts, aborts
  * and cancellation, reading replies (result, trailer, the server's load), and failing every
  * pending call at once when its connection drops. Casts are sent by cast.ts, probes tracked by
- * probes.ts; checking and encoding a request, and its errors, are pure helpers in outgoing.ts.
+ * probes.ts, a traced `node.call` made in call.ts; checking and encoding a request, and the
+ * errors it can end with, are pure helpers in outgoing.ts.
  */
 import { fromWireError, RpcError, type RpcErrorDetails } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { describe } from '../options.js';
-import { channels, OutgoingTrace, traced, traceStart } from '../tracing.js';
+import { channels, traced } from '../tracing.js';
 import { MessageType } from '../transport/message-types.js';
 import { AbortWatch } from './abort-watch.js';
 import {
@@ -15,8 +16,7 @@ import {
   checkCallOptions,
   DirectCall,
   type OutgoingCall,
-  type ResolvedCallOptions,
-  TracedDirectCall,
+  tracedDirectCall,
 } from './call.js';
 import { type CastHost, type CastOptions, CastSender } from './cast.js';
 import { decodeValue, encodeValue } from './codec.js';
@@ -26,9 +26,12 @@ import type { CallMetadata } from './envelope.js';
 import type { RpcLink } from './link.js';
 import type { ServerLoad } from './load.js';
 import {
+  callTimedOut,
   checkRequest,
+  connectionLost,
   encodeFor,
   encodeRequestFor,
+  nodeClosed,
   notConnected,
   sendQueueFull,
   unencodable,
@@ -109,33 +112,9 @@ export class RpcClient {
       function: fn,
     });
     if (opts instanceof RpcError) return Promise.reject(opts);
-    if (traced(channels.call)) return this.#tracedCall(target, module, fn, args, opts);
-    const call = new DirectCall(target, module, fn, args, opts);
-    if (this.#host.captureCallSites) Error.captureStackTrace((call.site = {}), this.call);
-    this.start(call);
-    return call.promise;
-  }
-
-  /** `call` with a `rpc-load-balancer:call` trace (only while someone subscribes). */
-  #tracedCall(
-    target: string,
-    module: string,
-    fn: string,
-    args: unknown[],
-    opts: ResolvedCallOptions,
-  ): Promise<unknown> {
-    const trace = new OutgoingTrace(this.#host.selfName, undefined, target, module, fn, opts.meta);
-    trace.attempts = 1;
-    traceStart(channels.call, trace);
-    const meta = trace.outgoingMeta;
-    const call = new TracedDirectCall(
-      target,
-      module,
-      fn,
-      args,
-      meta === opts.meta ? opts : { ...opts, meta },
-      trace,
-    );
+    const call = traced(channels.call)
+      ? tracedDirectCall(this.#host.selfName, target, module, fn, args, opts)
+      : new DirectCall(target, module, fn, args, opts);
     if (this.#host.captureCallSites) Error.captureStackTrace((call.site = {}), this.call);
     this.start(call);
     return call.promise;
@@ -298,13 +277,7 @@ export class RpcClient {
   /** The connection dropped: every call pending on it fails now with `service_unavailable`. */
   onConnectionClosed(link: RpcLink, reason: string): void {
     for (const call of this.#pending.values()) {
-      if (call.link !== link) continue;
-      const err = new RpcError(
-        'service_unavailable',
-        `connection to ${call.target} lost (${reason})`,
-        { details: { ...call.details, reason: 'connection_lost' } },
-      );
-      this.#settle(call, false, withCallSite(err, call.site), false);
+      if (call.link === link) this.#settle(call, false, connectionLost(call, reason), false);
     }
     this.#probes.onConnectionClosed(link, reason);
   }
@@ -313,10 +286,7 @@ export class RpcClient {
   rejectAll(message: string): void {
     this.#closed = true;
     for (const call of this.#pending.values()) {
-      const err = new RpcError('service_unavailable', message, {
-        details: { ...call.details, reason: 'node_closed' },
-      });
-      this.#settle(call, false, withCallSite(err, call.site), false);
+      this.#settle(call, false, nodeClosed(call, message), false);
     }
     this.#probes.rejectAll(message);
     this.#deadlines.clear();
@@ -371,13 +341,7 @@ export class RpcClient {
   }
 
   readonly #onTimeout = (call: OutgoingCall): void => {
-    const timeoutMs = call.timeoutMs;
-    const err = new RpcError(
-      'request_timeout',
-      `call to ${call.target} timed out after ${timeoutMs} ms`,
-      { details: { ...call.details, timeoutMs } },
-    );
-    this.#settle(call, false, withCallSite(err, call.site), true);
+    this.#settle(call, false, callTimedOut(call), true);
   };
 
   /** An attempt that never started ends with `err`. */

@@ -1,7 +1,8 @@
 /**
  * Pure helpers of requests going out: the check of a request's target, names and arguments when
  * the cheap test failed, the encoding of a CALL or CAST frame within the peer's limits, and the
- * errors of a request that cannot go out, with the caller's stack when it was captured.
+ * errors of a request that cannot go out or ends unanswered (timed out, connection lost, node
+ * closed), with the caller's stack when it was captured.
  */
 import { RpcError, type RpcErrorDetails } from '../errors.js';
 import { describe, isValidNodeName } from '../options.js';
@@ -133,6 +134,35 @@ function tooLarge(bytes: number, limit: number, details: RpcErrorDetails): RpcEr
     `message of ${bytes} bytes exceeds the frame limit of ${limit} bytes`,
     { details: { ...details, reason: 'frame_too_large' }, notExecuted: true },
   );
+}
+
+/** `request_timeout` for a call whose reply did not come within its timeout. */
+export function callTimedOut(call: OutgoingCall): RpcError {
+  const timeoutMs = call.timeoutMs;
+  const err = new RpcError(
+    'request_timeout',
+    `call to ${call.target} timed out after ${timeoutMs} ms`,
+    {
+      details: { ...call.details, timeoutMs },
+    },
+  );
+  return withCallSite(err, call.site);
+}
+
+/** `service_unavailable` for a call pending on a connection that dropped. */
+export function connectionLost(call: OutgoingCall, reason: string): RpcError {
+  const err = new RpcError('service_unavailable', `connection to ${call.target} lost (${reason})`, {
+    details: { ...call.details, reason: 'connection_lost' },
+  });
+  return withCallSite(err, call.site);
+}
+
+/** `service_unavailable` for a call still pending when the node closes. */
+export function nodeClosed(call: OutgoingCall, message: string): RpcError {
+  const err = new RpcError('service_unavailable', message, {
+    details: { ...call.details, reason: 'node_closed' },
+  });
+  return withCallSite(err, call.site);
 }
 
 /** Points an asynchronously raised error's stack at the line that made the call. */

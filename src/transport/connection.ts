@@ -4,31 +4,18 @@
  * A guarded state machine: `handshaking → ready → closed`, changed only in `#setState`.
  * The transport decides admission (duplicates, names in use) through the {@link ConnectionHost}
  * seam; upper layers see only ready connections, their messages, and their close reason.
- *
- * Who decides: of the two nodes, the one with the smaller name sends the verdict (WELCOME or
- * REJECT) once the cookie proofs check out; the other becomes ready and answers WELCOME; the
- * decider becomes ready on that answer. One decider per pair means two connections dialled at
- * the same moment can never both be accepted, nor both refused. The decider's first frame
- * after it is ready (always a peer list) tells the other side that both are ready.
+ * The handshake itself (HELLO, cookie proofs, who decides) is in connection-handshake.ts.
  */
 import type { Socket } from 'node:net';
 import { publishConnectionDropped } from '../diagnostics.js';
 import type { Logger } from '../logger.js';
+import { Handshake, handshakeFailure } from './connection-handshake.js';
 import { FrameDecoder, FrameError } from './frame-decoder.js';
 import { FrameWriter } from './frame-writer.js';
 import { buildFrame } from './frames.js';
-import {
-  cookieProof,
-  decodeHello,
-  encodeHello,
-  formatVersions,
-  type Hello,
-  negotiateVersion,
-  newNonce,
-  proofMatches,
-} from './handshake.js';
+import type { Hello } from './handshake.js';
 import { checkIntervalMs, Heartbeat, pingIntervalMs } from './heartbeat.js';
-import { GoodbyeReason, MessageType, PROTOCOL_VERSIONS } from './message-types.js';
+import { GoodbyeReason, MessageType } from './message-types.js';
 import { describeSocketError } from './socket-errors.js';
 import { everyInterval } from './tick-groups.js';
 
@@ -110,16 +97,15 @@ export class Connection {
   readonly #host: ConnectionHost;
   readonly #decoder = new FrameDecoder(PREAUTH_MAX_FRAME_BYTES);
   readonly #writer: FrameWriter;
-  readonly #nonce = newNonce();
+  readonly #handshake: Handshake;
   #state: State = 'handshaking';
-  #proofVerified = false;
-  #welcomed = false;
   #confirmed = false;
   #heartbeat: Heartbeat | undefined;
   #overflowing = false;
   /** Set once either side said goodbye to close this connection for idleness. */
   #idle = false;
-  #timer: NodeJS.Timeout;
+  /** Waits for the peer's answer to a goodbye (either side's). */
+  #goodbyeTimer: NodeJS.Timeout | undefined;
   /** Ends this connection's heartbeat ticks (set once ready). */
   #stopTicks: (() => void) | undefined;
 
@@ -140,21 +126,16 @@ export class Connection {
       this.#fail('closed', this.socketError);
     });
     socket.on('close', () => this.#fail('closed', 'socket closed'));
-    this.#timer = setTimeout(() => this.#handshakeTimedOut(), host.handshakeTimeoutMs);
-    this.#timer.unref();
-    this.#send(
-      buildFrame(
-        MessageType.Hello,
-        encodeHello({
-          name: host.selfName,
-          incarnation: host.incarnation,
-          address: host.advertisedAddress,
-          nonce: this.#nonce,
-          maxFrameBytes: host.maxFrameBytes,
-          heartbeatTimeoutMs: host.heartbeatTimeoutMs,
-          ...(host.acceptsIdleClose && { idleClose: true }),
-        }),
-      ),
+    this.#handshake = new Handshake(
+      {
+        send: (frame) => this.#send(frame),
+        close: (reason, detail, flush) => this.#close(reason, detail, flush),
+        protocolError: (detail) => this.#protocolError(detail),
+        publishDropped: (reason) => this.#publishDropped(reason),
+        becomeReady: () => this.#becomeReady(),
+      },
+      host,
+      this,
     );
   }
 
@@ -183,19 +164,13 @@ export class Connection {
 
   /** Why a dialled connection ended before it was ready, in plain words. */
   get failure(): string {
-    if (this.refusal !== undefined) return this.refusal;
-    if (this.socketError !== undefined) return this.socketError;
-    if (this.claimedName !== undefined)
-      return 'the peer closed the connection during the handshake';
-    return 'encrypted' in this.socket
-      ? "the peer closed the connection during the TLS handshake (it may not accept this node's certificate)"
-      : 'the peer closed the connection without a hello (is it a node of this cluster? does it use TLS?)';
+    return handshakeFailure(this);
   }
 
   /** `to|from host:port (name)`, for log lines. */
   describe(): string {
     // Until its cookie proof checked out, a name is only what the other side claims.
-    const claim = this.#proofVerified ? '' : 'claims ';
+    const claim = this.#handshake.proofVerified ? '' : 'claims ';
     const who = this.claimedName === undefined ? '' : ` (${claim}${this.claimedName})`;
     return `${this.initiator ? 'to' : 'from'} ${this.remote}${who}`;
   }
@@ -269,12 +244,11 @@ export class Connection {
     this.#idle = reason === 'idle';
     this.#send(this.#idle ? IDLE_GOODBYE : buildFrame(MessageType.Goodbye));
     this.#stopTicks?.();
-    clearTimeout(this.#timer);
-    this.#timer = setTimeout(
+    this.#goodbyeTimer = setTimeout(
       () => this.#close('goodbye', 'goodbye not acknowledged', false),
       GOODBYE_ACK_TIMEOUT_MS,
     );
-    this.#timer.unref();
+    this.#goodbyeTimer.unref();
   }
 
   /** Closes at once, without goodbye. */
@@ -306,7 +280,7 @@ export class Connection {
     // A refused connection is ended with a flush and may still receive bytes: ignore them.
     if (this.#state === 'closed') return false;
     if (this.#state === 'handshaking') {
-      this.#onHandshakeFrame(frame);
+      this.#handshake.onFrame(frame);
       return !this.closed;
     }
     if (!this.#confirmed) this.#confirm();
@@ -331,96 +305,13 @@ export class Connection {
       this.#writer.flush();
       this.#state = 'leaving';
       this.#stopTicks?.();
-      clearTimeout(this.#timer);
-      this.#timer = setTimeout(
+      this.#goodbyeTimer = setTimeout(
         () => this.#close('goodbye', 'peer said goodbye', false),
         GOODBYE_ACK_TIMEOUT_MS,
       );
-      this.#timer.unref();
+      this.#goodbyeTimer.unref();
       this.#host.onLeaving(this, this.#idle);
     }
-  }
-
-  #onHandshakeFrame(frame: Buffer): void {
-    const type = frame[0];
-    const body = frame.subarray(1);
-    if (type === MessageType.Hello && !this.peer) return this.#onHello(body);
-    if (type === MessageType.Auth && this.peer && !this.#proofVerified) return this.#onAuth(body);
-    if (type === MessageType.Welcome && this.#proofVerified) {
-      if (!this.#isDecider()) return this.#accept();
-      if (this.#welcomed) return this.#becomeReady();
-    }
-    if (type === MessageType.Reject) {
-      const reason = body.toString('utf8', 0, Math.min(body.length, 200));
-      this.refusal = reason;
-      return this.#close(
-        'closed',
-        `refused by ${this.claimedName ?? 'the peer'}: ${reason}`,
-        false,
-      );
-    }
-    this.#protocolError(`unexpected handshake message 0x${(type ?? 0).toString(16)}`);
-  }
-
-  #onHello(body: Buffer): void {
-    const hello = decodeHello(body);
-    if (typeof hello === 'string') return this.#protocolError(hello);
-    this.claimedName = hello.name;
-    if (hello.name === this.#host.selfName) {
-      this.#host.logger.debug(`connection ${this.describe()} refused: it is this node itself`);
-      return this.#refuse('a node cannot connect to itself');
-    }
-    const version = negotiateVersion(PROTOCOL_VERSIONS, hello.versions);
-    if (version === undefined) {
-      const reason = `no common protocol version (this node speaks ${formatVersions(PROTOCOL_VERSIONS)}, ${hello.name} speaks ${formatVersions(hello.versions)})`;
-      this.peer = hello;
-      // A node of another version keeps re-dialling: one warning a minute is enough.
-      this.#host.warnLimited(
-        `version ${this.socket.remoteAddress} ${hello.name}`,
-        `connection ${this.describe()} refused: ${reason}`,
-      );
-      this.#publishDropped(reason);
-      return this.#refuse(reason);
-    }
-    this.protocol = version;
-    this.peer = hello;
-    const proof = cookieProof(
-      this.#host.cookie,
-      hello.nonce,
-      this.#nonce,
-      this.#host.selfName,
-      hello.name,
-    );
-    this.#send(buildFrame(MessageType.Auth, proof));
-  }
-
-  #onAuth(body: Buffer): void {
-    const peer = this.peer as Hello;
-    const expected = cookieProof(
-      this.#host.cookie,
-      this.#nonce,
-      peer.nonce,
-      peer.name,
-      this.#host.selfName,
-    );
-    if (!proofMatches(body, expected)) {
-      this.#host.warnLimited(
-        `cookie ${this.socket.remoteAddress} ${peer.name}`,
-        `connection ${this.describe()} refused: wrong cookie (the cookies of the two nodes differ)`,
-      );
-      this.#publishDropped('wrong cookie');
-      return this.#refuse('wrong cookie');
-    }
-    this.#proofVerified = true;
-    if (this.#isDecider()) this.#accept();
-  }
-
-  #accept(): void {
-    const refusal = this.#host.admit(this);
-    if (refusal !== null) return this.#refuse(refusal);
-    this.#send(buildFrame(MessageType.Welcome));
-    if (this.#isDecider()) this.#welcomed = true;
-    else this.#becomeReady();
   }
 
   #becomeReady(): void {
@@ -428,7 +319,7 @@ export class Connection {
     this.sendLimit = Math.min(peer.maxFrameBytes, this.#host.maxFrameBytes);
     this.#decoder.setMaxFrameBytes(this.#host.maxFrameBytes);
     this.#state = 'ready';
-    clearTimeout(this.#timer);
+    this.#handshake.stop();
     // Ping for the stricter of the two timeouts, so a peer with a shorter one never starves of
     // pings; silence is judged against this node's own timeout, on its own cadence.
     const own = this.#host.heartbeatTimeoutMs;
@@ -443,7 +334,7 @@ export class Connection {
       stopChecks();
     };
     this.#host.onReady(this);
-    if (this.#isDecider() && this.#state === 'ready') this.#confirm();
+    if (this.#handshake.isDecider() && this.#state === 'ready') this.#confirm();
   }
 
   #confirm(): void {
@@ -467,27 +358,6 @@ export class Connection {
       ),
     defer: (check: () => void) => setImmediate(check),
   };
-
-  #isDecider(): boolean {
-    return this.#host.selfName < (this.peer as Hello).name;
-  }
-
-  #refuse(reason: string): void {
-    this.refusal = reason;
-    this.#send(buildFrame(MessageType.Reject, Buffer.from(reason)));
-    this.#close('closed', `refused: ${reason}`, true);
-  }
-
-  /** A peer that never completes the handshake (silent, or a truncated frame) is dropped. */
-  #handshakeTimedOut(): void {
-    const detail = `handshake timed out after ${this.#host.handshakeTimeoutMs} ms`;
-    this.socketError ??= detail;
-    // An incoming one is a stranger worth a warning; a dial's failure is reported by connect().
-    if (this.initiator) this.#host.logger.debug(`connection ${this.describe()} dropped: ${detail}`);
-    else this.#host.logger.warn(`connection ${this.describe()} dropped: ${detail}`);
-    this.#publishDropped(detail);
-    this.#close('timeout', detail, false);
-  }
 
   #protocolError(detail: string): void {
     this.#host.logger.warn(`connection ${this.describe()} dropped: ${detail}`);
@@ -514,7 +384,8 @@ export class Connection {
     if (this.#state === 'leaving') reason = 'goodbye';
     if (this.#idle) reason = 'idle';
     this.#state = 'closed';
-    clearTimeout(this.#timer);
+    this.#handshake.stop();
+    clearTimeout(this.#goodbyeTimer);
     this.#stopTicks?.();
     this.#heartbeat?.stop();
     this.#writer.close(flush);

@@ -67,3 +67,15 @@ function tlsServer(options: ListenerOptions): tls.Server {
   });
   return server;
 }
+
+/** Stops listening; resolves once the server has closed, or after 3 s at the most. */
+export function closeServer(server: net.Server): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, 3_000);
+    timer.unref();
+    server.close(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}

@@ -2,19 +2,20 @@
  * The node's network side: listens, dials, admits authenticated connections (one per peer),
  * keeps what discovery reports (the seeds by default) and lost peers re-dialled with backoff,
  * and exchanges peer lists so that any seed leads to a full mesh. Upper layers see `onUp` /
- * `onDown` / `onMessage` only.
+ * `onDown` / `onMessage` only. Who is admitted is decided in admission.ts, dials are tracked
+ * in dials.ts.
  */
 import { randomBytes } from 'node:crypto';
-import net from 'node:net';
-import tls from 'node:tls';
+import type net from 'node:net';
 import { publishNodeDown, publishNodeUp } from '../diagnostics.js';
-import { RpcError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { describe, formatAddress, parseAddress, type ResolvedNodeOptions } from '../options.js';
+import { formatAddress, parseAddress, type ResolvedNodeOptions } from '../options.js';
+import { Admission } from './admission.js';
 import { advertisedHost } from './advertise.js';
 import { Connection, type ConnectionHost, type DownReason } from './connection.js';
+import { badAddress, connectFailed, Dials, dialSocket } from './dials.js';
 import { IdleCloseDials } from './idle-dials.js';
-import { listen } from './listener.js';
+import { closeServer, listen } from './listener.js';
 import { LogLimiter } from './log-limiter.js';
 import { MessageType } from './message-types.js';
 import { decodePeerList, encodePeerList } from './peer-list.js';
@@ -31,9 +32,6 @@ export interface TransportHandlers {
   onMessage(conn: Connection, type: number, frame: Buffer): void;
 }
 
-/** `connect()` waits this long for the surviving connection after a duplicate was refused. */
-const DUPLICATE_WAIT_MS = 5_000;
-
 /** Sockets adopted by transports in this process: all of them, and those not closed yet. */
 const socketStats = { opened: 0, open: 0 };
 
@@ -44,12 +42,6 @@ const socketStats = { opened: 0, open: 0 };
  */
 export function transportSocketStats(): { opened: number; open: number } {
   return { ...socketStats };
-}
-
-interface PendingDial {
-  readonly resolve: (peer: string) => void;
-  readonly reject: (err: RpcError) => void;
-  readonly address: string;
 }
 
 export class Transport implements ConnectionHost {
@@ -72,11 +64,11 @@ export class Transport implements ConnectionHost {
   readonly #handlers: TransportHandlers;
   readonly #ready = new Map<string, Connection>();
   readonly #all = new Set<Connection>();
-  readonly #waiters = new Map<string, Set<() => void>>();
   readonly #redialer: Redialer;
-  readonly #dialing = new Map<string, Promise<string>>();
-  readonly #pendingDials = new Map<Connection, PendingDial>();
-  readonly #admitted = new Map<string, Connection>();
+  readonly #dials: Dials;
+  readonly #admission = new Admission(this.#ready, (key, message) =>
+    this.warnLimited(key, message),
+  );
   readonly #closeWaiters = new Set<() => void>();
   readonly #idleDials = new IdleCloseDials();
   readonly #warnings = new LogLimiter();
@@ -92,8 +84,6 @@ export class Transport implements ConnectionHost {
   });
   #server: net.Server | undefined;
   #closing = false;
-  /** Addresses that turned out to lead to this node itself (a discovery may list it). */
-  readonly #selfAddresses = new Set<string>();
   /**
    * Whether nodes named in peers' peer lists are dialled (the discovery decides; the list is
    * always sent, since its arrival confirms a new connection).
@@ -116,6 +106,12 @@ export class Transport implements ConnectionHost {
       isConnected: (peer) => this.#ready.has(peer),
       logger: options.logger,
       warnLimited: (key, message) => this.warnLimited(key, message),
+    });
+    this.#dials = new Dials({
+      selfName: this.selfName,
+      logger: this.logger,
+      isConnected: (peer) => this.#ready.has(peer),
+      redialer: this.#redialer,
     });
   }
 
@@ -162,7 +158,7 @@ export class Transport implements ConnectionHost {
 
   /** `true` when `address` is known to lead to this node itself. */
   isSelfAddress(address: string): boolean {
-    return address === this.advertisedAddress || this.#selfAddresses.has(address);
+    return address === this.advertisedAddress || this.#dials.isSelf(address);
   }
 
   /** The ready connection to `peer`, if any. */
@@ -201,26 +197,23 @@ export class Transport implements ConnectionHost {
     try {
       target = parseAddress(address, 'address');
     } catch {
-      const message = `connect(address): expected "host:port" with a port from 1 to 65535, received ${describe(address)}`;
-      return Promise.reject(
-        new RpcError('bad_request', message, { details: { reason: 'bad_address' } }),
-      );
+      return Promise.reject(badAddress(address));
     }
     const normalized = formatAddress(target.host, target.port);
-    if (this.#closing) return Promise.reject(this.#unavailable('node is closing', normalized));
+    if (this.#closing) return Promise.reject(connectFailed('node is closing', normalized));
     for (const [name, conn] of this.#ready)
       if (conn.peer?.address === normalized) return Promise.resolve(name);
-    const inFlight = this.#dialing.get(normalized);
+    const inFlight = this.#dials.underWay(normalized);
     if (inFlight) return inFlight;
     const dialNow = () => {
-      if (this.#closing) return Promise.reject(this.#unavailable('node is closing', normalized));
+      if (this.#closing) return Promise.reject(connectFailed('node is closing', normalized));
       return this.#dial(target.host, target.port, normalized);
     };
     const closing = this.#idleDials.closingTo(this.#all, normalized);
-    const dial = closing ? this.#idleDials.after(closing, dialNow) : dialNow();
-    const attempt = dial.finally(() => this.#dialing.delete(normalized));
-    this.#dialing.set(normalized, attempt);
-    return attempt;
+    return this.#dials.add(
+      normalized,
+      closing ? this.#idleDials.after(closing, dialNow) : dialNow(),
+    );
   }
 
   /**
@@ -270,27 +263,12 @@ export class Transport implements ConnectionHost {
 
   admit(conn: Connection): string | null {
     if (this.#closing) return 'node is shutting down';
-    const peer = conn.peer;
-    if (!peer) return 'no hello';
-    const existing = this.#ready.get(peer.name) ?? this.#admitted.get(peer.name);
-    if (existing && existing !== conn && !existing.closed) {
-      if (existing.peer?.incarnation === peer.incarnation) return 'duplicate connection';
-      const reason = `name ${peer.name} is in use by another live node`;
-      this.warnLimited(
-        `in use ${peer.name}`,
-        `connection ${conn.describe()} refused: ${reason} (connected ${existing.describe()}); ` +
-          'two processes may share a name, or the old one is frozen and not declared down yet',
-      );
-      return reason;
-    }
-    // Held until the connection is ready or closed, so no second one is admitted meanwhile.
-    this.#admitted.set(peer.name, conn);
-    return null;
+    return this.#admission.admit(conn);
   }
 
   onReady(conn: Connection): void {
     const name = conn.peerName as string;
-    if (this.#admitted.get(name) === conn) this.#admitted.delete(name);
+    this.#admission.release(conn);
     this.#ready.set(name, conn);
     this.#awaitingPeerList.add(conn);
     setTimeout(() => this.#peerListDone(conn), this.handshakeTimeoutMs).unref();
@@ -302,14 +280,7 @@ export class Transport implements ConnectionHost {
   }
 
   onConfirmed(conn: Connection): void {
-    const name = conn.peerName as string;
-    const waiters = this.#waiters.get(name);
-    if (waiters) for (const wake of [...waiters]) wake();
-    const dial = this.#pendingDials.get(conn);
-    if (dial) {
-      this.#pendingDials.delete(conn);
-      dial.resolve(name);
-    }
+    this.#dials.confirmed(conn);
   }
 
   onMessage(conn: Connection, type: number, frame: Buffer): void {
@@ -334,14 +305,8 @@ export class Transport implements ConnectionHost {
     // Started before the waiters are woken, so that a call waiting for this peer sees the dial.
     this.#idleDials.closed(conn);
     this.#peerWaiters.wake();
-    const admittedAs = conn.peerName;
-    if (admittedAs !== undefined && this.#admitted.get(admittedAs) === conn)
-      this.#admitted.delete(admittedAs);
-    const dial = this.#pendingDials.get(conn);
-    if (dial) {
-      this.#pendingDials.delete(conn);
-      this.#dialFailed(conn, dial);
-    }
+    this.#admission.release(conn);
+    this.#dials.closed(conn);
     if (wasReady) {
       this.#down(conn, reason, detail);
       this.#handlers.onClosed(conn, reason);
@@ -376,19 +341,8 @@ export class Transport implements ConnectionHost {
   }
 
   #dial(host: string, port: number, address: string): Promise<string> {
-    const tlsOptions = this.#options.tls;
-    const socket = tlsOptions
-      ? tls.connect({
-          ...(tlsOptions as tls.ConnectionOptions),
-          host,
-          port,
-          rejectUnauthorized: true,
-        })
-      : net.connect({ host, port });
-    const conn = this.#adopt(socket, true, address);
-    return new Promise<string>((resolve, reject) => {
-      this.#pendingDials.set(conn, { resolve, reject, address });
-    });
+    const socket = dialSocket(host, port, this.#options.tls);
+    return this.#dials.track(this.#adopt(socket, true, address), address);
   }
 
   /**
@@ -397,62 +351,7 @@ export class Transport implements ConnectionHost {
    */
   #couldLeadTo(peer: string): boolean {
     if (this.#closing) return false;
-    if (this.#awaitingPeerList.size > 0 || this.#redialer.mayLeadTo(peer)) return true;
-    for (const conn of this.#all) {
-      // A dial to it waits for this connection's idle close to finish.
-      if (conn.closingIdle && conn.peerName === peer) return true;
-      if (conn.established || conn.closed) continue;
-      const dial = this.#pendingDials.get(conn);
-      const name = conn.claimedName ?? (dial && this.#redialer.peerOf(dial.address));
-      if (name === undefined || name === peer) return true;
-    }
-    return false;
-  }
-
-  /** Settles the `connect()` of a dialled connection that closed before it was ready. */
-  #dialFailed(conn: Connection, dial: PendingDial): void {
-    // What the address leads to is known from the HELLO, even when refused.
-    const claimed = conn.claimedName;
-    if (claimed === this.selfName) {
-      this.logger.debug(`${dial.address} is this node itself: not dialled again`);
-      this.#redialer.forget(dial.address);
-      this.#selfAddresses.add(dial.address);
-    } else if (claimed !== undefined) this.#redialer.named(dial.address, claimed);
-    const peer = conn.peerName;
-    if (peer && conn.refusal === 'duplicate connection') {
-      this.#waitForPeer(peer).then(
-        () => dial.resolve(peer),
-        () =>
-          dial.reject(
-            this.#unavailable(`duplicate connection to ${peer} and no surviving one`, dial.address),
-          ),
-      );
-      return;
-    }
-    dial.reject(
-      this.#unavailable(`cannot connect to ${dial.address}: ${conn.failure}`, dial.address),
-    );
-  }
-
-  #waitForPeer(name: string): Promise<void> {
-    if (this.#ready.has(name)) return Promise.resolve();
-    return new Promise<void>((resolve, reject) => {
-      let waiters = this.#waiters.get(name);
-      if (!waiters) this.#waiters.set(name, (waiters = new Set()));
-      const wake = () => {
-        clearTimeout(timer);
-        waiters.delete(wake);
-        if (waiters.size === 0) this.#waiters.delete(name);
-        resolve();
-      };
-      const timer = setTimeout(() => {
-        waiters.delete(wake);
-        if (waiters.size === 0) this.#waiters.delete(name);
-        reject(new Error('timeout'));
-      }, DUPLICATE_WAIT_MS);
-      timer.unref();
-      waiters.add(wake);
-    });
+    return this.#awaitingPeerList.size > 0 || this.#dials.couldLeadTo(peer, this.#all);
   }
 
   // --- peer exchange ----------------------------------------------------------------------
@@ -477,13 +376,6 @@ export class Transport implements ConnectionHost {
     }
   }
 
-  #unavailable(message: string, address: string): RpcError {
-    return new RpcError('service_unavailable', message, {
-      details: { reason: 'connect_failed', address },
-      notExecuted: true,
-    });
-  }
-
   /** Resolves when every connection has closed (goodbyes bound themselves in time). */
   #allClosed(): Promise<void> {
     if (this.#all.size === 0) return Promise.resolve();
@@ -501,13 +393,6 @@ export class Transport implements ConnectionHost {
     const server = this.#server;
     if (!server) return;
     this.#server = undefined;
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, 3_000);
-      timer.unref();
-      server.close(() => {
-        clearTimeout(timer);
-        resolve();
-      });
-    });
+    await closeServer(server);
   }
 }
