@@ -1,7 +1,8 @@
 /**
  * One authenticated TCP (or TLS) connection to a peer node: handshake, framing, heartbeat.
  *
- * A guarded state machine: `handshaking → ready → closed`, changed only in `#setState`.
+ * A guarded state machine: `handshaking → ready → (closing | leaving) → closed` (the states are
+ * described at `State`); every step checks the state it leaves, so a late event is a no-op.
  * The transport decides admission (duplicates, names in use) through the {@link ConnectionHost}
  * seam; upper layers see only ready connections, their messages, and their close reason.
  * The handshake itself (HELLO, cookie proofs, who decides) is in connection-handshake.ts.
