@@ -15,7 +15,8 @@
  * caller's balancer has them. Results: bench/results/scale.json, the "Scale" section of
  * docs/benchmarks.md (bench/lib/scale-report.ts) and docs/benchmarks-scale.svg (scale-chart.ts).
  *
- * Options: --nodes=N (100)  --callers=N (10)  --kill=N (10)  --idle=S (10)  --settle=S (5, before idle)
+ * Options: --nodes=N (100)  --callers=N (10)  --kill=N (10)  --idle=S (10)  --settle=S (5, before the warm-up)
+ *          --rest=S (30, after the warm-up, before idle: the after-effects of start-up and load pass)
  *          --rate=N (calls/s per caller, 20)  --load=S (5, per algorithm)  --heartbeat=MS (heartbeatTimeoutMs, 3000)
  *          --min-aperture=N (12)  --subset-rate=N (100)  --subset-load=S (10): the subset mode's spread windows
  *          --modes=mesh,etcd,etcd-subset  --algorithms=LeastLoaded,RoundRobin,LeastConnections  --no-docs
@@ -62,6 +63,7 @@ function parseArgs(argv: string[]): ScaleOptions {
     kill: 10,
     idleS: 10,
     settleS: 5,
+    restS: 30,
     convergeS: 60,
     loadS: 5,
     rate: 20,
@@ -85,6 +87,7 @@ function parseArgs(argv: string[]): ScaleOptions {
     else if (k === '--kill') o.kill = int(k, v);
     else if (k === '--idle') o.idleS = int(k, v);
     else if (k === '--settle') o.settleS = int(k, v);
+    else if (k === '--rest') o.restS = int(k, v);
     else if (k === '--converge') o.convergeS = int(k, v);
     else if (k === '--load') o.loadS = int(k, v);
     else if (k === '--rate') o.rate = int(k, v);
@@ -282,7 +285,7 @@ async function warmUp(callers: Node[], o: ScaleOptions): Promise<void> {
   await load(o.rate);
   await new Promise((resolve) => setTimeout(resolve, 3_000));
   await load(0);
-  await new Promise((resolve) => setTimeout(resolve, o.settleS * 1000));
+  await new Promise((resolve) => setTimeout(resolve, (o.restS ?? o.settleS) * 1000));
 }
 
 /** The idle window: every node's CPU, memory and sockets, callers and workers apart too. */

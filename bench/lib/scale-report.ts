@@ -23,8 +23,15 @@ export interface ScaleOptions {
   callers: number;
   kill: number;
   idleS: number;
-  /** Seconds between convergence and the idle window. */
+  /** Seconds between convergence and the warm-up calls. */
   settleS: number;
+  /**
+   * Seconds between the warm-up calls and the idle window: a node keeps using more CPU for tens
+   * of seconds after start-up and load (V8's garbage collection and compilation catching up),
+   * which is not what the idle window measures. Older results lack it (the settle time was
+   * used).
+   */
+  restS?: number;
   /** Seconds to wait for every view to be complete. */
   convergeS: number;
   loadS: number;
@@ -259,7 +266,7 @@ export function renderScaleSection(r: ScaleResults): string {
       ),
       `- Machine: ${r.machine.cpu}, ${r.machine.cores} cores, ${r.machine.memoryGiB} GiB; Node.js ${r.machine.node}; commit ${r.machine.commit}.`,
       `- \`heartbeatTimeoutMs\` ${o.heartbeatTimeoutMs}, so a ping every ${r.pingIntervalMs} ms on each connection, both ways, and a check for silence every ${r.checkIntervalMs} ms; the heartbeat bound for a silent node is ${o.heartbeatTimeoutMs + r.checkIntervalMs} ms. A SIGKILLed process's sockets are closed by the kernel, so survivors drop it on the closed socket, well inside that bound; a frozen or cut-off node would take up to the bound.`,
-      `- How: each node is its own process (\`--max-old-space-size=64 --max-semi-space-size=1 --v8-pool-size=1\`), started in batches of 10; in the seeds mode every node but the first is seeded with the first three, in the etcd modes every node uses \`etcdDiscovery\` on one etcd started for the run (peer exchange left on in the mesh, as by default; off on demand). Each node reports on its own clock when its view is first complete: in a mesh, all ${o.nodes - 1} peers connected and all ${o.nodes - o.callers} workers in the group (callers: in their balancer too); on demand, all workers in the group, and for a caller, all ${o.callers} callers counted in its subset. ${o.settleS} s after convergence every caller makes calls for 3 s (\`RoundRobin\`, so on demand each dials its window) and stops; then idle CPU is \`process.cpuUsage()\` over ${o.idleS} s with no calls, every node measured at once, and memory is read at the end of that window. Then the callers call with each algorithm in turn (${o.algorithms.map((a) => `\`${a}\``).join(', ')}; a fresh balancer each, workers count what they serve; the rate and length are in the table), connections are counted, and, with the last algorithm's calls still going, the last ${o.kill} workers are SIGKILLed: each caller reports when none of them was left in its subset window (on demand: no caller can select one) and when the last left its group view (balancer members follow the group in the same tick). Every process, etcd included, is killed by pid at the end, on error or on SIGINT.`,
+      `- How: each node is its own process (\`--max-old-space-size=64 --max-semi-space-size=1 --v8-pool-size=1\`), started in batches of 10; in the seeds mode every node but the first is seeded with the first three, in the etcd modes every node uses \`etcdDiscovery\` on one etcd started for the run (peer exchange left on in the mesh, as by default; off on demand). Each node reports on its own clock when its view is first complete: in a mesh, all ${o.nodes - 1} peers connected and all ${o.nodes - o.callers} workers in the group (callers: in their balancer too); on demand, all workers in the group, and for a caller, all ${o.callers} callers counted in its subset. ${o.settleS} s after convergence every caller makes calls for 3 s (\`RoundRobin\`, so on demand each dials its window) and stops; ${o.restS ?? o.settleS} s later (a node keeps using more CPU for tens of seconds after start-up and load, V8's garbage collection and compilation catching up) idle CPU is \`process.cpuUsage()\` over ${o.idleS} s with no calls, every node measured at once, and memory is read at the end of that window. Then the callers call with each algorithm in turn (${o.algorithms.map((a) => `\`${a}\``).join(', ')}; a fresh balancer each, workers count what they serve; the rate and length are in the table), connections are counted, and, with the last algorithm's calls still going, the last ${o.kill} workers are SIGKILLed: each caller reports when none of them was left in its subset window (on demand: no caller can select one) and when the last left its group view (balancer members follow the group in the same tick). Every process, etcd included, is killed by pid at the end, on error or on SIGINT.`,
     ].join('\n'),
     SCALE_SECTION.end,
   ].join('\n\n');
