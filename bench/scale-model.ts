@@ -57,11 +57,12 @@ const BACKOFF_MAX_MS = 5_000;
 /** Mean jitter factor of a backoff delay (uniform in 50–100 %). */
 const MEAN_JITTER = 0.75;
 /**
- * Idle CPU of a node with a handful of connections, % of a core: a 4-node mesh measured by
- * `npm run bench:scale -- --nodes=4 --callers=1 --kill=1 --idle=8 --settle=15 --modes=mesh`
- * (0.65 %; a bare Node.js process with one 100 ms timer uses 0.33 % on the same machine).
+ * Idle CPU of a node with one or two connections, % of a core: the median of the on-demand
+ * workers in `npm run bench:scale` (0.23 %, after a 30 s rest; the earlier base, 0.65 %, was a
+ * 4-node mesh measured 15 s after start-up, before the heartbeats and the load sampling got
+ * cheaper, and left almost nothing of a 100-node mesh's idle CPU to its heartbeats).
  */
-export const BASE_IDLE_PCT = 0.65;
+export const BASE_IDLE_PCT = 0.23;
 
 export interface ModelParams {
   nodes: number;
