@@ -258,6 +258,9 @@ export class RpcClient {
     const link = connected && !this.#closed ? this.#host.link(call.target) : undefined;
     if (link === undefined)
       return this.#settle(call, false, this.#notConnected(call.details), false);
+    // The same bound as a first attempt: a peer that reads too slowly gets no more calls.
+    if (link.wire.sendQueueFull === true)
+      return this.#settle(call, false, sendQueueFull(call.details), false);
     const names = this.#names.get(call.module, call.fn) as Buffer;
     const id = this.#allocateId();
     const frame = encodeRequestFor(link, id, left, names, call.args, call.meta, call.details);
