@@ -5,7 +5,8 @@
  * is its heartbeat timeout, and keeps the lease alive; it puts it again (same lease) when its
  * groups change. Every node watches the prefix, so a join, a change of groups or a graceful
  * leave is seen as soon as etcd sends the event, and a crashed node's entry goes when its lease
- * expires.
+ * expires. A node puts its own entry back when another writer deletes or overwrites it, unless
+ * another live registration of its name holds it (then it warns instead of fighting over it).
  *
  * ```ts
  * import { startNode } from 'rpc-load-balancer';
@@ -16,7 +17,15 @@
 import type { Etcd3, IOptions, Lease, Watcher } from 'etcd3';
 import { optionError } from '../options.js';
 import { Backoff } from '../transport/backoff.js';
-import { EntryReader, importOptional, messageOf, OutageLog, OwnEntry, sleep } from './registry.js';
+import {
+  decodeEntry,
+  EntryReader,
+  importOptional,
+  messageOf,
+  OutageLog,
+  OwnEntry,
+  sleep,
+} from './registry.js';
 import type { DiscoveredNode, Discovery, DiscoveryHost } from './types.js';
 
 /** @default 'rpclb/nodes/' */
@@ -121,6 +130,12 @@ class EtcdSession {
   /** The view: key → node. */
   readonly #view = new Map<string, DiscoveredNode>();
   #lease: Lease | undefined;
+  /** The ID of `#lease`, to tell this node's own entry from another registration of its name. */
+  #leaseId: string | undefined;
+  /** Set when this node's entry went from etcd while its lease lives: the write loop puts it again. */
+  #entryGone = false;
+  /** The incarnation of the last other registration of this node's name warned about. */
+  #rival: string | undefined;
   #watcher: Watcher | undefined;
   /** Counts the changes of this node's groups; `#written` is the count the entry in etcd has. */
   #changes = 0;
@@ -196,7 +211,10 @@ class EtcdSession {
   }
 
   #mustWrite(): boolean {
-    return !this.#stopped && (this.#lease === undefined || this.#written !== this.#changes);
+    return (
+      !this.#stopped &&
+      (this.#lease === undefined || this.#written !== this.#changes || this.#entryGone)
+    );
   }
 
   async #writeLoop(): Promise<void> {
@@ -206,12 +224,16 @@ class EtcdSession {
       const current = this.#lease;
       // A lease also fails to be granted when etcd is down: the error is handled below.
       const lease = current ?? this.#grant();
+      const gone = this.#entryGone;
+      // Cleared before the put, so a deletion seen while it runs makes the loop put again.
+      this.#entryGone = false;
       try {
         await lease.put(this.#key).value(JSON.stringify(this.#entry.fields()));
         this.#written = changes;
-        if (current === undefined) this.#adopt(lease);
+        if (current === undefined) this.#adopt(lease, await lease.grant());
         else this.#outage.ok();
       } catch (err) {
+        this.#entryGone ||= gone;
         if (current === undefined) {
           lease.removeAllListeners('lost');
           lease.release();
@@ -229,12 +251,13 @@ class EtcdSession {
   }
 
   /** A new lease holds the entry: keep it, unless stopped meanwhile (then revoke it). */
-  #adopt(lease: Lease): void {
+  #adopt(lease: Lease, id: string): void {
     if (this.#stopped) {
       lease.revoke().catch(() => {});
       return;
     }
     this.#lease = lease;
+    this.#leaseId = id;
     this.#outage.ok();
   }
 
@@ -264,6 +287,12 @@ class EtcdSession {
         this.#view.clear();
         for (const kv of res.kvs) this.#put(kv.key.toString(), kv.value.toString());
         this.#report();
+        // Only with no put of its own under way, which the read may have missed.
+        if (this.#writer === undefined) {
+          const own = res.kvs.find((kv) => kv.key.toString() === this.#key);
+          if (own) this.#ownEntryWritten(own.value.toString(), own.lease);
+          else this.#ownEntryGone('missing');
+        }
         this.#outage.ok();
         await this.#watch(BigInt(res.header.revision) + 1n, run);
         return;
@@ -291,11 +320,16 @@ class EtcdSession {
     this.#watcher = watcher;
     let disconnected = false;
     watcher.on('put', (kv) => {
-      this.#put(kv.key.toString(), kv.value.toString());
+      const key = kv.key.toString();
+      const value = kv.value.toString();
+      if (key === this.#key) this.#ownEntryWritten(value, kv.lease);
+      this.#put(key, value);
       this.#report();
     });
     watcher.on('delete', (kv) => {
-      if (this.#view.delete(kv.key.toString())) this.#report();
+      const key = kv.key.toString();
+      if (key === this.#key) this.#ownEntryGone('deleted');
+      if (this.#view.delete(key)) this.#report();
     });
     watcher.on('disconnected', (err: unknown) => {
       disconnected = true;
@@ -309,6 +343,39 @@ class EtcdSession {
       this.#outage.failed('watching', err, this.#view.size);
       if (this.#watcher === watcher) void this.#sync();
     });
+  }
+
+  /**
+   * This node's key was written. Another live registration of its name (another lease, another
+   * incarnation: a second process with the same name) is left alone with a warning, as two nodes
+   * putting in turn would never settle; anything else but its own entry is put back.
+   */
+  #ownEntryWritten(value: string, lease: string): void {
+    if (this.#stopped || this.#lease === undefined) return;
+    const node = decodeEntry(value);
+    const { address, incarnation, name } = this.#host;
+    if (node?.address === address && node.incarnation === incarnation) return;
+    const rival = node?.name === name ? node.incarnation : undefined;
+    if (rival !== undefined && lease !== '0' && lease !== this.#leaseId) {
+      if (rival !== this.#rival) {
+        this.#rival = rival;
+        this.#host.logger.warn(
+          `etcd: another node registers as ${name} (at ${node?.address}); node names must be unique in a cluster, and this node leaves the entry to the last writer`,
+        );
+      }
+      return;
+    }
+    this.#ownEntryGone('overwritten');
+  }
+
+  /** This node's entry went from etcd (or was overwritten) while its lease lives: put it again. */
+  #ownEntryGone(how: 'deleted' | 'missing' | 'overwritten'): void {
+    if (this.#stopped || this.#lease === undefined) return;
+    this.#host.logger.warn(
+      `etcd: this node's entry at ${JSON.stringify(this.#key)} was ${how === 'overwritten' ? 'overwritten by another writer' : how}; putting it again`,
+    );
+    this.#entryGone = true;
+    void this.#write();
   }
 
   #put(key: string, value: string): void {

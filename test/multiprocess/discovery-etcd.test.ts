@@ -14,11 +14,14 @@ import {
   type BackendUnderTest,
   gracefulLeave,
   groupsScenario,
+  hostFor,
   killedEntry,
   legacyJoins,
   median,
   observer,
   outageScenario,
+  quietLogger,
+  sleep,
 } from '../helpers/discovery.js';
 import { EtcdServer } from '../helpers/servers.js';
 
@@ -88,5 +91,63 @@ describe('etcd discovery', { timeout: 90_000 }, () => {
     const etcd = await EtcdServer.start(t);
     const backend = backendFor(etcd, 'groups/');
     await groupsScenario(t, backend, backend.make());
+  });
+
+  test("a node's entry deleted or overwritten by another writer is put again; another live registration of its name is left alone", async (t) => {
+    const why = EtcdServer.unavailable();
+    if (why) return t.skip(why);
+    const etcd = await EtcdServer.start(t);
+    const client = new Etcd3({ hosts: etcd.url });
+    t.after(() => client.close());
+    const name = 'guarded@127.0.0.1';
+    const key = `own/${name}`;
+    const warnings: string[] = [];
+    const discovery = etcdDiscovery({ hosts: etcd.url, prefix: 'own/' });
+    await discovery.start({
+      ...hostFor(name, TIMEOUT_MS),
+      logger: { ...quietLogger, warn: (line: string) => warnings.push(line) },
+      update: () => {},
+    });
+    t.after(() => discovery.stop());
+    const own = await client.get(key).string();
+    assert.ok(own?.includes(`"incarnation":"${name}-run"`), `registered: ${own}`);
+    /** Resolves when etcd holds `value` at the key, with the time it took. */
+    const holds = async (value: string | null, what: string) => {
+      const started = performance.now();
+      while ((await client.get(key).string()) !== value) {
+        if (performance.now() - started > 5_000) assert.fail(`timed out waiting for ${what}`);
+        await sleep(20);
+      }
+      return performance.now() - started;
+    };
+
+    await client.delete().key(key);
+    const afterDelete = await holds(own, 'the entry put again after a delete');
+    await client.put(key).value('not an entry');
+    const afterGarbage = await holds(own, 'the entry put again over a malformed one');
+    const stranger = JSON.stringify({ name, address: '127.0.0.1:9', incarnation: 'other' });
+    await client.put(key).value(stranger); // no lease: nobody keeps it alive
+    const afterStranger = await holds(own, 'the entry put again over a lease-less one');
+    t.diagnostic(
+      `own entry put again ${afterDelete.toFixed(0)} ms after a delete, ${afterGarbage.toFixed(0)} ms after garbage, ${afterStranger.toFixed(0)} ms after a lease-less entry`,
+    );
+    assert.equal(
+      warnings.filter((w) => w.includes('putting it again')).length,
+      3,
+      warnings.join('\n'),
+    );
+
+    // A second live process with the same name: left alone while its lease lives, then replaced.
+    const rivalLease = client.lease(TTL_S);
+    const rival = JSON.stringify({ name, address: '127.0.0.1:9', incarnation: 'rival' });
+    await rivalLease.put(key).value(rival);
+    await sleep(1_000);
+    assert.equal(await client.get(key).string(), rival, 'not fought over');
+    assert.ok(
+      warnings.some((w) => w.includes(`another node registers as ${name} (at 127.0.0.1:9)`)),
+      warnings.join('\n'),
+    );
+    await rivalLease.revoke();
+    await holds(own, "the entry put again when the rival's lease went");
   });
 });
