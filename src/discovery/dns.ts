@@ -2,10 +2,12 @@
  * DNS discovery, for Kubernetes headless services (whose name resolves to the address of every
  * ready pod) and anything else that publishes a node set as A/AAAA records: the name is
  * resolved periodically, new addresses are dialled and vanished ones forgotten, as libcluster's
- * DNS strategies do.
+ * DNS strategies do. With `srv`, each SRV record gives a target and its port (Consul, a
+ * Kubernetes named port); with `servers`, DNS servers are asked directly (see dns-records.ts).
  */
 import { lookup as systemLookup } from 'node:dns/promises';
 import { describe, formatAddress, MAX_TIMEOUT_MS, optionError, parseAddress } from '../options.js';
+import { type RecordSource, serverSource, srvAddresses, systemSource } from './dns-records.js';
 import { messageOf } from './registry.js';
 import type { Discovery, DiscoveryHost } from './types.js';
 
@@ -35,8 +37,20 @@ export interface DnsDiscoveryOptions {
    * (every ready pod's address, unless the Service sets `publishNotReadyAddresses`).
    */
   name: string;
-  /** The port nodes listen on. @default this node's advertised port */
+  /** The port nodes listen on (not with `srv`, whose records give it). @default this node's advertised port */
   port?: number;
+  /**
+   * `name` is an SRV name (`_rpclb._tcp.workers.ns.svc.cluster.local`, `workers.service.consul`):
+   * each record gives a target host, resolved to its addresses, and the port on it.
+   * @default false
+   */
+  srv?: boolean;
+  /**
+   * DNS servers to ask directly, instead of the system resolver: `'10.96.0.10'`,
+   * `'127.0.0.1:8600'` (Consul's DNS interface), `'[::1]:53'`. Not with `lookup`.
+   * @default the system resolver
+   */
+  servers?: readonly string[];
   /** How often the name is resolved, in ms. @default 5 000 */
   intervalMs?: number;
   /** Which records: `4` (A), `6` (AAAA) or `0` (both). @default 0 */
@@ -81,9 +95,15 @@ export function dnsDiscovery(options: DnsDiscoveryOptions): Discovery {
   };
 }
 
-type ResolvedDnsOptions = Required<Omit<DnsDiscoveryOptions, 'port'>> & {
-  port: number | undefined;
-};
+interface ResolvedDnsOptions {
+  readonly name: string;
+  readonly port: number | undefined;
+  readonly srv: boolean;
+  readonly intervalMs: number;
+  readonly family: 0 | 4 | 6;
+  readonly source: RecordSource;
+  readonly peerExchange: boolean;
+}
 
 function resolveDnsOptions(options: DnsDiscoveryOptions): ResolvedDnsOptions {
   if (typeof options !== 'object' || options === null)
@@ -101,13 +121,44 @@ function resolveDnsOptions(options: DnsDiscoveryOptions): ResolvedDnsOptions {
     );
   if (family !== 0 && family !== 4 && family !== 6)
     throw optionError('dnsDiscovery.family', '0, 4 or 6', family);
-  const lookup = options.lookup ?? (systemLookup as DnsLookup);
-  if (typeof lookup !== 'function')
-    throw optionError('dnsDiscovery.lookup', 'a function like dns.promises.lookup', lookup);
+  const srv = options.srv ?? false;
+  if (typeof srv !== 'boolean') throw optionError('dnsDiscovery.srv', 'a boolean', srv);
+  if (srv && port !== undefined)
+    throw new TypeError(
+      'option "dnsDiscovery.port" does not go with "srv": the SRV records give the ports',
+    );
   const peerExchange = options.peerExchange ?? true;
   if (typeof peerExchange !== 'boolean')
     throw optionError('dnsDiscovery.peerExchange', 'a boolean', peerExchange);
-  return { name, port, intervalMs, family, lookup, peerExchange };
+  const source = recordSource(options, intervalMs);
+  return { name, port, srv, intervalMs, family, source, peerExchange };
+}
+
+/** The system resolver, the `lookup` given, or the `servers` given (not both). */
+function recordSource(options: DnsDiscoveryOptions, intervalMs: number): RecordSource {
+  const { lookup, servers } = options;
+  if (servers === undefined) {
+    if (lookup !== undefined && typeof lookup !== 'function')
+      throw optionError('dnsDiscovery.lookup', 'a function like dns.promises.lookup', lookup);
+    return systemSource(lookup ?? (systemLookup as DnsLookup));
+  }
+  if (lookup !== undefined)
+    throw new TypeError(
+      'options "dnsDiscovery.lookup" and "dnsDiscovery.servers" do not go together: give one',
+    );
+  const expected = 'DNS server addresses like "10.96.0.10" or "127.0.0.1:8600"';
+  if (
+    !Array.isArray(servers) ||
+    servers.length === 0 ||
+    !servers.every((s) => typeof s === 'string')
+  )
+    throw optionError('dnsDiscovery.servers', expected, servers);
+  try {
+    // A query gets at most a second (or the interval), tried twice, so a lookup ends before the next.
+    return serverSource(servers, Math.min(1_000, Math.floor(intervalMs / 2)));
+  } catch {
+    throw optionError('dnsDiscovery.servers', expected, servers);
+  }
 }
 
 /** One node's resolution loop. */
@@ -143,14 +194,9 @@ class DnsPoller {
   }
 
   async #resolve(): Promise<void> {
-    const { name, family, lookup } = this.#config;
     try {
-      const records = await lookup(name, { all: true, family });
+      const addresses = new Set(await this.#answer());
       if (this.#stopped) return;
-      if (!Array.isArray(records)) throw new TypeError(`lookup returned ${describe(records)}`);
-      const addresses = new Set(
-        records.map((r: DnsAddress) => formatAddress(r.address, this.#port)),
-      );
       this.#recovered(addresses.size);
       this.#viewSize = addresses.size;
       this.#host.update([...addresses].map((address) => ({ address })));
@@ -163,6 +209,15 @@ class DnsPoller {
         this.#timer.unref();
       }
     }
+  }
+
+  /** The addresses (`host:port`) the name resolves to now. */
+  async #answer(): Promise<string[]> {
+    const { name, family, source, srv } = this.#config;
+    if (srv) return srvAddresses(source, name, family);
+    const records = await source.addresses(name, family);
+    if (!Array.isArray(records)) throw new TypeError(`lookup returned ${describe(records)}`);
+    return records.map((r: DnsAddress) => formatAddress(r.address, this.#port));
   }
 
   #failed(err: unknown): void {

@@ -1,7 +1,8 @@
 /**
- * Real etcd and Redis servers for discovery tests, from Debian's `etcd-server` and
- * `redis-server` packages (installed by .ci/run): started on 127.0.0.1 on free ports with a
- * temporary data directory, frozen, killed and restarted by pid, always cleaned up.
+ * Real etcd, Redis and DNS servers for discovery tests, from Debian's `etcd-server`,
+ * `redis-server` and `dnsmasq-base` packages (installed by .ci/run): started on 127.0.0.1 on
+ * free ports with a temporary data directory, frozen, killed and restarted by pid, always
+ * cleaned up.
  *
  * ```ts
  * const why = EtcdServer.unavailable();
@@ -11,6 +12,7 @@
  * ```
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { Resolver } from 'node:dns/promises';
 import { accessSync, constants, mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -220,5 +222,72 @@ export class RedisServer extends ServerProcess {
       socket.on('connect', () => socket.write('PING\r\n'));
       socket.on('data', (data) => done(data.toString().startsWith('+PONG')));
     });
+  }
+}
+
+/**
+ * A DNS server (dnsmasq, from Debian's `dnsmasq-base`) answering for the `.test` domain only,
+ * from `records`: `host-record` and `srv-host` lines as dnsmasq takes them. Its answers change
+ * with {@link DnsServer.serve}, which restarts it on the same port with the new records.
+ */
+export class DnsServer extends ServerProcess {
+  static readonly binary = '/usr/sbin/dnsmasq';
+  #records: readonly string[];
+
+  static unavailable(): string | undefined {
+    return missing(DnsServer.binary, 'dnsmasq-base');
+  }
+
+  /** `records`: e.g. `['host-record=pods.test,127.0.0.1', 'srv-host=_x._tcp.pods.test,a.test,4370']`. */
+  static async start(t: TestContextLike, records: readonly string[]): Promise<DnsServer> {
+    const server = new DnsServer(await freePort(), t, records);
+    await server.run();
+    return server;
+  }
+
+  private constructor(port: number, t: TestContextLike, records: readonly string[]) {
+    super(port, t);
+    this.#records = records;
+  }
+
+  /** `'127.0.0.1:<port>'`, as `dnsDiscovery({ servers })` takes it. */
+  get server(): string {
+    return `127.0.0.1:${this.port}`;
+  }
+
+  /** Answers with `records` from now on. */
+  async serve(records: readonly string[]): Promise<void> {
+    this.#records = records;
+    await this.kill();
+    await this.run(false);
+  }
+
+  protected command(): [string, string[]] {
+    return [
+      DnsServer.binary,
+      [
+        '--keep-in-foreground',
+        '--conf-file=/dev/null',
+        '--pid-file=', // none
+        '--no-resolv',
+        '--no-hosts',
+        '--local=/test/', // answers for .test, forwards nothing
+        '--listen-address=127.0.0.1',
+        '--bind-interfaces',
+        `--port=${this.port}`,
+        '--local-ttl=0',
+        '--host-record=ready.test,127.0.0.1',
+        ...this.#records.map((record) => `--${record}`),
+      ],
+    ];
+  }
+
+  protected async ready(): Promise<boolean> {
+    const resolver = new Resolver({ timeout: 200, tries: 1 });
+    resolver.setServers([this.server]);
+    return resolver.resolve4('ready.test').then(
+      (found) => found.includes('127.0.0.1'),
+      () => false,
+    );
   }
 }

@@ -116,6 +116,15 @@ describe('dnsDiscovery', () => {
       [{ name: 'svc', family: 5 }, /"dnsDiscovery.family" must be 0, 4 or 6/],
       [{ name: 'svc', lookup: 'dns' }, /"dnsDiscovery.lookup"/],
       [{ name: 'svc', peerExchange: 1 }, /"dnsDiscovery.peerExchange" must be a boolean/],
+      [{ name: 'svc', srv: 'yes' }, /"dnsDiscovery.srv" must be a boolean/],
+      [{ name: 'svc', srv: true, port: 4370 }, /"dnsDiscovery.port" does not go with "srv"/],
+      [{ name: 'svc', servers: [] }, /"dnsDiscovery.servers" must be DNS server addresses/],
+      [{ name: 'svc', servers: '10.0.0.1' }, /"dnsDiscovery.servers" must be DNS server/],
+      [{ name: 'svc', servers: ['not a server'] }, /"dnsDiscovery.servers" must be DNS server/],
+      [
+        { name: 'svc', servers: ['10.0.0.1'], lookup: async () => [] },
+        /"dnsDiscovery.lookup" and "dnsDiscovery.servers" do not go together/,
+      ],
     ];
     for (const [options, message] of cases) {
       assert.throws(
