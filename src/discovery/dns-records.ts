@@ -24,6 +24,8 @@ export interface RecordSource {
   addresses(name: string, family: 0 | 4 | 6): Promise<readonly DnsAddress[]>;
   /** The SRV records of `name`. */
   srv(name: string): Promise<readonly SrvTarget[]>;
+  /** Cancels the queries under way (they reject), so a stopped node keeps no socket open. */
+  cancel(): void;
 }
 
 /** Error codes that mean "no such records", as opposed to a lookup that failed. */
@@ -34,6 +36,7 @@ export function systemSource(lookup: DnsLookup): RecordSource {
   return {
     addresses: (name, family) => lookup(name, { all: true, family }),
     srv: (name) => systemResolveSrv(name),
+    cancel() {}, // the system resolver is shared with the whole process: its queries end on their own
   };
 }
 
@@ -63,6 +66,7 @@ export function serverSource(servers: readonly string[], timeoutMs: number): Rec
       return found;
     },
     srv: (name) => resolver.resolveSrv(name),
+    cancel: () => resolver.cancel(),
   };
 }
 

@@ -191,6 +191,7 @@ class DnsPoller {
   stop(): void {
     this.#stopped = true;
     clearTimeout(this.#timer);
+    this.#config.source.cancel();
   }
 
   async #resolve(): Promise<void> {
