@@ -25,6 +25,7 @@ import { DeadlineQueue } from './deadlines.js';
 import type { CallMetadata } from './envelope.js';
 import type { RpcLink } from './link.js';
 import type { ServerLoad } from './load.js';
+import { NamesCache } from './names.js';
 import {
   callTimedOut,
   checkRequest,
@@ -43,7 +44,6 @@ import {
   encodeCancel,
   FrameFlag,
   frameId,
-  NamesCache,
   type OutgoingFrame,
   readLoad,
   replyLayout,

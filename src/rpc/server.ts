@@ -19,6 +19,7 @@ import { callStorage, IncomingCall } from './context.js';
 import { type CallMetadata, envelopeProblem, MAX_ENVELOPE_BYTES, NO_METADATA } from './envelope.js';
 import type { RpcLink } from './link.js';
 import { LoadSampler } from './load.js';
+import { MAX_NAME_BYTES, NamesTable } from './names.js';
 import { handlerError, resultError } from './remote-error.js';
 import { withArgumentSchema } from './schema.js';
 import {
@@ -27,8 +28,6 @@ import {
   encodeProbeReply,
   encodeReply,
   frameId,
-  MAX_NAME_BYTES,
-  NamesTable,
   type OutgoingFrame,
   type WireLoad,
 } from './wire.js';
