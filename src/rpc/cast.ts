@@ -10,6 +10,7 @@ import { decodeValue, encodeValue } from './codec.js';
 import { IncomingCall } from './context.js';
 import type { CallMetadata } from './envelope.js';
 import type { RpcLink } from './link.js';
+import type { NamesCache } from './names.js';
 import {
   checkRequest,
   encodeRequestFor,
@@ -18,7 +19,6 @@ import {
   unencodable,
 } from './outgoing.js';
 import type { RpcServer } from './server.js';
-import type { NamesCache } from './wire.js';
 
 /** Options of a cast. */
 export interface CastOptions {

@@ -2,8 +2,9 @@
  * Making calls, casts and load probes: validation, the pending-request table, timeouts, aborts
  * and cancellation, reading replies (result, trailer, the server's load), and failing every
  * pending call at once when its connection drops. Casts are sent by cast.ts, probes tracked by
- * probes.ts, a traced `node.call` made in call.ts; checking and encoding a request, and the
- * errors it can end with, are pure helpers in outgoing.ts.
+ * probes.ts, a traced `node.call` made in call.ts, a call refused for idleness sent again by
+ * idle-resend.ts; checking and encoding a request, and the errors it can end with, are pure
+ * helpers in outgoing.ts.
  */
 import { fromWireError, RpcError, type RpcErrorDetails } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -23,14 +24,15 @@ import { decodeValue, encodeValue } from './codec.js';
 import { IncomingCall, type LocalReply } from './context.js';
 import { DeadlineQueue } from './deadlines.js';
 import type { CallMetadata } from './envelope.js';
+import { IdleResender } from './idle-resend.js';
 import type { RpcLink } from './link.js';
 import type { ServerLoad } from './load.js';
+import { NamesCache } from './names.js';
 import {
   callTimedOut,
   checkRequest,
   connectionLost,
   encodeFor,
-  encodeRequestFor,
   nodeClosed,
   notConnected,
   sendQueueFull,
@@ -43,7 +45,6 @@ import {
   encodeCancel,
   FrameFlag,
   frameId,
-  NamesCache,
   type OutgoingFrame,
   readLoad,
   replyLayout,
@@ -69,12 +70,19 @@ export class RpcClient {
   readonly #deadlines = new DeadlineQueue<OutgoingCall>((call) => this.#onTimeout(call));
   readonly #names = new NamesCache();
   readonly #casts: CastSender;
+  readonly #resends: IdleResender;
   #nextId = 1;
   #closed = false;
 
   constructor(host: ClientHost) {
     this.#host = host;
     this.#casts = new CastSender(host, this.#names, () => this.#closed);
+    this.#resends = new IdleResender(host, this.#names, {
+      pending: this.#pending,
+      allocateId: () => this.#allocateId(),
+      fail: (call, err) => this.#settle(call, false, err, false),
+      closed: () => this.#closed,
+    });
   }
 
   /** Calls waiting for a reply. */
@@ -235,41 +243,10 @@ export class RpcClient {
 
   /**
    * A call refused by its target. One that reached the target while the target was closing the
-   * connection for idleness did not run, and that connection is going away: it is sent again
-   * over a new one, within its own timeout, so the close stays invisible to the caller.
+   * connection for idleness did not run: idle-resend.ts sends it again over a new connection.
    */
   #failed(call: OutgoingCall, err: RpcError): void {
-    if (err.details.reason !== 'connection_idle' || !err.notExecuted || !this.#canWait())
-      return this.#settle(call, false, err, false);
-    // Still pending under its old id, so its timeout and abort end it as before; detached from
-    // the old connection, whose close must not fail it as lost.
-    const oldId = call.id;
-    call.link = null;
-    const left = Math.max(1, Math.floor(call.deadline - performance.now()));
-    void this.#host
-      .waitForConnection?.(call.target, left, call.signal)
-      .then((connected) => this.#sendAgain(call, oldId, connected));
-  }
-
-  #sendAgain(call: OutgoingCall, oldId: number, connected: boolean): void {
-    if (this.#pending.get(oldId) !== call) return; // timed out or aborted meanwhile
-    const left = Math.floor(call.deadline - performance.now());
-    if (left < 1) return; // its deadline ends it
-    const link = connected && !this.#closed ? this.#host.link(call.target) : undefined;
-    if (link === undefined)
-      return this.#settle(call, false, this.#notConnected(call.details), false);
-    // The same bound as a first attempt: a peer that reads too slowly gets no more calls.
-    if (link.wire.sendQueueFull === true)
-      return this.#settle(call, false, sendQueueFull(call.details), false);
-    const names = this.#names.get(call.module, call.fn) as Buffer;
-    const id = this.#allocateId();
-    const frame = encodeRequestFor(link, id, left, names, call.args, call.meta, call.details);
-    if (frame instanceof RpcError) return this.#settle(call, false, frame, false);
-    this.#pending.delete(oldId);
-    call.id = id;
-    call.link = link;
-    this.#pending.set(id, call);
-    link.send(frame);
+    if (!this.#resends.tryResend(call, err)) this.#settle(call, false, err, false);
   }
 
   /** A PROBE answer arrived on `link`. */

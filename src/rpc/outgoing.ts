@@ -9,7 +9,8 @@ import { describe, isValidNodeName } from '../options.js';
 import type { OutgoingCall } from './call.js';
 import { type CallMetadata, envelopeTooLarge, MAX_ENVELOPE_BYTES } from './envelope.js';
 import type { RpcLink } from './link.js';
-import { encodeRequest, frameLength, nameBytes, type OutgoingFrame } from './wire.js';
+import { nameBytes } from './names.js';
+import { encodeRequest, frameLength, type OutgoingFrame } from './wire.js';
 
 /** What a request needs checked when the cheap test failed. */
 export interface RequestParts {

@@ -3,35 +3,26 @@
  * calls), cancellation, load reports and probes, and the in-flight count that graceful
  * shutdown waits on.
  *
- * Only functions passed to `expose` are reachable, looked up in a `Map` built at expose time:
- * no property of any object is ever resolved by a name that came from the network.
+ * Only functions passed to `expose` are reachable, looked up in a `Map` built at expose time
+ * (handler-table.ts): no property of any object is ever resolved by a name that came from the
+ * network.
  *
  * Every call, remote or local, call or cast, takes one path: {@link RpcServer.serve} finds the
- * handler, runs it inside its context, and {@link RpcServer#end} sends what came out.
+ * handler, runs it inside its context, and a `ReplySender` (replies.ts) sends what came out.
  */
-import { RpcError, type RpcErrorDetails, toWireError } from '../errors.js';
+import { RpcError, type RpcErrorDetails } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { describe } from '../options.js';
-import { channels, type ServeTrace, traced, traceSettled } from '../tracing.js';
+import { channels, type ServeTrace, traced } from '../tracing.js';
 import { MessageType } from '../transport/message-types.js';
-import { decodeValue, encodeValue } from './codec.js';
 import { callStorage, IncomingCall } from './context.js';
-import { type CallMetadata, envelopeProblem, MAX_ENVELOPE_BYTES, NO_METADATA } from './envelope.js';
+import { type CallMetadata, envelopeProblem, NO_METADATA } from './envelope.js';
+import { type AnyHandler, checkName, handlerTable } from './handler-table.js';
 import type { RpcLink } from './link.js';
 import { LoadSampler } from './load.js';
-import { handlerError, resultError } from './remote-error.js';
-import { withArgumentSchema } from './schema.js';
-import {
-  baseType,
-  decodeRequest,
-  encodeProbeReply,
-  encodeReply,
-  frameId,
-  MAX_NAME_BYTES,
-  NamesTable,
-  type OutgoingFrame,
-  type WireLoad,
-} from './wire.js';
+import { NamesTable } from './names.js';
+import { handlerError } from './remote-error.js';
+import { ReplySender } from './replies.js';
+import { baseType, decodeRequest, encodeProbeReply, frameId, type WireLoad } from './wire.js';
 
 /**
  * An exposed function: receives the call's arguments, may be sync or async. Typed loosely on
@@ -43,8 +34,6 @@ export type HandlerTable = Record<string, Handler>;
 
 /** Module names starting with this are reserved for the library's system modules (`$rpclb`). */
 export const SYSTEM_MODULE_PREFIX = '$';
-
-type AnyHandler = (...args: unknown[]) => unknown;
 
 /** What the server needs from the node. */
 export interface ServerHost {
@@ -60,12 +49,14 @@ export class RpcServer {
   readonly #modules = new Map<string, Map<string, AnyHandler>>();
   readonly #names = new NamesTable();
   readonly #sampler = new LoadSampler();
+  readonly #replies: ReplySender;
   #inFlight = 0;
   #draining = false;
   #idleWaiters: (() => void)[] = [];
 
   constructor(host: ServerHost) {
     this.#host = host;
+    this.#replies = new ReplySender(host, (link) => this.#loadFor(link));
   }
 
   /** Calls being served right now (remote and local). */
@@ -76,6 +67,13 @@ export class RpcServer {
   /** This node's load as peers are told it. */
   get load(): WireLoad {
     return { inFlight: this.#inFlight, elu: this.#sampler.elu };
+  }
+
+  /** This node's load for a reply on `link`, when `link` has not been told it since the last sample. */
+  #loadFor(link: RpcLink): WireLoad | undefined {
+    if (link.loadEpoch === this.#sampler.epoch) return undefined;
+    link.loadEpoch = this.#sampler.epoch;
+    return this.load;
   }
 
   /** Starts sampling the event loop (for load reports). */
@@ -170,7 +168,7 @@ export class RpcServer {
         this.#host.logger.warn(`undecodable request from ${link.peer}; closing the connection`);
         return false;
       }
-      this.#end(
+      this.#replies.end(
         call,
         false,
         this.#badRequest(call, 'arguments could not be decoded', 'undecodable_arguments'),
@@ -180,13 +178,17 @@ export class RpcServer {
     if (meta !== NO_METADATA) {
       const problem = envelopeProblem(meta, 'meta');
       if (problem !== undefined) {
-        this.#end(call, false, this.#badRequest(call, problem, 'bad_meta'));
+        this.#replies.end(call, false, this.#badRequest(call, problem, 'bad_meta'));
         return true;
       }
       (call as { meta: CallMetadata }).meta = Object.freeze(meta as Record<string, unknown>);
     }
     if (!Array.isArray(args)) {
-      this.#end(call, false, this.#badRequest(call, 'arguments must be an array', 'bad_arguments'));
+      this.#replies.end(
+        call,
+        false,
+        this.#badRequest(call, 'arguments must be an array', 'bad_arguments'),
+      );
       return true;
     }
     this.serve(call, args);
@@ -207,7 +209,7 @@ export class RpcServer {
     const handler = this.#lookup(call);
     if (handler instanceof RpcError) {
       if (call.trace !== undefined) channels.serve.start.publish(call.trace);
-      return this.#end(call, false, handler);
+      return this.#replies.end(call, false, handler);
     }
     this.#inFlight++;
     let result: unknown;
@@ -303,105 +305,11 @@ export class RpcServer {
       this.#idleWaiters = [];
       for (const wake of waiters) wake();
     }
-    if (ok) return this.#end(call, true, value);
+    if (ok) return this.#replies.end(call, true, value);
     const err = handlerError(value, call, this.#host);
     // Aborted (cancelled, caller gone, deadline passed): the caller is not waiting for this
     // error, or is timing out by itself right now with its own, more precise error.
-    if (!call.aborted) this.#end(call, false, err);
-  }
-
-  /** Sends what a call came to: a reply on its connection, to its local caller, or (a cast) a log line. */
-  #end(call: IncomingCall, ok: boolean, value: unknown): void {
-    const trace = call.trace;
-    if (trace !== undefined) {
-      if (!ok && value instanceof RpcError) trace.code = value.code;
-      traceSettled(channels.serve, trace, ok, value);
-    }
-    const link = call.link;
-    if (link !== null) {
-      if (call.id !== 0) this.#reply(link, call, ok, value);
-      else if (!ok) this.#castFailed(call, value as RpcError);
-      return;
-    }
-    if (call.local === undefined) {
-      if (!ok) this.#castFailed(call, value as RpcError);
-      return;
-    }
-    if (!ok) return call.local.end(false, value, call.trailer);
-    let copy: unknown;
-    try {
-      copy = decodeValue(encodeValue(value));
-    } catch (err) {
-      return call.local.end(false, resultError(err, this.#details(call)), call.trailer);
-    }
-    call.local.end(true, copy, call.trailer);
-  }
-
-  /** Replies on `link`; a reply that cannot be sent is replaced by an error reply (without trailer). */
-  #reply(link: RpcLink, call: IncomingCall, ok: boolean, value: unknown, fallback = false): void {
-    let load: WireLoad | undefined;
-    let trailer: Buffer | undefined;
-    if (link.v2) {
-      if (link.loadEpoch !== this.#sampler.epoch) {
-        link.loadEpoch = this.#sampler.epoch;
-        load = this.load;
-      }
-      if (call.trailer !== undefined && !fallback) trailer = this.#encodeTrailer(link, call);
-    }
-    const body = ok ? value : toWireError(value as RpcError);
-    let frame: OutgoingFrame;
-    try {
-      frame = encodeReply(
-        link.codec,
-        ok ? MessageType.ReplyOk : MessageType.ReplyError,
-        call.id,
-        body,
-        load,
-        trailer,
-      );
-    } catch (err) {
-      return this.#reply(link, call, false, resultError(err, this.#details(call)), true);
-    }
-    const bytes =
-      frame instanceof Uint8Array ? frame.length : frame.header.length + frame.body.length;
-    if (bytes - 4 > link.wire.sendLimit) {
-      link.codec.discardEncoder();
-      return this.#reply(
-        link,
-        call,
-        false,
-        new RpcError(
-          'internal_server_error',
-          `result of ${bytes - 9} bytes exceeds the frame limit`,
-          {
-            details: { ...this.#details(call), reason: 'frame_too_large' },
-          },
-        ),
-        true,
-      );
-    }
-    link.send(frame);
-  }
-
-  /** The trailer, encoded for `link`; dropped (with a log line) if it cannot be. */
-  #encodeTrailer(link: RpcLink, call: IncomingCall): Buffer | undefined {
-    try {
-      const bytes = link.codec.encode(call.trailer, 0);
-      if (bytes.length <= MAX_ENVELOPE_BYTES) return bytes;
-      link.codec.discardEncoder();
-    } catch {
-      // setTrailer checked every value; a value mutated since then may fail here
-    }
-    this.#host.logger.warn(
-      `trailer of ${call.module}.${call.fn} dropped: it cannot be encoded within the limits`,
-    );
-    return undefined;
-  }
-
-  #castFailed(call: IncomingCall, err: RpcError): void {
-    this.#host.logger.debug(
-      `cast ${call.module}.${call.fn} from ${call.caller} failed: ${err.message}`,
-    );
+    if (!call.aborted) this.#replies.end(call, false, err);
   }
 
   #badRequest(call: IncomingCall, message: string, reason: string): RpcError {
@@ -427,52 +335,4 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
     value !== null &&
     typeof (value as { then?: unknown }).then === 'function'
   );
-}
-
-/** The handler table of `module`, checked: a `TypeError` for bad names or non-function values. */
-function handlerTable(
-  module: string,
-  functions: HandlerTable,
-  schemas?: Record<string, unknown>,
-): Map<string, AnyHandler> {
-  if (typeof functions !== 'object' || functions === null) {
-    throw new TypeError(
-      `expose("${module}", functions): functions must be an object, received ${describe(functions)}`,
-    );
-  }
-  if (schemas !== undefined && (typeof schemas !== 'object' || schemas === null)) {
-    throw new TypeError(
-      `expose("${module}"): option "schemas" must be an object, received ${describe(schemas)}`,
-    );
-  }
-  for (const name of Object.keys(schemas ?? {})) {
-    if (typeof functions[name] !== 'function') {
-      throw new TypeError(`expose("${module}"): schemas.${name} names no function of the module`);
-    }
-  }
-  const table = new Map<string, AnyHandler>();
-  for (const [name, fn] of Object.entries(functions)) {
-    checkName('function', name);
-    if (typeof fn !== 'function') {
-      throw new TypeError(
-        `expose("${module}"): "${name}" must be a function, received ${describe(fn)}`,
-      );
-    }
-    const schema = schemas?.[name];
-    table.set(
-      name,
-      schema === undefined
-        ? (fn as AnyHandler)
-        : withArgumentSchema(module, name, fn as AnyHandler, schema),
-    );
-  }
-  return table;
-}
-
-function checkName(what: string, name: unknown): void {
-  if (typeof name !== 'string' || name.length === 0 || Buffer.byteLength(name) > MAX_NAME_BYTES) {
-    throw new TypeError(
-      `${what} name must be a non-empty string of at most ${MAX_NAME_BYTES} bytes, received ${describe(name)}`,
-    );
-  }
 }

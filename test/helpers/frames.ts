@@ -1,6 +1,7 @@
 /** Building and cutting frames in tests. */
 import { MESSAGE_CODEC, type ValueCodec } from '../../src/rpc/codec.js';
-import { encodeNames, encodeRequest, type OutgoingFrame } from '../../src/rpc/wire.js';
+import { encodeNames } from '../../src/rpc/names.js';
+import { encodeRequest, type OutgoingFrame } from '../../src/rpc/wire.js';
 import { MessageType } from '../../src/transport/message-types.js';
 
 /**

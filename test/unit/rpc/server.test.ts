@@ -10,11 +10,11 @@ import type { Logger } from '../../../src/logger.js';
 import { MESSAGE_CODEC, StreamCodec, type ValueCodec } from '../../../src/rpc/codec.js';
 import { type CallContext, currentCall, IncomingCall } from '../../../src/rpc/context.js';
 import { RpcLink, type Wire } from '../../../src/rpc/link.js';
+import { encodeNames } from '../../../src/rpc/names.js';
 import { RpcServer } from '../../../src/rpc/server.js';
 import {
   baseType,
   encodeCancel,
-  encodeNames,
   encodeProbe,
   encodeRequest,
   frameBytes,

@@ -8,11 +8,11 @@ import {
   MESSAGE_CODEC,
   StreamCodec,
 } from '../../../src/rpc/codec.js';
+import { encodeNames, MAX_NAME_BYTES, NamesCache, NamesTable } from '../../../src/rpc/names.js';
 import {
   baseType,
   decodeRequest,
   encodeCancel,
-  encodeNames,
   encodeProbe,
   encodeProbeReply,
   encodeReply,
@@ -21,9 +21,6 @@ import {
   frameBytes,
   frameId,
   isRpcFrame,
-  MAX_NAME_BYTES,
-  NamesCache,
-  NamesTable,
   type OutgoingFrame,
   readLoad,
   replyLayout,
