@@ -23,6 +23,8 @@ async function start(name: string, host: string, port: number, more = {}, warnin
   return node;
 }
 
+/** Lookups every 300 ms: each query then has 150 ms, tried twice, on a loaded machine too. */
+const INTERVAL_MS = 300;
 const pods = (...hosts: number[]) => hosts.map((i) => `host-record=pods.test,127.0.0.${i}`);
 
 describe('DNS discovery through a real DNS server', { timeout: 60_000 }, () => {
@@ -32,7 +34,12 @@ describe('DNS discovery through a real DNS server', { timeout: 60_000 }, () => {
     const dns = await DnsServer.start(t, pods(1, 2, 3));
     const warnings: string[] = [];
     const discovery = () =>
-      dnsDiscovery({ name: 'pods.test', servers: [dns.server], family: 4, intervalMs: 100 });
+      dnsDiscovery({
+        name: 'pods.test',
+        servers: [dns.server],
+        family: 4,
+        intervalMs: INTERVAL_MS,
+      });
     const first = await start('pod1@127.0.0.1', '127.0.0.1', 0, { discovery }, warnings);
     const port = Number(first.address.split(':')[1]);
     const second = await start('pod2@127.0.0.2', '127.0.0.2', port, { discovery });
@@ -43,7 +50,7 @@ describe('DNS discovery through a real DNS server', { timeout: 60_000 }, () => {
     // Pod 3's record goes (its pod was deleted), then the pod: one started again at its address
     // is dialled by no one.
     await dns.serve(pods(1, 2));
-    await sleep(300); // lookups every 100 ms
+    await sleep(4 * INTERVAL_MS); // a few lookups, even on a slow machine
     await third.close();
     await start('pod3@127.0.0.3', '127.0.0.3', port);
     await sleep(800);
@@ -52,7 +59,7 @@ describe('DNS discovery through a real DNS server', { timeout: 60_000 }, () => {
 
     // The server goes: lookups fail, the view and the connections stay, one warning says so.
     await dns.kill();
-    await sleep(500);
+    await sleep(3 * INTERVAL_MS);
     assert.deepEqual(first.peers(), ['pod2@127.0.0.2']);
     const failures = warnings.filter((w) => w.startsWith('dns: cannot resolve pods.test'));
     assert.equal(failures.length, 1, warnings.join('\n'));
