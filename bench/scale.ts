@@ -346,7 +346,11 @@ async function runMode(mode: ScaleMode, o: ScaleOptions, log: Log): Promise<Mode
     const connections = await measureConnections(workers, callers);
     modeLog(`connections per caller median ${connections.callerSockets.median}`);
     const kill = await measureKill(workers, callers, o);
-    modeLog(`killed workers unselected by every caller after ${kill.goneMs.max.toFixed(0)} ms`);
+    modeLog(
+      kill.windowGoneMs === undefined
+        ? `killed workers unselected by every caller after ${kill.goneMs.max.toFixed(0)} ms`
+        : `killed workers out of every caller's window after ${kill.windowGoneMs.max.toFixed(0)} ms, out of every member list (their registrations expired) after ${kill.goneMs.max.toFixed(0)} ms`,
+    );
     const callerCounts = await Promise.all(
       callers.map((c) => ask(c, { type: 'counts' }, 'counts')),
     );
