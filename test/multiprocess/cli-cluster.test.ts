@@ -134,7 +134,7 @@ test('rpclb members, call and dashboard against a running cluster', async (t) =>
         [w2.name, 'up'],
       ],
     );
-    assert.match(view.observer, /^rpclb-dashboard-[0-9a-f]{6}@127\.0\.0\.1$/);
+    assert.match(view.observer, /^rpclb-dashboard-[0-9a-f]{12}@127\.0\.0\.1$/);
     dashboard.child.kill('SIGTERM');
     assert.equal((await dashboard.exit).code, 0);
   });
