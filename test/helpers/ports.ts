@@ -76,8 +76,9 @@ function lock(port: number): boolean {
       return true;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      // Empty: another process is claiming it this very moment.
       const pid = Number(readFileSync(file, 'utf8'));
-      if (pid > 0 && alive(pid)) return false;
+      if (!(pid > 0) || alive(pid)) return false;
       rmSync(file, { force: true });
     }
   }
