@@ -49,7 +49,9 @@ async function join(
   keepSeed: boolean,
 ): Promise<{ node: RpcNode; seed: string }> {
   const node = await startNode({
-    name: `rpclb-${role}-${randomBytes(3).toString('hex')}@127.0.0.1`,
+    // 48 random bits: commands joining one cluster at once must not pick the same name (with 24
+    // bits, two of six concurrent ones would, about one time in a million).
+    name: `rpclb-${role}-${randomBytes(6).toString('hex')}@127.0.0.1`,
     host: '127.0.0.1',
     port: 0,
     logLevel: 'silent',

@@ -16,6 +16,7 @@ export const COOKIE = 'test-cookie';
 
 export interface WorkerEvent {
   event: string;
+  /** When the worker emitted it (its `Date.now()`: the same clock as the test's). */
   at: number;
   [key: string]: unknown;
 }
@@ -66,7 +67,8 @@ export class Worker {
         type?: string;
       }) => {
         if (message.type === 'event') {
-          this.events.push({ ...(message as unknown as WorkerEvent), at: Date.now() });
+          const event = message as unknown as WorkerEvent;
+          this.events.push({ ...event, at: typeof event.at === 'number' ? event.at : Date.now() });
           for (const listener of [...this.#listeners]) listener();
           return;
         }

@@ -59,8 +59,13 @@ export interface RawReply {
 export class RawPeer {
   /** The local port of the socket (how the node's log lines name this peer). */
   readonly localPort: number | undefined;
-  /** When the TCP connection was established (`Date.now()`). */
+  /** When this process saw the TCP connection established (`Date.now()`). */
   readonly connectedAt = Date.now();
+  /**
+   * When the dial began (`Date.now()`): the node cannot have accepted the connection, nor
+   * started a timer for it, before this; `connectedAt` can be much later on a busy machine.
+   */
+  dialledAt = this.connectedAt;
   /** Payloads (type byte first) received so far, in order. */
   readonly frames: Buffer[] = [];
   /** When each of {@link frames} arrived (`performance.now()`), same index. */
@@ -109,11 +114,14 @@ export class RawPeer {
   static connect(address: string): Promise<RawPeer> {
     const { host, port } = parseAddress(address, 'address');
     return new Promise((resolve, reject) => {
+      const dialledAt = Date.now();
       const socket = net.connect({ host, port });
       socket.once('error', reject);
       socket.once('connect', () => {
         socket.off('error', reject);
-        resolve(new RawPeer(socket));
+        const peer = new RawPeer(socket);
+        peer.dialledAt = dialledAt;
+        resolve(peer);
       });
     });
   }

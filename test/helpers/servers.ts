@@ -1,7 +1,8 @@
 /**
  * Real etcd, Redis and DNS servers for discovery tests, from Debian's `etcd-server`,
  * `redis-server` and `dnsmasq-base` packages (installed by .ci/run): started on 127.0.0.1 on
- * free ports with a temporary data directory, frozen, killed and restarted by pid, always
+ * claimed ports (no other process is handed them, so a restart on the same port binds; see
+ * ports.ts) with a temporary data directory, frozen, killed and restarted by pid, always
  * cleaned up.
  *
  * ```ts
@@ -17,18 +18,10 @@ import { accessSync, constants, mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { claimPort } from './ports.js';
 
 interface TestContextLike {
   after(fn: () => unknown): void;
-}
-
-/** A port nothing listens on right now (asked of the kernel, then released). */
-export async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 /** Why `binary` cannot run here, or `undefined`. */
@@ -119,7 +112,7 @@ export class EtcdServer extends ServerProcess {
   }
 
   static async start(t: TestContextLike): Promise<EtcdServer> {
-    const server = new EtcdServer(await freePort(), await freePort(), t);
+    const server = new EtcdServer(await claimPort(), await claimPort(), t);
     await server.run();
     return server;
   }
@@ -172,7 +165,7 @@ export class RedisServer extends ServerProcess {
 
   /** `extra`: more server arguments, e.g. `['--notify-keyspace-events', 'Ex']`. */
   static async start(t: TestContextLike, extra: string[] = []): Promise<RedisServer> {
-    const server = new RedisServer(await freePort(), t, extra);
+    const server = new RedisServer(await claimPort(), t, extra);
     await server.run();
     return server;
   }
@@ -240,7 +233,7 @@ export class DnsServer extends ServerProcess {
 
   /** `records`: e.g. `['host-record=pods.test,127.0.0.1', 'srv-host=_x._tcp.pods.test,a.test,4370']`. */
   static async start(t: TestContextLike, records: readonly string[]): Promise<DnsServer> {
-    const server = new DnsServer(await freePort(), t, records);
+    const server = new DnsServer(await claimPort(), t, records);
     await server.run();
     return server;
   }

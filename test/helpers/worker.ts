@@ -5,6 +5,7 @@
  * Values cross IPC with the `advanced` serialization, so Date/Map/Set/BigInt survive.
  */
 
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { isDeepStrictEqual } from 'node:util';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
@@ -19,7 +20,12 @@ interface Command {
   args: unknown[];
 }
 
-const send = (message: unknown) => process.send?.(message);
+// Events carry the moment this process emitted them: what a test times is the node, not the IPC
+// hop or the test process's own scheduling.
+const send = (message: { type?: string; [key: string]: unknown }) =>
+  process.send?.(message.type === 'event' ? { at: Date.now(), ...message } : message);
+/** How late this process's timers run (ops `resetLateness` and `lateness`); off until asked. */
+const loopDelay = monitorEventLoopDelay({ resolution: 10 });
 const options = JSON.parse(process.argv[2] ?? '{}');
 const behaviour = (options.behaviour ?? {}) as {
   delayMs?: number;
@@ -480,6 +486,13 @@ Object.assign(ops, {
   },
   /** The Node.js this process runs on. */
   runtime: () => ({ version: process.version, execPath: process.execPath }),
+  /** Starts (again) measuring how late this process's timers run. */
+  resetLateness: () => {
+    loopDelay.enable();
+    loopDelay.reset();
+  },
+  /** The most a timer of this process ran late since `resetLateness`, in ms. */
+  lateness: () => Math.max(0, loopDelay.max / 1e6 - 10),
   /** Live heap after a full garbage collection, in bytes. */
   heapAfterGc: () => {
     collectGarbage();

@@ -4,9 +4,9 @@
  * and fails with `not_connected` as soon as none can. Nodes in one process, real sockets.
  */
 import assert from 'node:assert/strict';
-import net from 'node:net';
 import { test } from 'node:test';
 import { type RpcError, type RpcNode, startNode } from '../../src/index.js';
+import { unusedAddress } from '../helpers/ports.js';
 import { RawPeer } from '../helpers/raw-peer.js';
 
 const quiet = { cookie: 'wait', logLevel: 'silent' as const };
@@ -29,15 +29,6 @@ function starter(t: { after(fn: () => unknown): void }) {
     nodes.push(node);
     return node;
   };
-}
-
-/** An address where nothing listens (a port bound, then released). */
-async function deadAddress(): Promise<string> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return `127.0.0.1:${port}`;
 }
 
 test('node.call(seedName) right after startNode({ seeds }) waits for the seed and succeeds', async (t) => {
@@ -81,7 +72,7 @@ test('once every dial is done, a call to an unknown node fails at once with not_
 
 test('while a seed was never reached, a call waits its timeout, then fails with not_connected', async (t) => {
   const start = starter(t);
-  const b = await start({ name: 'wait-b4@127.0.0.1', seeds: [await deadAddress()] });
+  const b = await start({ name: 'wait-b4@127.0.0.1', seeds: [await unusedAddress()] });
   const started = Date.now();
   await assert.rejects(
     b.call('ghost@127.0.0.1', 'W', 'who', [], { timeout: 400 }),

@@ -6,11 +6,11 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import net from 'node:net';
 import { after, test } from 'node:test';
 import { type Logger, type RpcNode, startNode } from '../../src/index.js';
 import { createPki } from '../helpers/certs.js';
 import { waitFor } from '../helpers/cluster.js';
+import { unusedAddress } from '../helpers/ports.js';
 
 interface Line {
   node: string;
@@ -36,15 +36,6 @@ async function start(name: string, options: Parameters<typeof startNode>[0] = {}
 const warnings = (node: string, pattern: RegExp) =>
   lines.filter((l) => l.node === node && l.level === 'warn' && pattern.test(l.message));
 
-/** An address where nothing listens. */
-async function deadAddress(): Promise<string> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return `127.0.0.1:${port}`;
-}
-
 /** Every connection-level line is one line, without OpenSSL internals. */
 function assertClean(line: Line): void {
   assert.doesNotMatch(line.message, /\n/, line.message);
@@ -52,7 +43,7 @@ function assertClean(line: Line): void {
 }
 
 test('an unreachable seed warns with its address and the reason, at most once a minute', async () => {
-  const seed = await deadAddress();
+  const seed = await unusedAddress();
   await start('lonely@127.0.0.1', { seeds: [seed] });
   // Re-dials at 100, 200, 400, 800 ms...: several attempts, one warning.
   await new Promise((resolve) => setTimeout(resolve, 1_600));

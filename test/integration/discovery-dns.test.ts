@@ -15,14 +15,21 @@ after(() => Promise.all(nodes.map((n) => n.destroy())));
 
 test('pods behind one name mesh; an address that leaves the answer is forgotten', async () => {
   const answer = { hosts: ['127.0.0.1', '127.0.0.2', '127.0.0.3'] };
-  const lookup: DnsLookup = async () => answer.hosts.map((address) => ({ address, family: 4 }));
+  /** Lookups made by each pod's discovery. */
+  const lookups = new Map<number, number>();
+  const lookupFor =
+    (i: number): DnsLookup =>
+    async () => {
+      lookups.set(i, (lookups.get(i) ?? 0) + 1);
+      return answer.hosts.map((address) => ({ address, family: 4 }));
+    };
   const start = async (i: number, port: number) => {
     const node = await startNode({
       ...quiet,
       name: `pod${i}@127.0.0.${i}`,
       host: `127.0.0.${i}`,
       port,
-      discovery: () => dnsDiscovery({ name: 'pods.test', lookup, intervalMs: 100 }),
+      discovery: () => dnsDiscovery({ name: 'pods.test', lookup: lookupFor(i), intervalMs: 100 }),
     });
     nodes.push(node);
     return node;
@@ -37,7 +44,14 @@ test('pods behind one name mesh; an address that leaves the answer is forgotten'
   // Pod 3 leaves the answer (its pod was deleted), then goes away; one started again at its
   // address is not dialled by anyone.
   answer.hosts = ['127.0.0.1', '127.0.0.2'];
-  await new Promise((resolve) => setTimeout(resolve, 250)); // two lookups
+  // Two lookups by pods 1 and 2 (lookups run one after the other: the first has been applied),
+  // however late their timers run.
+  const asked = [1, 2].map((i) => lookups.get(i) ?? 0);
+  await waitFor(
+    () => [1, 2].every((i, k) => (lookups.get(i) ?? 0) >= (asked[k] as number) + 2),
+    5_000,
+    'two lookups by pods 1 and 2 since pod 3 left the answer',
+  );
   await third.close();
   const again = await startNode({ ...quiet, name: 'pod3@127.0.0.3', host: '127.0.0.3', port });
   nodes.push(again);

@@ -14,6 +14,7 @@ import {
   startNode,
 } from '../../src/index.js';
 import { waitFor } from '../helpers/cluster.js';
+import { claimPort } from '../helpers/ports.js';
 
 const quiet = { cookie: 'discovery', logLevel: 'silent' as const };
 const nodes: RpcNode[] = [];
@@ -96,9 +97,10 @@ test('nodes connect to what discovery reports, and only that without peer exchan
 test('a reported address is re-dialled after its node left; a vanished one is forgotten', async () => {
   const registry = new Registry();
   const a = await start('r-a@127.0.0.1', registry);
-  const b = await start('r-b@127.0.0.1', registry);
+  // Claimed, not port 0: b starts again on it, and other nodes listen on port 0 meanwhile.
+  const port = await claimPort();
+  const b = await start('r-b@127.0.0.1', registry, port);
   await meshed([a, b]);
-  const port = Number(b.address.split(':')[1]);
 
   // b leaves gracefully (a goodbye, which alone would end re-dialling) but stays reported:
   // a node started again on its address is dialled by a.

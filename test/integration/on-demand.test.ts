@@ -10,6 +10,7 @@ import { after, test } from 'node:test';
 import { algorithms, type RpcNode, startNode } from '../../src/index.js';
 import { waitFor } from '../helpers/cluster.js';
 import { MemoryRegistry } from '../helpers/memory-discovery.js';
+import { claimPort } from '../helpers/ports.js';
 
 const quiet = { cookie: 'on-demand', logLevel: 'silent' as const };
 const nodes = new Set<RpcNode>();
@@ -100,8 +101,10 @@ test('nodes connect only to what they call; groups of unconnected nodes come fro
 
 test('a crashed member stops being selected at once, though its entry stays, and is back after a restart', async () => {
   const registry = new MemoryRegistry();
+  // Claimed, not port 0: w1 starts again on it, and other nodes listen on port 0 meanwhile.
+  const w1Port = await claimPort();
   const [w1, w2] = await Promise.all([
-    worker('od-x1@127.0.0.1', registry),
+    worker('od-x1@127.0.0.1', registry, w1Port),
     worker('od-x2@127.0.0.1', registry),
   ]);
   const w3 = await worker('od-x3@127.0.0.1', registry);
@@ -112,7 +115,6 @@ test('a crashed member stops being selected at once, though its entry stays, and
   assert.equal(caller.peers().length, 3);
 
   // w1 connected, then crashes: its registration outlives it.
-  const w1Port = Number((w1 as RpcNode).address.split(':').at(-1));
   registry.crash((w1 as RpcNode).name);
   await (w1 as RpcNode).destroy();
   nodes.delete(w1 as RpcNode);

@@ -6,7 +6,6 @@
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import {
   algorithms,
@@ -21,6 +20,7 @@ import {
 import { encodeValue } from '../../src/rpc/codec.js';
 import { GoodbyeReason, MessageType } from '../../src/transport/message-types.js';
 import { MemoryRegistry } from '../helpers/memory-discovery.js';
+import { unusedAddress } from '../helpers/ports.js';
 import { RawPeer } from '../helpers/raw-peer.js';
 
 const COOKIE = 'reasons';
@@ -232,11 +232,7 @@ describe('every details.reason, produced for real', () => {
       return failure(startNode({ name: 'r-d@127.0.0.1', discovery, ...quiet }));
     },
     connect_failed: async () => {
-      const server = net.createServer();
-      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-      const port = (server.address() as net.AddressInfo).port;
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      return failure(a.connect(`127.0.0.1:${port}`));
+      return failure(a.connect(await unusedAddress()));
     },
   };
 

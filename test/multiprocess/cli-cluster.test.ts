@@ -6,11 +6,11 @@
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { DashboardView } from '../../src/dashboard/index.js';
 import { Cluster, COOKIE } from '../helpers/cluster.js';
+import { unusedAddress } from '../helpers/ports.js';
 
 const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 const TIME_BOUND_MS = 30_000;
@@ -53,15 +53,6 @@ function start(t: { after(fn: () => void): void }, args: string[]): Started {
   return { child, printed, exit };
 }
 
-/** A port nothing listens on (it was free a moment ago). */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
 const oneLine = (text: string) => assert.match(text, /^[^\n]+\n$/, `one line: ${text}`);
 
 test('rpclb members, call and dashboard against a running cluster', async (t) => {
@@ -72,7 +63,8 @@ test('rpclb members, call and dashboard against a running cluster', async (t) =>
   await w1.waitForEvent((e) => e.event === 'nodeup' && e.peer === w2.name);
   const seed = ['--seed', w1.address, '--cookie', COOKIE];
   const run = (...args: string[]) => start(t, [...args, ...seed]).exit;
-  const port = await closedPort();
+  // Not a port that was free a moment ago: the commands' own nodes listen on port 0 meanwhile.
+  const dead = await unusedAddress();
 
   // Alone first: the other commands' nodes would be members of the cluster while they run.
   const members = await run('members');
@@ -84,7 +76,7 @@ test('rpclb members, call and dashboard against a running cluster', async (t) =>
       run('call', 'Test.nope', '[]'),
       run('call', 'Test.boom', '["kaput"]'),
       run('call', 'Test.echo', '[1,'),
-      start(t, ['call', 'Test.echo', '[1]', '--seed', `127.0.0.1:${port}`]).exit,
+      start(t, ['call', 'Test.echo', '[1]', '--seed', dead]).exit,
       start(t, ['members', '--seed', w1.address, '--cookie', 'not-the-cookie']).exit,
       run('call', 'Test.whoami', '--node', 'nobody@127.0.0.1', '--timeout', '500'),
     ]);
@@ -142,7 +134,7 @@ test('rpclb members, call and dashboard against a running cluster', async (t) =>
         [w2.name, 'up'],
       ],
     );
-    assert.match(view.observer, /^rpclb-dashboard-[0-9a-f]{6}@127\.0\.0\.1$/);
+    assert.match(view.observer, /^rpclb-dashboard-[0-9a-f]{12}@127\.0\.0\.1$/);
     dashboard.child.kill('SIGTERM');
     assert.equal((await dashboard.exit).code, 0);
   });

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Cluster, type Worker } from '../helpers/cluster.js';
 import { nodeEvents, settle, settleViews, spawnSeeded } from '../helpers/membership.js';
+import { claimPort } from '../helpers/ports.js';
 
 const names = (workers: readonly Worker[]) => workers.map((w) => w.name).sort();
 
@@ -131,7 +132,12 @@ test('a restarted node with the same name and a new port is back in every view a
   victim.kill('SIGKILL');
   await settleViews(survivors, { g: names(survivors) }, 5_000);
 
-  const reborn = await cluster.spawn({ name: victim.name, seeds: [seed.address] });
+  // A claimed port: port 0 would hand it the victim's own one again, one time in 7 000.
+  const reborn = await cluster.spawn({
+    name: victim.name,
+    seeds: [seed.address],
+    port: await claimPort(),
+  });
   assert.notEqual(reborn.address, victim.address, 'the restarted node listens on a new port');
   const all = [...survivors, reborn];
   // A new process starts with no memberships: it is in every view but in no group yet.
@@ -152,13 +158,18 @@ test('a restarted node with the same name and a new port is back in every view a
 
 test('seeds are re-dialled: a seed restarted on its address is rejoined by every node', async (t) => {
   const cluster = new Cluster(t);
-  const workers = await spawnSeeded(cluster, 4, {}, 'q');
-  await settleViews(workers, {}, 10_000);
-  const [seed, ...others] = workers as [Worker, ...Worker[]];
+  // A claimed port, not port 0: while the seed is dead, no other process can be handed it.
+  const port = await claimPort();
+  const seed = await cluster.spawn({ name: 'q00@127.0.0.1', port });
+  const others = await Promise.all(
+    ['q01', 'q02', 'q03'].map((id) =>
+      cluster.spawn({ name: `${id}@127.0.0.1`, seeds: [seed.address] }),
+    ),
+  );
+  await settleViews([seed, ...others], {}, 10_000);
   seed.kill('SIGKILL');
   await settleViews(others, {}, 5_000);
 
-  const port = Number(seed.address.split(':')[1]);
   const reborn = await cluster.spawn({ name: seed.name, port });
   assert.equal(reborn.address, seed.address);
   // The restarted seed has no seeds of its own: only the others' re-dialling can bring it back.

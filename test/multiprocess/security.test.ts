@@ -156,7 +156,7 @@ describe('garbage before the handshake', () => {
       );
       const halfClosedAt = await half.waitClosed(HANDSHAKE_TIMEOUT_MS + 2_000);
       assert.ok(
-        halfClosedAt - half.connectedAt >= HANDSHAKE_TIMEOUT_MS - 50,
+        halfClosedAt - half.dialledAt >= HANDSHAKE_TIMEOUT_MS - 50,
         'half a frame waits for the timeout',
       );
       for (const [, , pattern] of cases) await waitForLog(node, pattern);
@@ -169,7 +169,7 @@ describe('garbage before the handshake', () => {
     const silent = await RawPeer.connect(node.address);
     await silent.nextFrame(MessageType.Hello, 2_000);
     const closedAt = await silent.waitClosed(HANDSHAKE_TIMEOUT_MS + 2_000);
-    assert.ok(closedAt - silent.connectedAt >= HANDSHAKE_TIMEOUT_MS - 50);
+    assert.ok(closedAt - silent.dialledAt >= HANDSHAKE_TIMEOUT_MS - 50);
     const port = silent.localPort;
     await waitForLog(node, new RegExp(`127\\.0\\.0\\.1:${port} dropped: handshake timed out`));
   });
