@@ -78,7 +78,7 @@ const downs = (workers: readonly Worker[]) =>
     w.events.filter((e) => e.event === 'nodedown').map((e) => `${w.name} saw ${e.peer} down`),
   );
 
-test('a handler blocking the loop 2.3 s with heartbeatTimeoutMs 3000 causes no nodedown', async (t) => {
+test('a handler blocking the loop 2.2 s with heartbeatTimeoutMs 3000 causes no nodedown', async (t) => {
   const cluster = new Cluster(t);
   const options = { heartbeatTimeoutMs: 3_000 };
   const blocker = await cluster.spawn({ ...options, name: 'blocker@127.0.0.1' });
@@ -91,15 +91,15 @@ test('a handler blocking the loop 2.3 s with heartbeatTimeoutMs 3000 causes no n
     await sleep(i * 170);
   }
   const caller = observers[0] as Worker;
-  // On fresh links, then again after a pause: each block is 2.3 s, under 3000 - 600.
+  // On fresh links, then again after a pause: each block is 2.2 s, under 3000 - 600 with 200 ms to spare for a loaded machine.
   for (const pauseMs of [0, 450]) {
     await sleep(pauseMs);
     const started = Date.now();
     assert.equal(
-      await caller.request('call', blocker.name, 'Test', 'block', [2_300], { timeout: 10_000 }),
-      2_300,
+      await caller.request('call', blocker.name, 'Test', 'block', [2_200], { timeout: 10_000 }),
+      2_200,
     );
-    t.diagnostic(`blocked 2300 ms (call took ${Date.now() - started} ms)`);
+    t.diagnostic(`blocked 2200 ms (call took ${Date.now() - started} ms)`);
   }
   await sleep(600);
   assert.deepEqual(downs([blocker, ...observers]), []);
