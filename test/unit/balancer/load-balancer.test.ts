@@ -342,6 +342,44 @@ describe('LoadBalancer: containing the algorithm, outcomes, reasons', () => {
     assert.equal(await lb.call('M', 'f'), 'w@h');
   });
 
+  test('selectNodes refuses a chooseNodes answer that is not distinct members (algorithm_error)', () => {
+    const answers: unknown[] = [];
+    class Replicas implements SelectionAlgorithm {
+      chooseFromNodes(nodes: readonly string[]) {
+        return nodes[0] as string;
+      }
+      chooseNodes() {
+        return answers.shift() as string[];
+      }
+    }
+    const host = new FakeHost('client@h');
+    const lb = new LoadBalancer(host, { name: 'g', nodeMatchList: [] }, Replicas);
+    host.setMembers('g', ['a@h', 'b@h', 'c@h']);
+    const wrong: [unknown, RegExp][] = [
+      [['a@h', 'stranger@h'], /"stranger@h", which is not a member/],
+      [['b@h', 'b@h'], /"b@h" twice/],
+      [['a@h', 'b@h', 'c@h'], /3 nodes for 2 asked/],
+      ['a@h', /not an array/],
+      [[42], /42, which is not a member/],
+    ];
+    for (const [answer, message] of wrong) {
+      answers.push(answer);
+      assert.throws(
+        () => lb.selectNodes(2),
+        (e: unknown) =>
+          e instanceof RpcError &&
+          e.code === 'internal_server_error' &&
+          e.details.reason === 'algorithm_error' &&
+          message.test(e.message),
+        `answer ${JSON.stringify(answer)}`,
+      );
+    }
+    answers.push(['c@h', 'a@h']);
+    assert.deepEqual(lb.selectNodes(2), ['c@h', 'a@h']);
+    answers.push([]);
+    assert.deepEqual(lb.selectNodes(2), []);
+  });
+
   test('onNodeChange and releaseNode that throw are contained; membership still follows the group', async () => {
     const host = new FakeHost('client@h');
     const lb = new LoadBalancer(host, { name: 'g', nodeMatchList: [] }, Faulty);
