@@ -16,14 +16,8 @@ import { makeService, type Service, ServiceCache } from '../service.js';
 import { BalancedCall, type BalancedCallSpec, type CallRunner } from './balanced-call.js';
 import { castToMember } from './balanced-cast.js';
 import type { BalancerHost } from './balancer-host.js';
-import { checkWaitForMembers, NO_OPTIONS, remaining } from './call-policy.js';
-import {
-  callSpec,
-  defaultCallSpec,
-  makeCallRunner,
-  type RunnerParts,
-  withCall,
-} from './call-runner.js';
+import { NO_OPTIONS, remaining } from './call-policy.js';
+import { callSpec, defaultCallSpec, makeCallRunner, type RunnerParts } from './call-runner.js';
 import { Drain } from './drain.js';
 import { GroupFeed } from './group-feed.js';
 import { type BalancerSnapshot, balancerSnapshot } from './member-stats.js';
@@ -304,12 +298,14 @@ export class LoadBalancer<Algorithm extends SelectionAlgorithm = SelectionAlgori
     args: unknown[] = [],
     opts: BalancedCallOptions = NO_OPTIONS,
   ): Promise<void> {
-    const deadline = Date.now() + (opts.timeout ?? this.#host.callTimeoutMs);
-    const wait = checkWaitForMembers(opts.waitForMembers, this.#options.waitForMembers);
-    if (wait instanceof RpcError) throw withCall(wait, this.name, module, fn);
+    // the same checks as lb.call: a bad timeout, signal or meta is a bad_request, never a TypeError
+    const { callTimeoutMs } = this.#host;
+    const spec = callSpec(opts, callTimeoutMs, this.#options.waitForMembers, this.name, module, fn);
+    if (spec instanceof RpcError) throw spec;
+    const deadline = Date.now() + spec.timeout;
     this.#inFlight++;
     try {
-      await castToMember(this.#parts, module, fn, args, opts, deadline, wait);
+      await castToMember(this.#parts, module, fn, args, opts, deadline, spec.waitForMembers);
     } finally {
       this.#callEnded();
     }

@@ -391,6 +391,33 @@ describe('LoadBalancer: containing the algorithm, outcomes, reasons', () => {
     assert.ok(host.logged.some((l) => /onNodeChange\(\) threw/.test(l)));
   });
 
+  test('lb.cast checks its options like lb.call: bad_request naming the field, nothing selected', async () => {
+    const host = new FakeHost('w@h');
+    const lb = new LoadBalancer(host, { name: 'g' }, LeastConnections);
+    const bad: [unknown, string][] = [
+      [{ timeout: -1 }, 'timeout'],
+      [{ timeout: Number.NaN }, 'timeout'],
+      [{ signal: 5 }, 'signal'],
+      [{ meta: 'not an object' }, 'meta'],
+      [{ waitForMembers: 'yes' }, 'waitForMembers'],
+      [null, 'options'],
+    ];
+    for (const [opts, field] of bad) {
+      for (const send of [lb.cast, lb.call]) {
+        const err = await send.call(lb, 'M', 'f', [], opts as never).then(
+          () => assert.fail(`expected bad_request for ${JSON.stringify(opts)}`),
+          (e: unknown) => e,
+        );
+        assert.ok(err instanceof RpcError, `${send.name} ${JSON.stringify(opts)}: ${err}`);
+        assert.equal(err.code, 'bad_request');
+        assert.equal(err.details.field, field);
+        assert.equal(err.details.balancer, 'g');
+      }
+    }
+    assert.deepEqual(lcCounts(lb), { 'w@h': 0 });
+    await lb.cast('M', 'f', [], { timeout: 50 });
+  });
+
   test('the outcome carries the failure code, so an algorithm can tell a dead node from a bad call', async () => {
     const host = new FakeHost('w@h');
     const lb = new LoadBalancer(host, { name: 'g' }, Recorder);
