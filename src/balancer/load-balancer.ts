@@ -198,6 +198,7 @@ export class LoadBalancer<Algorithm extends SelectionAlgorithm = SelectionAlgori
    * @throws RpcError `service_unavailable` when there are no members or the balancer is stopped.
    */
   selectNode(opts: SelectOptions = NO_OPTIONS): string {
+    if (typeof opts !== 'object' || opts === null) throw this.#badOptions(opts);
     if (this.#stopping) throw this.#selector.unavailable('balancer_stopped');
     return this.#selector.selectManual(opts);
   }
@@ -213,6 +214,7 @@ export class LoadBalancer<Algorithm extends SelectionAlgorithm = SelectionAlgori
 
   /** Selects a node and returns a lease whose `release()` counts once and only while the node is still a member. */
   acquire(opts: SelectOptions = NO_OPTIONS): Lease {
+    if (typeof opts !== 'object' || opts === null) throw this.#badOptions(opts);
     if (this.#stopping) throw this.#selector.unavailable('balancer_stopped');
     const selection = this.#selector.select(opts);
     let released = false;
@@ -229,6 +231,7 @@ export class LoadBalancer<Algorithm extends SelectionAlgorithm = SelectionAlgori
   /** Up to `count` distinct members, chosen by the algorithm (or at random). Not tracked: nothing to release. */
   selectNodes(count: number, opts: SelectOptions = NO_OPTIONS): string[] {
     if (!Number.isInteger(count) || count < 0) throw this.#badCount(count);
+    if (typeof opts !== 'object' || opts === null) throw this.#badOptions(opts);
     if (this.#stopping && !this.#selector.direct) {
       throw this.#selector.unavailable('balancer_stopped');
     }
@@ -358,6 +361,14 @@ export class LoadBalancer<Algorithm extends SelectionAlgorithm = SelectionAlgori
 
   #callEnded(): void {
     if (--this.#inFlight === 0) this.#drain.idle();
+  }
+
+  /** `bad_request` for selection options that are not an object (`null`, a string, ...). */
+  #badOptions(opts: unknown): RpcError {
+    return new RpcError('bad_request', `options must be an object, received ${describe(opts)}`, {
+      details: { balancer: this.name, field: 'options' },
+      notExecuted: true,
+    });
   }
 
   #badCount(count: unknown): RpcError {

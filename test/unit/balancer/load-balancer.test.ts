@@ -418,6 +418,27 @@ describe('LoadBalancer: containing the algorithm, outcomes, reasons', () => {
     await lb.cast('M', 'f', [], { timeout: 50 });
   });
 
+  test('selectNode, selectNodes and acquire refuse options that are not an object with bad_request', () => {
+    const host = new FakeHost('w@h');
+    const lb = new LoadBalancer(host, { name: 'g' }, LeastConnections);
+    for (const opts of [null, 'key', 42]) {
+      for (const select of [
+        () => lb.selectNode(opts as never),
+        () => lb.selectNodes(1, opts as never),
+        () => lb.acquire(opts as never),
+      ]) {
+        assert.throws(select, (e: unknown) => {
+          assert.ok(e instanceof RpcError, String(e));
+          assert.equal(e.code, 'bad_request');
+          assert.equal(e.details.field, 'options');
+          assert.equal(e.details.balancer, 'g');
+          return true;
+        });
+      }
+    }
+    assert.deepEqual(lcCounts(lb), { 'w@h': 0 });
+  });
+
   test('the outcome carries the failure code, so an algorithm can tell a dead node from a bad call', async () => {
     const host = new FakeHost('w@h');
     const lb = new LoadBalancer(host, { name: 'g' }, Recorder);
