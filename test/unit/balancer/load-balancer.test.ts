@@ -3,6 +3,8 @@ import { channel } from 'node:diagnostics_channel';
 import { describe, test } from 'node:test';
 import { LeastConnections } from '../../../src/algorithms/least-connections.js';
 import type {
+  AlgorithmContext,
+  NodeChange,
   SelectionAlgorithm,
   SelectOptions,
   ServerLoad,
@@ -256,6 +258,54 @@ describe('LoadBalancer', () => {
     host.setMembers('g', ['b@h']);
     host.setMembers('other', ['z@h']);
     assert.deepEqual(Recorder.last.changes, ['join:a@h,b@h', 'leave:a@h']);
+  });
+
+  test('the algorithm is built with { balancerName, options, random, now } and told the full member list on each change', () => {
+    const random = () => 0.25;
+    const now = () => 1_234;
+    const contexts: AlgorithmContext<unknown>[] = [];
+    const changes: NodeChange[] = [];
+    const chosenFrom: (readonly string[])[] = [];
+    class Watcher implements SelectionAlgorithm {
+      constructor(ctx: AlgorithmContext<unknown>) {
+        contexts.push(ctx);
+      }
+      chooseFromNodes(nodes: readonly string[]) {
+        chosenFrom.push(nodes);
+        return nodes[0] as string;
+      }
+      onNodeChange(change: NodeChange) {
+        changes.push(change);
+      }
+    }
+    const host = new FakeHost('client@h');
+    const algorithmOpts = { depth: 3 };
+    const lb = new LoadBalancer(
+      host,
+      { name: 'g', nodeMatchList: [], algorithmOpts, random, now },
+      Watcher,
+    );
+    assert.equal(contexts.length, 1, 'one instance per balancer');
+    const [ctx] = contexts as [AlgorithmContext<unknown>];
+    assert.equal(ctx.balancerName, 'g');
+    assert.deepEqual(ctx.options, algorithmOpts);
+    assert.equal(ctx.random, random);
+    assert.equal(ctx.now, now);
+
+    host.setMembers('g', ['c@h', 'a@h']);
+    host.setMembers('g', ['a@h', 'b@h', 'c@h']);
+    host.setMembers('g', ['b@h', 'c@h']);
+    assert.deepEqual(
+      changes.map(({ type, nodes, members }) => [type, [...nodes], [...members]]),
+      [
+        ['join', ['a@h', 'c@h'], ['a@h', 'c@h']],
+        ['join', ['b@h'], ['a@h', 'b@h', 'c@h']],
+        ['leave', ['a@h'], ['b@h', 'c@h']],
+      ],
+    );
+    // The list chooseFromNodes gets is the one the last change announced.
+    assert.equal(lb.selectNode(), 'b@h');
+    assert.deepEqual(chosenFrom.at(-1), changes.at(-1)?.members);
   });
 
   test('bad options throw a TypeError naming the field', () => {
