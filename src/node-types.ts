@@ -1,6 +1,6 @@
 /** The public types of a node's events and options, and the checks of their names. */
 import { RpcError } from './errors.js';
-import { findUnknownOption, optionNames } from './options.js';
+import { describe, findUnknownOption, optionNames } from './options.js';
 import type { CastOptions } from './rpc/client.js';
 import type { ModuleSchemas } from './rpc/schema.js';
 import type { DownReason } from './transport/connection.js';
@@ -63,7 +63,10 @@ export const CLOSE_OPTION_NAMES = optionNames({ drainTimeoutMs: true } satisfies
   true
 >);
 
-/** `bad_request` for an option of `node.call` / `node.cast` whose name is not in `known`. */
+/**
+ * `bad_request` for options of `node.call` / `node.cast` that are not an object, or for an
+ * option whose name is not in `known`.
+ */
 export function unknownCallOption(
   options: object | undefined,
   known: readonly string[],
@@ -71,7 +74,13 @@ export function unknownCallOption(
   module: string,
   fn: string,
 ): RpcError | undefined {
-  if (typeof options !== 'object' || options === null) return undefined;
+  if (options === undefined) return undefined;
+  if (typeof options !== 'object' || options === null) {
+    return new RpcError('bad_request', `options must be an object, received ${describe(options)}`, {
+      details: { node: target, module, function: fn, field: 'options' },
+      notExecuted: true,
+    });
+  }
   const unknown = findUnknownOption(options, known);
   if (unknown === undefined) return undefined;
   return new RpcError('bad_request', unknown.message, {

@@ -73,6 +73,30 @@ export function randomDistinct(
   return pool.slice(0, n);
 }
 
+/**
+ * What is wrong with the nodes an algorithm's `chooseNodes` returned for `selectNodes`, or
+ * `undefined` when they are what the contract promises: an array of at most `count` distinct
+ * names, each one of the `members` it was asked to choose from.
+ */
+export function badChosenNodes(
+  nodes: unknown,
+  members: readonly string[],
+  count: number,
+): string | undefined {
+  if (!Array.isArray(nodes)) return `returned ${describe(nodes)}, not an array`;
+  if (nodes.length > count) return `returned ${nodes.length} nodes for ${count} asked`;
+  const allowed = new Set(members);
+  const seen = new Set<unknown>();
+  for (const node of nodes) {
+    if (typeof node !== 'string' || !allowed.has(node)) {
+      return `returned ${describe(node)}, which is not a member`;
+    }
+    if (seen.has(node)) return `returned ${describe(node)} twice`;
+    seen.add(node);
+  }
+  return undefined;
+}
+
 /** A call's `waitForMembers`, checked: the balancer's when absent, `bad_request` when not a boolean. */
 export function checkWaitForMembers(value: unknown, balancerDefault: boolean): boolean | RpcError {
   if (value === undefined) return balancerDefault;

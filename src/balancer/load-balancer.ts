@@ -16,14 +16,8 @@ import { makeService, type Service, ServiceCache } from '../service.js';
 import { BalancedCall, type BalancedCallSpec, type CallRunner } from './balanced-call.js';
 import { castToMember } from './balanced-cast.js';
 import type { BalancerHost } from './balancer-host.js';
-import { checkWaitForMembers, NO_OPTIONS, remaining } from './call-policy.js';
-import {
-  callSpec,
-  defaultCallSpec,
-  makeCallRunner,
-  type RunnerParts,
-  withCall,
-} from './call-runner.js';
+import { NO_OPTIONS, remaining } from './call-policy.js';
+import { callSpec, defaultCallSpec, makeCallRunner, type RunnerParts } from './call-runner.js';
 import { Drain } from './drain.js';
 import { GroupFeed } from './group-feed.js';
 import { type BalancerSnapshot, balancerSnapshot } from './member-stats.js';
@@ -204,6 +198,7 @@ export class LoadBalancer<Algorithm extends SelectionAlgorithm = SelectionAlgori
    * @throws RpcError `service_unavailable` when there are no members or the balancer is stopped.
    */
   selectNode(opts: SelectOptions = NO_OPTIONS): string {
+    if (typeof opts !== 'object' || opts === null) throw this.#badOptions(opts);
     if (this.#stopping) throw this.#selector.unavailable('balancer_stopped');
     return this.#selector.selectManual(opts);
   }
@@ -219,6 +214,7 @@ export class LoadBalancer<Algorithm extends SelectionAlgorithm = SelectionAlgori
 
   /** Selects a node and returns a lease whose `release()` counts once and only while the node is still a member. */
   acquire(opts: SelectOptions = NO_OPTIONS): Lease {
+    if (typeof opts !== 'object' || opts === null) throw this.#badOptions(opts);
     if (this.#stopping) throw this.#selector.unavailable('balancer_stopped');
     const selection = this.#selector.select(opts);
     let released = false;
@@ -235,6 +231,7 @@ export class LoadBalancer<Algorithm extends SelectionAlgorithm = SelectionAlgori
   /** Up to `count` distinct members, chosen by the algorithm (or at random). Not tracked: nothing to release. */
   selectNodes(count: number, opts: SelectOptions = NO_OPTIONS): string[] {
     if (!Number.isInteger(count) || count < 0) throw this.#badCount(count);
+    if (typeof opts !== 'object' || opts === null) throw this.#badOptions(opts);
     if (this.#stopping && !this.#selector.direct) {
       throw this.#selector.unavailable('balancer_stopped');
     }
@@ -304,12 +301,14 @@ export class LoadBalancer<Algorithm extends SelectionAlgorithm = SelectionAlgori
     args: unknown[] = [],
     opts: BalancedCallOptions = NO_OPTIONS,
   ): Promise<void> {
-    const deadline = Date.now() + (opts.timeout ?? this.#host.callTimeoutMs);
-    const wait = checkWaitForMembers(opts.waitForMembers, this.#options.waitForMembers);
-    if (wait instanceof RpcError) throw withCall(wait, this.name, module, fn);
+    // the same checks as lb.call: a bad timeout, signal or meta is a bad_request, never a TypeError
+    const { callTimeoutMs } = this.#host;
+    const spec = callSpec(opts, callTimeoutMs, this.#options.waitForMembers, this.name, module, fn);
+    if (spec instanceof RpcError) throw spec;
+    const deadline = Date.now() + spec.timeout;
     this.#inFlight++;
     try {
-      await castToMember(this.#parts, module, fn, args, opts, deadline, wait);
+      await castToMember(this.#parts, module, fn, args, opts, deadline, spec.waitForMembers);
     } finally {
       this.#callEnded();
     }
@@ -362,6 +361,14 @@ export class LoadBalancer<Algorithm extends SelectionAlgorithm = SelectionAlgori
 
   #callEnded(): void {
     if (--this.#inFlight === 0) this.#drain.idle();
+  }
+
+  /** `bad_request` for selection options that are not an object (`null`, a string, ...). */
+  #badOptions(opts: unknown): RpcError {
+    return new RpcError('bad_request', `options must be an object, received ${describe(opts)}`, {
+      details: { balancer: this.name, field: 'options' },
+      notExecuted: true,
+    });
   }
 
   #badCount(count: unknown): RpcError {

@@ -23,7 +23,7 @@ import type {
 import type { RpcError } from '../errors.js';
 import { describe } from '../options.js';
 import { channels } from '../tracing.js';
-import { NO_OPTIONS, randomDistinct } from './call-policy.js';
+import { badChosenNodes, NO_OPTIONS, randomDistinct } from './call-policy.js';
 import { checkExclude, chooseAvoiding, ExclusionFilter } from './exclusion.js';
 import { MemberStats } from './member-stats.js';
 import { type OutlierDetectionOptions, OutlierDetector } from './outlier-detector.js';
@@ -313,18 +313,16 @@ export class Selector {
     if (this.#detector !== undefined) members = this.#detector.filter(members);
     if (opts.exclude !== undefined) members = this.#excluding(members, opts.exclude);
     if (!this.algorithm.chooseNodes) return randomDistinct(members, count, this.#random);
+    const wanted = Math.min(count, members.length);
     let nodes: unknown;
     try {
-      nodes = this.algorithm.chooseNodes(members, Math.min(count, members.length), opts);
+      nodes = this.algorithm.chooseNodes(members, wanted, opts);
     } catch (err) {
       throw this.#report.algorithmFailed('chooseNodes', err);
     }
-    if (!Array.isArray(nodes) || nodes.some((n) => typeof n !== 'string')) {
-      throw this.#report.algorithmFailed(
-        'chooseNodes',
-        new TypeError(`returned ${describe(nodes)}`),
-      );
-    }
+    // a plain Error: a wrong answer is the algorithm's fault (algorithm_error), not the caller's
+    const wrong = badChosenNodes(nodes, members, wanted);
+    if (wrong !== undefined) throw this.#report.algorithmFailed('chooseNodes', new Error(wrong));
     return nodes as string[];
   }
 

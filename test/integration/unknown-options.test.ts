@@ -47,6 +47,17 @@ test('startLoadBalancer, node.call and close refuse unknown options; lb.call pas
   assert.equal(refused.message, 'unknown option "timout"; did you mean "timeout"?');
   assert.equal(refused.details.field, 'timout');
   assert.equal(await node.call(node.name, 'M', 'f', [], { timeout: 100 }), 'ok');
+  // Options that are not an object at all: bad_request too, never a TypeError.
+  for (const send of [node.call, node.cast]) {
+    for (const opts of [null, 'fast']) {
+      await assert.rejects(
+        send.call(node, node.name, 'M', 'f', [], opts as never),
+        (err: unknown) =>
+          err instanceof RpcError && err.code === 'bad_request' && err.details.field === 'options',
+        `${send.name}(…, ${JSON.stringify(opts)})`,
+      );
+    }
+  }
 
   // lb.call: selection options are the algorithm's business, whatever their names.
   const seen: SelectOptions[] = [];

@@ -161,3 +161,46 @@ test('with one slow worker, LeastConnections and PowerOfTwo send it fewer calls 
   assert.ok((shares.LeastConnections as number) < (shares.RoundRobin as number) / 2);
   assert.ok((shares.PowerOfTwo as number) < (shares.RoundRobin as number) / 1.5);
 });
+
+test('lb.stop() leaves the group at once, waits for its own calls while the node keeps serving; the name can be started again', async (t) => {
+  const cluster = new Cluster(t);
+  const worker = await cluster.spawn({ name: 'stop-w1@127.0.0.1' });
+  const client = await cluster.spawn({ name: 'stop-client@127.0.0.1', seeds: [worker.address] });
+  await worker.request('startLb', {});
+  await client.request('startLb', { match: ['/^stop-w/'] });
+  const clientMembers = () => client.request<string[]>('lbMembers');
+  await eventually(async () => (await clientMembers()).length === 1, 10_000, 'client sees w1');
+
+  // The worker's own balancer call (to itself, its only member) is in flight while it stops.
+  let callEndedAt = 0;
+  const call = worker
+    .request('lbCall', 'RpcTest', 'nap', [1_500])
+    .finally(() => (callEndedAt = Date.now()));
+  await worker.waitForEvent((e) => e.event === 'nap-started', 5_000, 'the call running');
+  const stops = [worker.request('lbStop'), worker.request('lbStop')].map((p) =>
+    p.then(() => Date.now()),
+  );
+
+  // Peers stop choosing it at once, while its call still runs; it keeps serving direct calls.
+  await eventually(async () => (await clientMembers()).length === 0, 1_000, 'the worker to leave');
+  assert.equal(callEndedAt, 0, 'left the group before its call ended');
+  assert.equal(await client.request('call', worker.name, 'Test', 'whoami', []), worker.name);
+  const noMember = await client
+    .request('lbCall', 'Test', 'whoami', [], { waitForMembers: false })
+    .then(
+      () => assert.fail('expected service_unavailable'),
+      (e: RequestFailed) => e.failure,
+    );
+  assert.equal(noMember.code, 'service_unavailable');
+  assert.equal(noMember.details?.reason, 'no_members');
+
+  // Both stop() calls end after the call they waited for, which completed.
+  assert.equal(await call, worker.name);
+  for (const stoppedAt of await Promise.all(stops)) assert.ok(stoppedAt >= callEndedAt);
+  // Stopped: no longer registered under its name, which can be started again.
+  await assert.rejects(worker.request('lbMembers'), /no balancer lb/);
+  await worker.request('startLb', {});
+  await assert.rejects(worker.request('startLb', {}), /already running/);
+  await eventually(async () => (await clientMembers()).length === 1, 5_000, 'the worker back');
+  assert.equal(await client.request('lbCall', 'Test', 'whoami', []), worker.name);
+});

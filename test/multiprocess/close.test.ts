@@ -96,6 +96,59 @@ test('close() lets calls in flight finish, refuses new ones, says goodbye, and i
   );
 });
 
+test('close() leaves every group first: peers see one leave per group while its calls still run, then the goodbye', async (t) => {
+  const cluster = new Cluster(t);
+  const { callee, caller } = await pair(cluster, 'leave');
+  for (const group of ['g', 'h', 'lb']) await caller.request('monitor', group);
+  // Joined twice (two leaves would be needed), once, and through a balancer.
+  await callee.request('join', 'g');
+  await callee.request('join', 'g');
+  await callee.request('join', 'h');
+  await callee.request('startLb', {});
+  for (const group of ['g', 'h', 'lb']) {
+    await caller.waitForEvent(
+      (e) => e.event === 'group' && e.group === group && e.change === 'join',
+      5_000,
+      `${callee.name} in ${group}`,
+    );
+  }
+  const burst = caller.request<Outcome[]>(
+    'burstTimed',
+    callee.name,
+    'RpcTest',
+    'nap',
+    [2_500],
+    3,
+    10_000,
+  );
+  await callee.waitForEvent(() => naps(callee) === 3, 5_000, '3 calls running');
+
+  assert.equal(await callee.request('startClose'), true);
+  const leaves = () =>
+    caller.events.filter((e) => e.event === 'group' && e.change === 'leave').map((e) => e.group);
+  await caller.waitForEvent(() => leaves().length === 3, 2_000, 'a leave for each group');
+  // Still draining: connected, its calls running, yet in no group (peers stop choosing it).
+  assert.deepEqual(await caller.request('peers'), [callee.name]);
+  for (const group of ['g', 'h', 'lb'])
+    assert.deepEqual(await caller.request('members', group), []);
+  assert.equal(naps(callee), 3);
+  assert.equal(
+    caller.events.some((e) => e.event === 'nodedown'),
+    false,
+    'no nodedown before the calls finished',
+  );
+
+  const outcomes = await burst;
+  assert.deepEqual(
+    outcomes.map((o) => o.ok && o.value),
+    outcomes.map(() => callee.name),
+    'every call in flight completed',
+  );
+  const down = await caller.waitForEvent((e) => e.event === 'nodedown' && e.peer === callee.name);
+  assert.equal(down.reason, 'goodbye');
+  assert.deepEqual(leaves().sort(), ['g', 'h', 'lb'], 'one leave per group, none at the goodbye');
+});
+
 test('close() stops waiting after drainTimeoutMs; what still runs fails with service_unavailable', async (t) => {
   const cluster = new Cluster(t);
   const { callee, caller } = await pair(cluster, 'drain');

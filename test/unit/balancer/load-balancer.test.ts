@@ -3,6 +3,8 @@ import { channel } from 'node:diagnostics_channel';
 import { describe, test } from 'node:test';
 import { LeastConnections } from '../../../src/algorithms/least-connections.js';
 import type {
+  AlgorithmContext,
+  NodeChange,
   SelectionAlgorithm,
   SelectOptions,
   ServerLoad,
@@ -258,6 +260,54 @@ describe('LoadBalancer', () => {
     assert.deepEqual(Recorder.last.changes, ['join:a@h,b@h', 'leave:a@h']);
   });
 
+  test('the algorithm is built with { balancerName, options, random, now } and told the full member list on each change', () => {
+    const random = () => 0.25;
+    const now = () => 1_234;
+    const contexts: AlgorithmContext<unknown>[] = [];
+    const changes: NodeChange[] = [];
+    const chosenFrom: (readonly string[])[] = [];
+    class Watcher implements SelectionAlgorithm {
+      constructor(ctx: AlgorithmContext<unknown>) {
+        contexts.push(ctx);
+      }
+      chooseFromNodes(nodes: readonly string[]) {
+        chosenFrom.push(nodes);
+        return nodes[0] as string;
+      }
+      onNodeChange(change: NodeChange) {
+        changes.push(change);
+      }
+    }
+    const host = new FakeHost('client@h');
+    const algorithmOpts = { depth: 3 };
+    const lb = new LoadBalancer(
+      host,
+      { name: 'g', nodeMatchList: [], algorithmOpts, random, now },
+      Watcher,
+    );
+    assert.equal(contexts.length, 1, 'one instance per balancer');
+    const [ctx] = contexts as [AlgorithmContext<unknown>];
+    assert.equal(ctx.balancerName, 'g');
+    assert.deepEqual(ctx.options, algorithmOpts);
+    assert.equal(ctx.random, random);
+    assert.equal(ctx.now, now);
+
+    host.setMembers('g', ['c@h', 'a@h']);
+    host.setMembers('g', ['a@h', 'b@h', 'c@h']);
+    host.setMembers('g', ['b@h', 'c@h']);
+    assert.deepEqual(
+      changes.map(({ type, nodes, members }) => [type, [...nodes], [...members]]),
+      [
+        ['join', ['a@h', 'c@h'], ['a@h', 'c@h']],
+        ['join', ['b@h'], ['a@h', 'b@h', 'c@h']],
+        ['leave', ['a@h'], ['b@h', 'c@h']],
+      ],
+    );
+    // The list chooseFromNodes gets is the one the last change announced.
+    assert.equal(lb.selectNode(), 'b@h');
+    assert.deepEqual(chosenFrom.at(-1), changes.at(-1)?.members);
+  });
+
   test('bad options throw a TypeError naming the field', () => {
     const host = new FakeHost();
     assert.throws(() => new LoadBalancer(host, { name: '' }, LeastConnections), /option "name"/);
@@ -342,6 +392,44 @@ describe('LoadBalancer: containing the algorithm, outcomes, reasons', () => {
     assert.equal(await lb.call('M', 'f'), 'w@h');
   });
 
+  test('selectNodes refuses a chooseNodes answer that is not distinct members (algorithm_error)', () => {
+    const answers: unknown[] = [];
+    class Replicas implements SelectionAlgorithm {
+      chooseFromNodes(nodes: readonly string[]) {
+        return nodes[0] as string;
+      }
+      chooseNodes() {
+        return answers.shift() as string[];
+      }
+    }
+    const host = new FakeHost('client@h');
+    const lb = new LoadBalancer(host, { name: 'g', nodeMatchList: [] }, Replicas);
+    host.setMembers('g', ['a@h', 'b@h', 'c@h']);
+    const wrong: [unknown, RegExp][] = [
+      [['a@h', 'stranger@h'], /"stranger@h", which is not a member/],
+      [['b@h', 'b@h'], /"b@h" twice/],
+      [['a@h', 'b@h', 'c@h'], /3 nodes for 2 asked/],
+      ['a@h', /not an array/],
+      [[42], /42, which is not a member/],
+    ];
+    for (const [answer, message] of wrong) {
+      answers.push(answer);
+      assert.throws(
+        () => lb.selectNodes(2),
+        (e: unknown) =>
+          e instanceof RpcError &&
+          e.code === 'internal_server_error' &&
+          e.details.reason === 'algorithm_error' &&
+          message.test(e.message),
+        `answer ${JSON.stringify(answer)}`,
+      );
+    }
+    answers.push(['c@h', 'a@h']);
+    assert.deepEqual(lb.selectNodes(2), ['c@h', 'a@h']);
+    answers.push([]);
+    assert.deepEqual(lb.selectNodes(2), []);
+  });
+
   test('onNodeChange and releaseNode that throw are contained; membership still follows the group', async () => {
     const host = new FakeHost('client@h');
     const lb = new LoadBalancer(host, { name: 'g', nodeMatchList: [] }, Faulty);
@@ -351,6 +439,54 @@ describe('LoadBalancer: containing the algorithm, outcomes, reasons', () => {
     assert.deepEqual(lb.members(), ['a@h', 'b@h']);
     assert.equal(await lb.call('M', 'f'), 'a@h');
     assert.ok(host.logged.some((l) => /onNodeChange\(\) threw/.test(l)));
+  });
+
+  test('lb.cast checks its options like lb.call: bad_request naming the field, nothing selected', async () => {
+    const host = new FakeHost('w@h');
+    const lb = new LoadBalancer(host, { name: 'g' }, LeastConnections);
+    const bad: [unknown, string][] = [
+      [{ timeout: -1 }, 'timeout'],
+      [{ timeout: Number.NaN }, 'timeout'],
+      [{ signal: 5 }, 'signal'],
+      [{ meta: 'not an object' }, 'meta'],
+      [{ waitForMembers: 'yes' }, 'waitForMembers'],
+      [null, 'options'],
+    ];
+    for (const [opts, field] of bad) {
+      for (const send of [lb.cast, lb.call]) {
+        const err = await send.call(lb, 'M', 'f', [], opts as never).then(
+          () => assert.fail(`expected bad_request for ${JSON.stringify(opts)}`),
+          (e: unknown) => e,
+        );
+        assert.ok(err instanceof RpcError, `${send.name} ${JSON.stringify(opts)}: ${err}`);
+        assert.equal(err.code, 'bad_request');
+        assert.equal(err.details.field, field);
+        assert.equal(err.details.balancer, 'g');
+      }
+    }
+    assert.deepEqual(lcCounts(lb), { 'w@h': 0 });
+    await lb.cast('M', 'f', [], { timeout: 50 });
+  });
+
+  test('selectNode, selectNodes and acquire refuse options that are not an object with bad_request', () => {
+    const host = new FakeHost('w@h');
+    const lb = new LoadBalancer(host, { name: 'g' }, LeastConnections);
+    for (const opts of [null, 'key', 42]) {
+      for (const select of [
+        () => lb.selectNode(opts as never),
+        () => lb.selectNodes(1, opts as never),
+        () => lb.acquire(opts as never),
+      ]) {
+        assert.throws(select, (e: unknown) => {
+          assert.ok(e instanceof RpcError, String(e));
+          assert.equal(e.code, 'bad_request');
+          assert.equal(e.details.field, 'options');
+          assert.equal(e.details.balancer, 'g');
+          return true;
+        });
+      }
+    }
+    assert.deepEqual(lcCounts(lb), { 'w@h': 0 });
   });
 
   test('the outcome carries the failure code, so an algorithm can tell a dead node from a bad call', async () => {
