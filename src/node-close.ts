@@ -6,7 +6,8 @@
  */
 import type { Logger } from './logger.js';
 import { CLOSE_OPTION_NAMES, type CloseOptions } from './node-types.js';
-import { findUnknownOption, MAX_TIMEOUT_MS, optionError } from './options.js';
+import { findUnknownOption } from './option-names.js';
+import { MAX_TIMEOUT_MS, optionError } from './options.js';
 
 /**
  * The share of a close budget kept for the goodbye, at most: the goodbye gets whatever the

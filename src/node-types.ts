@@ -1,6 +1,7 @@
 /** The public types of a node's events and options, and the checks of their names. */
 import { RpcError } from './errors.js';
-import { describe, findUnknownOption, optionNames } from './options.js';
+import { findUnknownOption, optionNames } from './option-names.js';
+import { describe } from './options.js';
 import type { CastOptions } from './rpc/client.js';
 import type { ModuleSchemas } from './rpc/schema.js';
 import type { DownReason } from './transport/connection.js';

@@ -4,9 +4,10 @@
  * A bad option throws a `TypeError` naming the field, what was expected and what was received.
  */
 import { randomBytes } from 'node:crypto';
-import { isIP, isIPv6 } from 'node:net';
+import { isIPv6 } from 'node:net';
 import { hostname } from 'node:os';
 import type { TlsOptions } from 'node:tls';
+import { formatAddress, isWildcardHost, parseAddress } from './addresses.js';
 import {
   type ConnectionsOption,
   type OnDemandConnectionsOptions,
@@ -15,6 +16,7 @@ import {
 import type { Discovery, DiscoveryFactory } from './discovery/types.js';
 import { consoleLogger, type Logger, type LogLevel } from './logger.js';
 import { describe, optionError } from './option-errors.js';
+import { checkOptionNames, optionNames } from './option-names.js';
 import { resolveDefaultCookie } from './transport/cookie.js';
 
 export { describe, optionError };
@@ -208,74 +210,6 @@ export function isValidNodeName(name: unknown): name is string {
   return typeof name === 'string' && NAME_PATTERN.test(name);
 }
 
-/** The keys of a `{ name: true }` table, typed `satisfies Record<keyof Options, true>` where it is written. */
-export function optionNames(table: Record<string, true>): readonly string[] {
-  return Object.freeze(Object.keys(table));
-}
-
-/**
- * The first own property of `input` whose name is not in `known`, with the message that names
- * the closest valid one; `undefined` when every name is known. Allocates nothing when all are.
- */
-export function findUnknownOption(
-  input: object,
-  known: readonly string[],
-): { name: string; message: string } | undefined {
-  for (const name in input) {
-    if (Object.hasOwn(input, name) && !known.includes(name)) {
-      const closest = closestName(name, known);
-      const message = closest
-        ? `unknown option "${name}"; did you mean "${closest}"?`
-        : `unknown option "${name}"; valid options: ${known.map((k) => `"${k}"`).join(', ')}`;
-      return { name, message };
-    }
-  }
-  return undefined;
-}
-
-/** Throws a `TypeError` for the first option of `input` whose name is not in `known`. */
-export function checkOptionNames(input: object, known: readonly string[]): void {
-  const unknown = findUnknownOption(input, known);
-  if (unknown) throw new TypeError(unknown.message);
-}
-
-/**
- * The valid name a typo most likely meant: the nearest by edit distance (ignoring case) when
- * near enough, or one that contains the name or is contained in it (`algorithm` →
- * `selectionAlgorithm`).
- */
-function closestName(name: string, known: readonly string[]): string | undefined {
-  const wrong = name.toLowerCase();
-  let best: string | undefined;
-  let bestDistance = Number.POSITIVE_INFINITY;
-  for (const candidate of known) {
-    const right = candidate.toLowerCase();
-    const distance = editDistance(wrong, right);
-    const near =
-      distance <= Math.max(2, Math.floor(right.length / 3)) ||
-      (wrong.length >= 3 && (right.includes(wrong) || wrong.includes(right)));
-    if (near && distance < bestDistance) {
-      best = candidate;
-      bestDistance = distance;
-    }
-  }
-  return best;
-}
-
-/** Levenshtein distance (insertions, deletions, substitutions), one row at a time. */
-function editDistance(a: string, b: string): number {
-  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const next = [i];
-    for (let j = 1; j <= b.length; j++) {
-      const substitution = (row[j - 1] as number) + (a[i - 1] === b[j - 1] ? 0 : 1);
-      next[j] = Math.min(substitution, (row[j] as number) + 1, (next[j - 1] as number) + 1);
-    }
-    row = next;
-  }
-  return row[b.length] as number;
-}
-
 function positiveInt(
   options: NodeOptions,
   field: keyof NodeOptions,
@@ -288,28 +222,6 @@ function positiveInt(
     throw optionError(field, `an integer from 1 to ${max}`, value);
   }
   return value;
-}
-
-/** Parses `host:port` (IPv6 as `[::1]:port`); throws naming `field` when malformed. */
-export function parseAddress(address: unknown, field: string): { host: string; port: number } {
-  if (typeof address === 'string') {
-    const match = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(address);
-    const port = match ? Number(match[3]) : Number.NaN;
-    if (match && port > 0 && port < 65536) return { host: (match[1] ?? match[2]) as string, port };
-  }
-  throw optionError(field, 'an address "host:port" with a port from 1 to 65535', address);
-}
-
-/** `true` for a wildcard (unspecified) address: `0.0.0.0`, `::`, `0:0::0`... */
-export function isWildcardHost(host: string): boolean {
-  return host === '0.0.0.0' || (isIPv6(host) && /^[0:]+$/.test(host));
-}
-
-/** `true` for a loopback address: `127.0.0.0/8`, `::1`, `::ffff:127.x.x.x`. */
-export function isLoopbackAddress(address: string): boolean {
-  if (isIP(address) === 4) return address.startsWith('127.');
-  const lower = address.toLowerCase();
-  return /^(0{0,4}:){2,7}0{0,3}1$/.test(lower) || /^::ffff:127\./.test(lower);
 }
 
 /**
@@ -336,11 +248,6 @@ function parseAdvertiseAddress(value: unknown): ResolvedNodeOptions['advertiseAd
   if (!parsed || isWildcardHost(parsed.host) || parsed.host === '')
     throw optionError('advertiseAddress', expected, value);
   return Object.freeze(parsed);
-}
-
-/** Formats a host and port as `host:port` (`[v6]:port`). */
-export function formatAddress(host: string, port: number): string {
-  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
 /** The smallest frame limit a peer accepts in the handshake. */

@@ -6,7 +6,8 @@ import type {
   SelectOptions,
 } from '../algorithms/types.js';
 import { matchesFilter } from '../node-filter.js';
-import { checkOptionNames, describe, optionError, optionNames } from '../options.js';
+import { checkOptionNames, optionNames } from '../option-names.js';
+import { describe, optionError } from '../options.js';
 import type { CallMetadata } from '../rpc/envelope.js';
 import type { OutlierDetectionOptions } from './outlier-options.js';
 import { resolveOutlierDetection } from './outlier-options.js';

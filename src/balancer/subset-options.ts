@@ -1,5 +1,7 @@
 /** Options of deterministic subsetting (`startLoadBalancer({ subset })`), validated once. */
-import { findUnknownOption, optionError, optionNames } from '../options.js';
+
+import { findUnknownOption, optionNames } from '../option-names.js';
+import { optionError } from '../options.js';
 
 /** Options of deterministic subsetting. */
 export interface SubsetOptions {

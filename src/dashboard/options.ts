@@ -5,7 +5,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import { isIP } from 'node:net';
-import { checkOptionNames, isLoopbackAddress, optionError, optionNames } from '../options.js';
+import { isLoopbackAddress } from '../addresses.js';
+import { checkOptionNames, optionNames } from '../option-names.js';
+import { optionError } from '../options.js';
 
 /** Options of `startDashboard()`. */
 export interface DashboardOptions {

@@ -9,7 +9,7 @@
  * records (an IPv4-only name asked for both) is simply empty.
  */
 import { Resolver, resolveSrv as systemResolveSrv } from 'node:dns/promises';
-import { formatAddress } from '../options.js';
+import { formatAddress } from '../addresses.js';
 import type { DnsAddress, DnsLookup } from './dns.js';
 
 /** One SRV record: a target host name and the port on it. */

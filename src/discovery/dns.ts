@@ -6,7 +6,8 @@
  * Kubernetes named port); with `servers`, DNS servers are asked directly (see dns-records.ts).
  */
 import { lookup as systemLookup } from 'node:dns/promises';
-import { describe, formatAddress, MAX_TIMEOUT_MS, optionError, parseAddress } from '../options.js';
+import { formatAddress, parseAddress } from '../addresses.js';
+import { describe, MAX_TIMEOUT_MS, optionError } from '../options.js';
 import { type RecordSource, serverSource, srvAddresses, systemSource } from './dns-records.js';
 import { messageOf } from './registry.js';
 import type { Discovery, DiscoveryHost } from './types.js';

@@ -3,15 +3,10 @@
  * and stops it, and turns each view it reports into dials: new addresses are kept dialled, and
  * vanished ones forgotten. It never closes a connection: liveness is the heartbeats' business.
  */
+
+import { formatAddress, isWildcardHost, parseAddress } from '../addresses.js';
 import type { Logger } from '../logger.js';
-import {
-  describe,
-  formatAddress,
-  isDiscovery,
-  isValidNodeName,
-  isWildcardHost,
-  parseAddress,
-} from '../options.js';
+import { describe, isDiscovery, isValidNodeName } from '../options.js';
 import { readExtras } from './entry.js';
 import { messageOf } from './registry.js';
 import { seedDiscovery } from './seeds.js';

@@ -5,7 +5,8 @@
  * through {@link OutgoingCall.end}; nothing is re-shaped between the layers.
  */
 import { RpcError, type RpcErrorCode, type RpcErrorDetails } from '../errors.js';
-import { describe, MAX_TIMEOUT_MS, optionNames } from '../options.js';
+import { optionNames } from '../option-names.js';
+import { describe, MAX_TIMEOUT_MS } from '../options.js';
 import { channels, OutgoingTrace, traceSettled, traceStart } from '../tracing.js';
 import type { Expiring } from './deadlines.js';
 import { type CallMetadata, envelopeProblem } from './envelope.js';

@@ -13,7 +13,7 @@
  */
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
-import { isLoopbackAddress, isWildcardHost } from '../options.js';
+import { isLoopbackAddress, isWildcardHost } from '../addresses.js';
 
 /** Resolves a host name to its addresses (injectable for tests). */
 export type HostLookup = (host: string) => Promise<string[]>;

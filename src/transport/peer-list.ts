@@ -3,7 +3,9 @@
  * defensive decoding (a peer's list is untrusted input: malformed entries are skipped, the list
  * is capped), apart from the transport that acts on it.
  */
-import { isValidNodeName, isWildcardHost, parseAddress } from '../options.js';
+
+import { isWildcardHost, parseAddress } from '../addresses.js';
+import { isValidNodeName } from '../options.js';
 import { decodeValue, encodeValue } from '../rpc/codec.js';
 import { buildFrame } from './frames.js';
 import { MessageType } from './message-types.js';

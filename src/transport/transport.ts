@@ -7,9 +7,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import type net from 'node:net';
+import { formatAddress, parseAddress } from '../addresses.js';
 import { publishNodeDown, publishNodeUp } from '../diagnostics.js';
 import type { Logger } from '../logger.js';
-import { formatAddress, parseAddress, type ResolvedNodeOptions } from '../options.js';
+import type { ResolvedNodeOptions } from '../options.js';
 import { Admission } from './admission.js';
 import { advertisedHost } from './advertise.js';
 import { Connection, type ConnectionHost, type DownReason } from './connection.js';

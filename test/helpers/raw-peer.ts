@@ -12,7 +12,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
-import { parseAddress } from '../../src/options.js';
+import { parseAddress } from '../../src/addresses.js';
 import { MESSAGE_CODEC, StreamCodec, type ValueCodec } from '../../src/rpc/codec.js';
 import { baseType, frameBytes, isRpcFrame, replyLayout } from '../../src/rpc/wire.js';
 import { FrameDecoder } from '../../src/transport/frame-decoder.js';

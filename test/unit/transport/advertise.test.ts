@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { isLoopbackAddress, isWildcardHost } from '../../../src/options.js';
+import { isLoopbackAddress, isWildcardHost } from '../../../src/addresses.js';
 import { type AdvertiseInput, advertisedHost } from '../../../src/transport/advertise.js';
 
 /** A resolver that knows a few names and fails for the rest, as getaddrinfo does. */
