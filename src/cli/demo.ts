@@ -8,13 +8,11 @@
  * 141 as for SIGPIPE), and, as a last resort, SIGKILLed from the `exit` handler. Workers also
  * exit by themselves when the demo's IPC channel closes.
  */
-import { type ChildProcess, fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
-import { fileURLToPath } from 'node:url';
 import { type Dashboard, startDashboard } from '../dashboard/index.js';
 import { algorithms, type LoadBalancer, type RpcNode, startNode } from '../index.js';
-import { DEMO_COOKIE_ENV, type DemoWorkerConfig, type DemoWorkerReady } from './demo-protocol.js';
+import type { DemoWorkerReady } from './demo-protocol.js';
 import { type RunResult, RunStats } from './demo-stats.js';
 import {
   createLiveView,
@@ -24,6 +22,7 @@ import {
   type Output,
   TICK_MS,
 } from './demo-view.js';
+import { STARTUP_TIMEOUT_MS, Workers } from './demo-workers.js';
 import {
   loadMetrics,
   type MetricsServer,
@@ -74,14 +73,12 @@ export const DEMO_DEFAULTS: DemoOptions = Object.freeze({
 });
 
 const HOST = '127.0.0.1';
-const WORKER_SCRIPT = fileURLToPath(new URL('./demo-worker.js', import.meta.url));
 /** The demo node is not a worker, so it stays out of every group and only selects. */
 const WORKERS_ONLY = [/^worker\d+@/];
 /** HashRing runs route `user-<0..KEYS-1>` keys. */
 const KEYS = 1_000;
 const FAST_WEIGHT = 3;
 const SLOW_WEIGHT = 1;
-const STARTUP_TIMEOUT_MS = 15_000;
 const CALL_TIMEOUT_MS = 5_000;
 
 /** The reason the demo's abort signal carries when a signal or a closed output stops it. */
@@ -98,68 +95,6 @@ const EXIT_CODES = { SIGINT: 130, SIGTERM: 143, EPIPE: 141 } as const;
 
 const balancerName = (algorithm: DemoAlgorithm) => `demo-${algorithm}`;
 const workerName = (i: number) => `worker${i}@${HOST}`;
-const alive = (child: ChildProcess) => child.exitCode === null && child.signalCode === null;
-
-/** The demo's worker processes, tracked by pid until they have exited. */
-class Workers {
-  readonly #children = new Map<number, ChildProcess>();
-
-  constructor(readonly cookie: string) {}
-
-  get pids(): number[] {
-    return [...this.#children.keys()];
-  }
-
-  /** Forks a worker and resolves once it reports ready. */
-  spawn(config: DemoWorkerConfig, signal: AbortSignal): Promise<DemoWorkerReady> {
-    const child = fork(WORKER_SCRIPT, [JSON.stringify(config)], {
-      env: { ...process.env, [DEMO_COOKIE_ENV]: this.cookie },
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    });
-    if (child.pid !== undefined) this.#children.set(child.pid, child);
-    return new Promise((resolve, reject) => {
-      const settle = (err: unknown, ready?: DemoWorkerReady) => {
-        clearTimeout(timer);
-        child.off('message', onMessage).off('exit', onExit).off('error', settle);
-        signal.removeEventListener('abort', onAbort);
-        if (ready) resolve(ready);
-        else reject(err);
-      };
-      const onMessage = (m: DemoWorkerReady) => m?.type === 'ready' && settle(undefined, m);
-      const onExit = (code: number | null, sig: string | null) =>
-        settle(new Error(`${config.name} exited (${code ?? sig}) before it was ready`));
-      const onAbort = () => settle(signal.reason);
-      const timer = setTimeout(
-        () => settle(new Error(`${config.name} did not start in ${STARTUP_TIMEOUT_MS} ms`)),
-        STARTUP_TIMEOUT_MS,
-      );
-      child.on('message', onMessage).on('exit', onExit).on('error', settle);
-      signal.addEventListener('abort', onAbort, { once: true });
-    });
-  }
-
-  /** SIGTERM every living worker, SIGKILL the ones still there after `graceMs`; waits for all. */
-  async stopAll(graceMs = 2_000): Promise<void> {
-    const living = [...this.#children.values()].filter(alive);
-    for (const child of living) child.kill('SIGTERM');
-    await waitForExit(living, graceMs);
-    const stubborn = living.filter(alive);
-    for (const child of stubborn) child.kill('SIGKILL');
-    await waitForExit(stubborn, 2_000);
-  }
-
-  /** Synchronous last resort (from the `exit` handler): SIGKILL every worker still alive. */
-  killNow(): void {
-    for (const child of this.#children.values()) if (alive(child)) child.kill('SIGKILL');
-  }
-}
-
-function waitForExit(children: ChildProcess[], timeoutMs: number): Promise<void> {
-  const exits = children.filter(alive).map((c) => new Promise((r) => c.once('exit', r)));
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise((r) => (timer = setTimeout(r, timeoutMs)));
-  return Promise.race([Promise.all(exits), timeout]).then(() => clearTimeout(timer));
-}
 
 /** Resolves once `check()` holds, polling every 20 ms; rejects on timeout or abort. */
 async function waitUntil(check: () => boolean, what: string, signal: AbortSignal): Promise<void> {
