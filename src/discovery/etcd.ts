@@ -7,6 +7,7 @@
  * leave is seen as soon as etcd sends the event, and a crashed node's entry goes when its lease
  * expires. A node puts its own entry back when another writer deletes or overwrites it, unless
  * another live registration of its name holds it (then it warns instead of fighting over it).
+ * A read after a break holds what it lacks a while (`HeldEntries`), as etcd may be back empty.
  *
  * ```ts
  * import { startNode } from 'rpc-load-balancer';
@@ -20,6 +21,8 @@ import { Backoff } from '../transport/backoff.js';
 import {
   decodeEntry,
   EntryReader,
+  HeldEntries,
+  holdMs,
   importOptional,
   messageOf,
   OutageLog,
@@ -127,6 +130,8 @@ class EtcdSession {
   readonly #outage: OutageLog;
   readonly #entry: OwnEntry;
   readonly #reader: EntryReader;
+  /** Entries a read after a break no longer had (etcd restarted empty), kept a while. */
+  readonly #held: HeldEntries;
   /** The view: key → node. */
   readonly #view = new Map<string, DiscoveredNode>();
   #lease: Lease | undefined;
@@ -153,6 +158,7 @@ class EtcdSession {
     this.#outage = new OutageLog('etcd', host.logger);
     this.#entry = new OwnEntry('etcd', host);
     this.#reader = new EntryReader('etcd', host.logger);
+    this.#held = new HeldEntries(holdMs(host.heartbeatTimeoutMs), () => this.#report());
     const deadlineMs = 2_000 * this.#ttl;
     this.#client = new Client({
       // A call to an etcd that is frozen must fail, so the loops below try again.
@@ -176,6 +182,7 @@ class EtcdSession {
 
   async stop(): Promise<void> {
     this.#stopped = true;
+    this.#held.stop();
     const watcher = this.#watcher;
     this.#watcher = undefined;
     watcher?.removeAllListeners();
@@ -284,8 +291,11 @@ class EtcdSession {
       try {
         const res = await this.#client.getAll().prefix(this.#config.prefix).exec();
         if (this.#stopped || run !== this.#syncs) return;
+        // Every read but the first follows a break: what it lacks may not have registered again yet.
+        const before = new Map(this.#view);
         this.#view.clear();
         for (const kv of res.kvs) this.#put(kv.key.toString(), kv.value.toString());
+        this.#held.hold(before, this.#view);
         this.#report();
         // Only with no put of its own under way, which the read may have missed.
         if (this.#writer === undefined) {
@@ -323,13 +333,15 @@ class EtcdSession {
       const key = kv.key.toString();
       const value = kv.value.toString();
       if (key === this.#key) this.#ownEntryWritten(value, kv.lease);
+      this.#held.release(key);
       this.#put(key, value);
       this.#report();
     });
     watcher.on('delete', (kv) => {
       const key = kv.key.toString();
       if (key === this.#key) this.#ownEntryGone('deleted');
-      if (this.#view.delete(key)) this.#report();
+      const released = this.#held.release(key);
+      if (this.#view.delete(key) || released) this.#report();
     });
     watcher.on('disconnected', (err: unknown) => {
       disconnected = true;
@@ -385,7 +397,7 @@ class EtcdSession {
   }
 
   #report(): void {
-    if (!this.#stopped) this.#host.update(this.#view.values());
+    if (!this.#stopped) this.#host.update(this.#held.with(this.#view));
   }
 }
 

@@ -6,7 +6,8 @@
  * graceful leaves are published on a channel, a key that
  * expires is reported by Redis' keyspace notifications where the server has them on
  * (`notify-keyspace-events Ex`), and a periodic reconciliation (SCAN of the prefix) covers
- * whatever a subscriber missed.
+ * whatever a subscriber missed. The first read after a reconnection holds what it lacks a while
+ * (`HeldEntries`): a Redis restarted empty is read before every node has set its key again.
  *
  * ```ts
  * import { startNode } from 'rpc-load-balancer';
@@ -20,6 +21,8 @@ import {
   type EntryFields,
   EntryReader,
   entryOf,
+  HeldEntries,
+  holdMs,
   importOptional,
   OutageLog,
   OwnEntry,
@@ -133,6 +136,10 @@ class RedisSession {
   readonly #expired: string;
   readonly #entry: OwnEntry;
   readonly #reader: EntryReader;
+  /** Entries the first read after a reconnection no longer had (Redis restarted empty), kept a while. */
+  readonly #held: HeldEntries;
+  /** Set by a reconnection: the next reconciliation holds what it no longer finds. */
+  #afterBreak = false;
   /** The view: key → node. */
   readonly #view = new Map<string, DiscoveredNode>();
   /** Keys a message changed while a reconciliation ran: the message is newer than its read. */
@@ -153,6 +160,7 @@ class RedisSession {
     this.#outage = new OutageLog('redis', host.logger);
     this.#entry = new OwnEntry('redis', host);
     this.#reader = new EntryReader('redis', host.logger);
+    this.#held = new HeldEntries(holdMs(host.heartbeatTimeoutMs), () => this.#report());
     this.#channel = `${config.prefix}events`;
     const options: RedisOptions = {
       // Fail at once while disconnected instead of queueing without bound.
@@ -185,9 +193,13 @@ class RedisSession {
     );
     // Back after a break (or a restart of Redis): register again and read what was missed.
     this.#redis.on('ready', () => {
+      this.#afterBreak ||= this.#view.size > 0;
       this.#round = Promise.all([this.#write(true), this.#reconcile()]).then(() => {});
     });
-    this.#sub.on('ready', () => void this.#reconcile());
+    this.#sub.on('ready', () => {
+      this.#afterBreak ||= this.#view.size > 0;
+      void this.#reconcile();
+    });
     this.#sub.subscribe(this.#channel, this.#expired).catch(() => {});
     const refreshMs = Math.max(100, Math.floor(this.#host.heartbeatTimeoutMs / 3));
     this.#every(refreshMs, () => this.#write(false));
@@ -197,6 +209,7 @@ class RedisSession {
 
   async stop(): Promise<void> {
     this.#stopped = true;
+    this.#held.stop();
     for (const timer of this.#timers) clearInterval(timer);
     try {
       // A SET still under way must not put the key back after the DEL.
@@ -282,6 +295,8 @@ class RedisSession {
     if (this.#stopped || this.#reconciling || this.#redis.status !== 'ready') return;
     this.#reconciling = true;
     this.#touched = new Set();
+    const afterBreak = this.#afterBreak;
+    this.#afterBreak = false;
     try {
       const next = new Map<string, DiscoveredNode>();
       let cursor = '0';
@@ -301,9 +316,12 @@ class RedisSession {
         });
       } while (cursor !== '0' && !this.#stopped);
       if (this.#stopped) return;
+      const before = afterBreak ? new Map(this.#view) : undefined;
       this.#replaceView(next, this.#touched);
+      if (before) this.#held.hold(before, this.#view);
       this.#report();
     } catch (err) {
+      this.#afterBreak ||= afterBreak;
       this.#outage.failed('reading the prefix', err, this.#view.size);
     } finally {
       this.#reconciling = false;
@@ -330,7 +348,8 @@ class RedisSession {
     if (channel === this.#expired) {
       if (!message.startsWith(this.#config.prefix)) return;
       this.#touched?.add(message);
-      if (this.#view.delete(message)) this.#report();
+      const released = this.#held.release(message);
+      if (this.#view.delete(message) || released) this.#report();
       return;
     }
     if (!this.#reader.fits(channel, message)) return;
@@ -344,12 +363,14 @@ class RedisSession {
     const key = `${this.#config.prefix}${announcement.name}`;
     if (announcement.type === 'leave') {
       this.#touched?.add(key);
-      if (this.#view.delete(key)) this.#report();
+      const released = this.#held.release(key);
+      if (this.#view.delete(key) || released) this.#report();
     } else if (announcement.type === 'join') {
       // The whole entry (name, address, incarnation, groups); an older node's has no groups.
       const node = entryOf(announcement);
       if (node) {
         this.#touched?.add(key);
+        this.#held.release(key);
         this.#view.set(key, node);
         this.#report();
       }
@@ -357,6 +378,6 @@ class RedisSession {
   }
 
   #report(): void {
-    if (!this.#stopped) this.#host.update(this.#view.values());
+    if (!this.#stopped) this.#host.update(this.#held.with(this.#view));
   }
 }

@@ -181,3 +181,79 @@ export function messageOf(err: unknown): string {
   const text = err instanceof Error ? err.message : String(err);
   return text.split('\n')[0] ?? text;
 }
+
+/**
+ * How long entries missing from the first full read after a break are kept: one registration
+ * lifetime (the heartbeat timeout, in etcd's whole seconds) plus the 2 s at most that the
+ * clients of the other nodes wait between reconnection attempts.
+ */
+export function holdMs(heartbeatTimeoutMs: number): number {
+  return Math.ceil(heartbeatTimeoutMs / 1_000) * 1_000 + 2_000;
+}
+
+/**
+ * Entries that the first full read after a break (etcd back, Redis reconnected) no longer
+ * holds, kept for {@link holdMs}: a backend restarted empty is read before the live nodes have
+ * registered again, and a node that knows its members only through the backend (connections
+ * on demand) would otherwise lose sight of them for that long. A node that died during the break
+ * stays that much longer; one deleted explicitly (a watch delete, a leave) goes at once.
+ */
+export class HeldEntries {
+  readonly #held = new Map<string, { node: DiscoveredNode; until: number }>();
+  readonly #holdMs: number;
+  readonly #expired: () => void;
+  #timer: NodeJS.Timeout | undefined;
+
+  /** `expired` is called when held entries expire (the view to report changed). */
+  constructor(holdForMs: number, expired: () => void) {
+    this.#holdMs = holdForMs;
+    this.#expired = expired;
+  }
+
+  /** A full read after a break replaced `before` with `after`: hold what went missing. */
+  hold(before: ReadonlyMap<string, DiscoveredNode>, after: ReadonlyMap<string, DiscoveredNode>) {
+    const until = performance.now() + this.#holdMs;
+    for (const [key, node] of before) if (!after.has(key)) this.#held.set(key, { node, until });
+    for (const key of after.keys()) this.#held.delete(key);
+    this.#schedule();
+  }
+
+  /** `key` was written again or deleted explicitly: no longer held. */
+  release(key: string): boolean {
+    return this.#held.delete(key);
+  }
+
+  /** The entries to report: `view`'s, and the held ones it does not have. */
+  with(view: ReadonlyMap<string, DiscoveredNode>): Iterable<DiscoveredNode> {
+    if (this.#held.size === 0) return view.values();
+    const all = new Map(view);
+    for (const [key, { node }] of this.#held) if (!all.has(key)) all.set(key, node);
+    return all.values();
+  }
+
+  stop(): void {
+    clearTimeout(this.#timer);
+    this.#held.clear();
+  }
+
+  #schedule(): void {
+    clearTimeout(this.#timer);
+    if (this.#held.size === 0) return;
+    let next = Number.POSITIVE_INFINITY;
+    for (const { until } of this.#held.values()) next = Math.min(next, until);
+    this.#timer = setTimeout(() => this.#expire(), Math.max(0, next - performance.now()));
+    this.#timer.unref();
+  }
+
+  #expire(): void {
+    const now = performance.now();
+    let changed = false;
+    for (const [key, { until }] of this.#held) {
+      if (until > now) continue;
+      this.#held.delete(key);
+      changed = true;
+    }
+    this.#schedule();
+    if (changed) this.#expired();
+  }
+}

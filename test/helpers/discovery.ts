@@ -227,6 +227,11 @@ export async function outageScenario(t: TestContextLike, backend: BackendUnderTe
   await sleep(500);
   await callsFlow();
 
+  // An observer that knows the nodes through the backend alone (as a node connected on demand).
+  const names = workers.map((w) => w.name).sort();
+  const early = await observer(backend.make(), backend.timeoutMs, t);
+  await early.until((seen) => names.every((n) => seen.includes(n)), 'every node seen');
+
   // Killed, then started again without its data (as a disposable server would be).
   await backend.server.kill();
   await b.request('join', 'web'); // registered when the server is back
@@ -235,7 +240,6 @@ export async function outageScenario(t: TestContextLike, backend: BackendUnderTe
   const restarted = performance.now();
   await backend.server.run(true);
   const watch = await observer(backend.make(), backend.timeoutMs, t);
-  const names = workers.map((w) => w.name).sort();
   const back = await watch.until(
     (seen) => names.every((n) => seen.includes(n)),
     'all registered again',
@@ -248,6 +252,17 @@ export async function outageScenario(t: TestContextLike, backend: BackendUnderTe
   await watch.untilGroups(a.name, { work: 1 });
   await watch.untilGroups(b.name, { web: 1 });
   await watch.untilGroups(c.name, {});
+  // The early observer read the server again (it has b's new group) and never lost a live node
+  // meanwhile: what the first read after the break lacked was held until it registered again.
+  await early.untilGroups(b.name, { web: 1 });
+  const gaps = early.views.filter(
+    (v) => v.at >= restarted && names.some((n) => !v.names.includes(n)),
+  );
+  assert.deepEqual(
+    gaps.map((v) => v.names),
+    [],
+    'views that lacked a live node after the restart',
+  );
   // The watch works again: a node that starts now is found by the others through the backend.
   const [d] = await spawnAll(cluster, backend, ['o4']);
   await meshed([...workers, d as Worker]);

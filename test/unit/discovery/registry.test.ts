@@ -9,6 +9,8 @@ import { redisDiscovery } from '../../../src/discovery/redis.js';
 import {
   decodeEntry,
   EntryReader,
+  HeldEntries,
+  holdMs,
   importOptional,
   MAX_ENTRY_BYTES,
   OwnEntry,
@@ -229,5 +231,43 @@ describe('redisDiscovery', () => {
       );
     }
     assert.equal(redisDiscovery({ url: 'rediss://r:6380/2' }).kind, 'redis');
+  });
+});
+
+describe('entries held after a break', () => {
+  const node = (address: string) => ({ address, name: `n@${address}` });
+
+  test('holdMs is the registration lifetime in whole seconds plus 2 s', () => {
+    assert.equal(holdMs(3_000), 5_000);
+    assert.equal(holdMs(1_500), 4_000);
+  });
+
+  test('what a read after a break lacks is reported until it expires, is written again, or deleted', async () => {
+    let expired = 0;
+    const held = new HeldEntries(60, () => expired++);
+    const before = new Map([
+      ['k/a', node('a:1')],
+      ['k/b', node('b:1')],
+      ['k/c', node('c:1')],
+    ]);
+    const after = new Map([['k/a', node('a:1')]]);
+    held.hold(before, after);
+    const names = (view: Map<string, { address: string }>) =>
+      [...held.with(view)].map((n) => n.address).sort();
+    assert.deepEqual(names(after), ['a:1', 'b:1', 'c:1']);
+    // b registers again (it is in the view now, with its new address); c is deleted explicitly
+    after.set('k/b', node('b:2'));
+    assert.equal(held.release('k/b'), true);
+    assert.equal(held.release('k/c'), true);
+    assert.equal(held.release('k/c'), false);
+    assert.deepEqual(names(after), ['a:1', 'b:2']);
+    // another hold, then its expiry: reported through the callback, and gone from the view
+    held.hold(new Map([['k/d', node('d:1')]]), after);
+    assert.deepEqual(names(after), ['a:1', 'b:2', 'd:1']);
+    // (a late timer on a loaded machine only delays it)
+    for (let i = 0; i < 200 && expired === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(expired, 1);
+    assert.deepEqual(names(after), ['a:1', 'b:2']);
+    held.stop();
   });
 });
