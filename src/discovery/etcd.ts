@@ -384,7 +384,7 @@ class EtcdSession {
   #ownEntryGone(how: 'deleted' | 'missing' | 'overwritten'): void {
     if (this.#stopped || this.#lease === undefined) return;
     this.#host.logger.warn(
-      `etcd: this node's entry at ${JSON.stringify(this.#key)} was ${how === 'overwritten' ? 'overwritten by another writer' : how}; putting it again`,
+      `etcd: this node's entry at ${JSON.stringify(this.#key)} was ${OWN_ENTRY_GONE[how]}; putting it again`,
     );
     this.#entryGone = true;
     void this.#write();
@@ -400,6 +400,13 @@ class EtcdSession {
     if (!this.#stopped) this.#host.update(this.#held.with(this.#view));
   }
 }
+
+/** How this node's entry went, in its warning. */
+const OWN_ENTRY_GONE = {
+  deleted: 'deleted (by another writer, or its lease expired while this process was stalled)',
+  missing: 'missing from a read of the prefix',
+  overwritten: 'overwritten by another writer',
+} as const;
 
 /** A backoff step as etcd3's watch manager reads it (cockatiel's `IBackoff`). */
 interface BackoffStep {
