@@ -15,9 +15,14 @@
  * const node = await startNode({ discovery: () => etcdDiscovery({ hosts: 'http://etcd:2379' }) });
  * ```
  */
-import type { Etcd3, IOptions, Lease, Watcher } from 'etcd3';
-import { optionError } from '../options.js';
+import type { Etcd3, Lease, Watcher } from 'etcd3';
 import { Backoff } from '../transport/backoff.js';
+import {
+  type EtcdDiscoveryOptions,
+  leaseTtlSeconds,
+  type ResolvedEtcdOptions,
+  resolveEtcdOptions,
+} from './etcd-options.js';
 import {
   decodeEntry,
   EntryReader,
@@ -31,36 +36,11 @@ import {
 } from './registry.js';
 import type { DiscoveredNode, Discovery, DiscoveryHost } from './types.js';
 
-/** @default 'rpclb/nodes/' */
-export const DEFAULT_ETCD_PREFIX = 'rpclb/nodes/';
-
-/** Options of {@link etcdDiscovery}. */
-export interface EtcdDiscoveryOptions {
-  /** The etcd endpoints, with their scheme: `'http://127.0.0.1:2379'` or several. */
-  hosts: string | string[];
-  /**
-   * The key prefix under which the nodes of one cluster register (one prefix per cluster).
-   * @default 'rpclb/nodes/'
-   */
-  prefix?: string;
-  /**
-   * Further options of the `etcd3` client (`auth`, `credentials`, `dialTimeout`,
-   * `faultHandling`...). Unary calls get a deadline of twice the lease TTL unless
-   * `defaultCallOptions` is given.
-   */
-  client?: Omit<IOptions, 'hosts'>;
-  /** Dial the nodes named in peers' peer lists too (see `Discovery.peerExchange`). @default true */
-  peerExchange?: boolean;
-}
-
-/**
- * The lease TTL for a heartbeat timeout: whole seconds (etcd's granularity), rounded up, at
- * least 1. etcd raises a TTL below its own minimum (1.5 × its election timeout, 2 s with the
- * defaults) to that minimum.
- */
-export function leaseTtlSeconds(heartbeatTimeoutMs: number): number {
-  return Math.max(1, Math.ceil(heartbeatTimeoutMs / 1_000));
-}
+export {
+  DEFAULT_ETCD_PREFIX,
+  type EtcdDiscoveryOptions,
+  leaseTtlSeconds,
+} from './etcd-options.js';
 
 /**
  * Discovery through etcd: registers this node under `prefix` with a lease of
@@ -89,36 +69,6 @@ export function etcdDiscovery(options: EtcdDiscoveryOptions): Discovery {
     },
     stop: () => session?.stop(),
   };
-}
-
-interface ResolvedEtcdOptions {
-  readonly hosts: string[];
-  readonly prefix: string;
-  readonly client: Omit<IOptions, 'hosts'>;
-  readonly peerExchange: boolean;
-}
-
-function resolveEtcdOptions(options: EtcdDiscoveryOptions): ResolvedEtcdOptions {
-  if (typeof options !== 'object' || options === null)
-    throw optionError('etcdDiscovery', 'an object', options);
-  const hosts = typeof options.hosts === 'string' ? [options.hosts] : options.hosts;
-  if (
-    !Array.isArray(hosts) ||
-    hosts.length === 0 ||
-    !hosts.every((h) => typeof h === 'string' && /^https?:\/\/./.test(h))
-  ) {
-    throw optionError('etcdDiscovery.hosts', 'URLs like "http://127.0.0.1:2379"', options.hosts);
-  }
-  const prefix = options.prefix ?? DEFAULT_ETCD_PREFIX;
-  if (typeof prefix !== 'string' || prefix.length === 0)
-    throw optionError('etcdDiscovery.prefix', 'a non-empty string', prefix);
-  const client = options.client ?? {};
-  if (typeof client !== 'object' || client === null)
-    throw optionError('etcdDiscovery.client', 'etcd3 client options', client);
-  const peerExchange = options.peerExchange ?? true;
-  if (typeof peerExchange !== 'boolean')
-    throw optionError('etcdDiscovery.peerExchange', 'a boolean', peerExchange);
-  return Object.freeze({ hosts: [...hosts], prefix, client: { ...client }, peerExchange });
 }
 
 /** One node's registration and watch. */
