@@ -7,7 +7,7 @@
  * leave is seen as soon as etcd sends the event, and a crashed node's entry goes when its lease
  * expires. A node puts its own entry back when another writer deletes or overwrites it, unless
  * another live registration of its name holds it (then it warns instead of fighting over it).
- * A read after a break holds what it lacks a while (`HeldEntries`), as etcd may be back empty.
+ * A read after a break holds what it lacks a while (`BackendView`), as etcd may be back empty.
  *
  * ```ts
  * import { startNode } from 'rpc-load-balancer';
@@ -24,9 +24,9 @@ import {
   resolveEtcdOptions,
 } from './etcd-options.js';
 import {
+  BackendView,
   decodeEntry,
   EntryReader,
-  HeldEntries,
   holdMs,
   importOptional,
   messageOf,
@@ -80,10 +80,8 @@ class EtcdSession {
   readonly #outage: OutageLog;
   readonly #entry: OwnEntry;
   readonly #reader: EntryReader;
-  /** Entries a read after a break no longer had (etcd restarted empty), kept a while. */
-  readonly #held: HeldEntries;
-  /** The view: key → node. */
-  readonly #view = new Map<string, DiscoveredNode>();
+  /** The view: key → node, and what a read after a break lacked (etcd back empty), a while. */
+  readonly #view: BackendView;
   #lease: Lease | undefined;
   /** The ID of `#lease`, to tell this node's own entry from another registration of its name. */
   #leaseId: string | undefined;
@@ -108,7 +106,7 @@ class EtcdSession {
     this.#outage = new OutageLog('etcd', host.logger);
     this.#entry = new OwnEntry('etcd', host);
     this.#reader = new EntryReader('etcd', host.logger);
-    this.#held = new HeldEntries(holdMs(host.heartbeatTimeoutMs), () => this.#report());
+    this.#view = new BackendView(holdMs(host.heartbeatTimeoutMs), () => this.#report());
     const deadlineMs = 2_000 * this.#ttl;
     this.#client = new Client({
       // A call to an etcd that is frozen must fail, so the loops below try again.
@@ -132,7 +130,7 @@ class EtcdSession {
 
   async stop(): Promise<void> {
     this.#stopped = true;
-    this.#held.stop();
+    this.#view.stop();
     const watcher = this.#watcher;
     this.#watcher = undefined;
     watcher?.removeAllListeners();
@@ -241,11 +239,14 @@ class EtcdSession {
       try {
         const res = await this.#client.getAll().prefix(this.#config.prefix).exec();
         if (this.#stopped || run !== this.#syncs) return;
+        const read = new Map<string, DiscoveredNode>();
+        for (const kv of res.kvs) {
+          const key = kv.key.toString();
+          const node = this.#reader.read(key, kv.value.toString());
+          if (node) read.set(key, node);
+        }
         // Every read but the first follows a break: what it lacks may not have registered again yet.
-        const before = new Map(this.#view);
-        this.#view.clear();
-        for (const kv of res.kvs) this.#put(kv.key.toString(), kv.value.toString());
-        this.#held.hold(before, this.#view);
+        this.#view.replace(read, true);
         this.#report();
         // Only with no put of its own under way, which the read may have missed.
         if (this.#writer === undefined) {
@@ -283,15 +284,13 @@ class EtcdSession {
       const key = kv.key.toString();
       const value = kv.value.toString();
       if (key === this.#key) this.#ownEntryWritten(value, kv.lease);
-      this.#held.release(key);
       this.#put(key, value);
       this.#report();
     });
     watcher.on('delete', (kv) => {
       const key = kv.key.toString();
       if (key === this.#key) this.#ownEntryGone('deleted');
-      const released = this.#held.release(key);
-      if (this.#view.delete(key) || released) this.#report();
+      if (this.#view.delete(key)) this.#report();
     });
     watcher.on('disconnected', (err: unknown) => {
       disconnected = true;
@@ -347,7 +346,7 @@ class EtcdSession {
   }
 
   #report(): void {
-    if (!this.#stopped) this.#host.update(this.#held.with(this.#view));
+    if (!this.#stopped) this.#host.update(this.#view.nodes());
   }
 }
 

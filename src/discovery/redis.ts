@@ -7,7 +7,7 @@
  * expires is reported by Redis' keyspace notifications where the server has them on
  * (`notify-keyspace-events Ex`), and a periodic reconciliation (SCAN of the prefix) covers
  * whatever a subscriber missed. The first read after a reconnection holds what it lacks a while
- * (`HeldEntries`): a Redis restarted empty is read before every node has set its key again.
+ * (`BackendView`): a Redis restarted empty is read before every node has set its key again.
  *
  * ```ts
  * import { startNode } from 'rpc-load-balancer';
@@ -18,10 +18,10 @@
 import type { Redis, RedisOptions } from 'ioredis';
 import { MAX_TIMEOUT_MS, optionError } from '../options.js';
 import {
+  BackendView,
   type EntryFields,
   EntryReader,
   entryOf,
-  HeldEntries,
   holdMs,
   importOptional,
   OutageLog,
@@ -136,12 +136,10 @@ class RedisSession {
   readonly #expired: string;
   readonly #entry: OwnEntry;
   readonly #reader: EntryReader;
-  /** Entries the first read after a reconnection no longer had (Redis restarted empty), kept a while. */
-  readonly #held: HeldEntries;
   /** Set by a reconnection: the next reconciliation holds what it no longer finds. */
   #afterBreak = false;
-  /** The view: key → node. */
-  readonly #view = new Map<string, DiscoveredNode>();
+  /** The view: key → node, and what the first read after a reconnection lacked, a while. */
+  readonly #view: BackendView;
   /** Keys a message changed while a reconciliation ran: the message is newer than its read. */
   #touched: Set<string> | undefined;
   readonly #timers: NodeJS.Timeout[] = [];
@@ -160,7 +158,7 @@ class RedisSession {
     this.#outage = new OutageLog('redis', host.logger);
     this.#entry = new OwnEntry('redis', host);
     this.#reader = new EntryReader('redis', host.logger);
-    this.#held = new HeldEntries(holdMs(host.heartbeatTimeoutMs), () => this.#report());
+    this.#view = new BackendView(holdMs(host.heartbeatTimeoutMs), () => this.#report());
     this.#channel = `${config.prefix}events`;
     const options: RedisOptions = {
       // Fail at once while disconnected instead of queueing without bound.
@@ -209,7 +207,7 @@ class RedisSession {
 
   async stop(): Promise<void> {
     this.#stopped = true;
-    this.#held.stop();
+    this.#view.stop();
     for (const timer of this.#timers) clearInterval(timer);
     try {
       // A SET still under way must not put the key back after the DEL.
@@ -316,9 +314,7 @@ class RedisSession {
         });
       } while (cursor !== '0' && !this.#stopped);
       if (this.#stopped) return;
-      const before = afterBreak ? new Map(this.#view) : undefined;
-      this.#replaceView(next, this.#touched);
-      if (before) this.#held.hold(before, this.#view);
+      this.#replaceView(next, this.#touched, afterBreak);
       this.#report();
     } catch (err) {
       this.#afterBreak ||= afterBreak;
@@ -331,25 +327,28 @@ class RedisSession {
 
   /**
    * Makes `read` the view, except for the keys a message changed while it was read: their
-   * message came after the SET or DEL it reports, so it is at least as new as the read.
+   * message came after the SET or DEL it reports, so it is at least as new as the read. After a
+   * break, what the read lacks is held a while.
    */
-  #replaceView(read: Map<string, DiscoveredNode>, touched: ReadonlySet<string>): void {
-    const kept = new Map<string, DiscoveredNode>();
+  #replaceView(
+    read: Map<string, DiscoveredNode>,
+    touched: ReadonlySet<string>,
+    afterBreak: boolean,
+  ): void {
+    const next = new Map<string, DiscoveredNode>();
+    for (const [key, node] of read) if (!touched.has(key)) next.set(key, node);
     for (const key of touched) {
       const node = this.#view.get(key);
-      if (node) kept.set(key, node);
+      if (node) next.set(key, node);
     }
-    this.#view.clear();
-    for (const [key, node] of read) if (!touched.has(key)) this.#view.set(key, node);
-    for (const [key, node] of kept) this.#view.set(key, node);
+    this.#view.replace(next, afterBreak);
   }
 
   #onMessage(channel: string, message: string): void {
     if (channel === this.#expired) {
       if (!message.startsWith(this.#config.prefix)) return;
       this.#touched?.add(message);
-      const released = this.#held.release(message);
-      if (this.#view.delete(message) || released) this.#report();
+      if (this.#view.delete(message)) this.#report();
       return;
     }
     if (!this.#reader.fits(channel, message)) return;
@@ -363,14 +362,12 @@ class RedisSession {
     const key = `${this.#config.prefix}${announcement.name}`;
     if (announcement.type === 'leave') {
       this.#touched?.add(key);
-      const released = this.#held.release(key);
-      if (this.#view.delete(key) || released) this.#report();
+      if (this.#view.delete(key)) this.#report();
     } else if (announcement.type === 'join') {
       // The whole entry (name, address, incarnation, groups); an older node's has no groups.
       const node = entryOf(announcement);
       if (node) {
         this.#touched?.add(key);
-        this.#held.release(key);
         this.#view.set(key, node);
         this.#report();
       }
@@ -378,6 +375,6 @@ class RedisSession {
   }
 
   #report(): void {
-    if (!this.#stopped) this.#host.update(this.#held.with(this.#view));
+    if (!this.#stopped) this.#host.update(this.#view.nodes());
   }
 }

@@ -192,43 +192,65 @@ export function holdMs(heartbeatTimeoutMs: number): number {
 }
 
 /**
- * Entries that the first full read after a break (etcd back, Redis reconnected) no longer
- * holds, kept for {@link holdMs}: a backend restarted empty is read before the live nodes have
- * registered again, and a node that knows its members only through the backend (connections
- * on demand) would otherwise lose sight of them for that long. A node that died during the break
- * stays that much longer; one deleted explicitly (a watch delete, a leave) goes at once.
+ * What a registering backend (etcd, Redis) reports: its entries by key. The first full read after
+ * a break (etcd back, Redis reconnected) keeps the entries it lacks for {@link holdMs}: a backend
+ * restarted empty is read before the live nodes have registered again, and a node that knows
+ * its members only through the backend (connections on demand) would otherwise lose sight of
+ * them for that long. A node that died during the break stays that much longer; an entry gone
+ * explicitly (a watch delete, an expiry notification, a leave) goes at once.
  */
-export class HeldEntries {
+export class BackendView {
+  readonly #entries = new Map<string, DiscoveredNode>();
+  /** Entries a read after a break lacked, until they are written again, deleted, or expire. */
   readonly #held = new Map<string, { node: DiscoveredNode; until: number }>();
   readonly #holdMs: number;
   readonly #expired: () => void;
   #timer: NodeJS.Timeout | undefined;
 
-  /** `expired` is called when held entries expire (the view to report changed). */
+  /** `expired` is called when held entries expire (the nodes to report changed). */
   constructor(holdForMs: number, expired: () => void) {
     this.#holdMs = holdForMs;
     this.#expired = expired;
   }
 
-  /** A full read after a break replaced `before` with `after`: hold what went missing. */
-  hold(before: ReadonlyMap<string, DiscoveredNode>, after: ReadonlyMap<string, DiscoveredNode>) {
-    const until = performance.now() + this.#holdMs;
-    for (const [key, node] of before) if (!after.has(key)) this.#held.set(key, { node, until });
-    for (const key of after.keys()) this.#held.delete(key);
+  /** The entries read (held ones not counted). */
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  get(key: string): DiscoveredNode | undefined {
+    return this.#entries.get(key);
+  }
+
+  /** An entry written or read; it replaces a held one. */
+  set(key: string, node: DiscoveredNode): void {
+    this.#held.delete(key);
+    this.#entries.set(key, node);
+  }
+
+  /** An entry gone explicitly, held or not: `true` when it was reported. */
+  delete(key: string): boolean {
+    const held = this.#held.delete(key);
+    return this.#entries.delete(key) || held;
+  }
+
+  /** A full read: `read` becomes the entries; after a break, those it lacks are held. */
+  replace(read: ReadonlyMap<string, DiscoveredNode>, afterBreak: boolean): void {
+    if (afterBreak) {
+      const until = performance.now() + this.#holdMs;
+      for (const [key, node] of this.#entries) {
+        if (!read.has(key)) this.#held.set(key, { node, until });
+      }
+    }
+    this.#entries.clear();
+    for (const [key, node] of read) this.set(key, node);
     this.#schedule();
   }
 
-  /** `key` was written again or deleted explicitly: no longer held. */
-  release(key: string): boolean {
-    return this.#held.delete(key);
-  }
-
-  /** The entries to report: `view`'s, and the held ones it does not have. */
-  with(view: ReadonlyMap<string, DiscoveredNode>): Iterable<DiscoveredNode> {
-    if (this.#held.size === 0) return view.values();
-    const all = new Map(view);
-    for (const [key, { node }] of this.#held) if (!all.has(key)) all.set(key, node);
-    return all.values();
+  /** The nodes to report: the entries, and the held ones. */
+  nodes(): Iterable<DiscoveredNode> {
+    if (this.#held.size === 0) return this.#entries.values();
+    return [...this.#entries.values(), ...[...this.#held.values()].map((h) => h.node)];
   }
 
   stop(): void {

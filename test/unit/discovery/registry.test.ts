@@ -7,9 +7,9 @@ import { describe, test } from 'node:test';
 import { etcdDiscovery, leaseTtlSeconds } from '../../../src/discovery/etcd.js';
 import { redisDiscovery } from '../../../src/discovery/redis.js';
 import {
+  BackendView,
   decodeEntry,
   EntryReader,
-  HeldEntries,
   holdMs,
   importOptional,
   MAX_ENTRY_BYTES,
@@ -244,30 +244,45 @@ describe('entries held after a break', () => {
 
   test('what a read after a break lacks is reported until it expires, is written again, or deleted', async () => {
     let expired = 0;
-    const held = new HeldEntries(60, () => expired++);
-    const before = new Map([
-      ['k/a', node('a:1')],
-      ['k/b', node('b:1')],
-      ['k/c', node('c:1')],
-    ]);
-    const after = new Map([['k/a', node('a:1')]]);
-    held.hold(before, after);
-    const names = (view: Map<string, { address: string }>) =>
-      [...held.with(view)].map((n) => n.address).sort();
-    assert.deepEqual(names(after), ['a:1', 'b:1', 'c:1']);
-    // b registers again (it is in the view now, with its new address); c is deleted explicitly
-    after.set('k/b', node('b:2'));
-    assert.equal(held.release('k/b'), true);
-    assert.equal(held.release('k/c'), true);
-    assert.equal(held.release('k/c'), false);
-    assert.deepEqual(names(after), ['a:1', 'b:2']);
-    // another hold, then its expiry: reported through the callback, and gone from the view
-    held.hold(new Map([['k/d', node('d:1')]]), after);
-    assert.deepEqual(names(after), ['a:1', 'b:2', 'd:1']);
+    const view = new BackendView(60, () => expired++);
+    const reported = () => [...view.nodes()].map((n) => n.address).sort();
+    const a = node('a:1');
+    view.replace(
+      new Map([
+        ['k/a', a],
+        ['k/b', node('b:1')],
+        ['k/c', node('c:1')],
+      ]),
+      false,
+    );
+    // a read that is not after a break is the view as it is
+    view.replace(new Map([['k/a', a]]), false);
+    assert.deepEqual(reported(), ['a:1']);
+    view.set('k/b', node('b:1'));
+    view.set('k/c', node('c:1'));
+    // after a break, what the read lacks stays reported
+    view.replace(new Map([['k/a', a]]), true);
+    assert.equal(view.size, 1);
+    assert.deepEqual(reported(), ['a:1', 'b:1', 'c:1']);
+    // b registers again (with a new address); c is deleted explicitly
+    view.set('k/b', node('b:2'));
+    assert.equal(view.delete('k/c'), true);
+    assert.equal(view.delete('k/c'), false);
+    assert.deepEqual(reported(), ['a:1', 'b:2']);
+    // another break, then the hold's expiry: reported through the callback, and gone
+    view.set('k/d', node('d:1'));
+    view.replace(
+      new Map([
+        ['k/a', a],
+        ['k/b', node('b:2')],
+      ]),
+      true,
+    );
+    assert.deepEqual(reported(), ['a:1', 'b:2', 'd:1']);
     // (a late timer on a loaded machine only delays it)
     for (let i = 0; i < 200 && expired === 0; i++) await new Promise((r) => setTimeout(r, 10));
     assert.equal(expired, 1);
-    assert.deepEqual(names(after), ['a:1', 'b:2']);
-    held.stop();
+    assert.deepEqual(reported(), ['a:1', 'b:2']);
+    view.stop();
   });
 });
