@@ -106,7 +106,12 @@ class EtcdSession {
     this.#outage = new OutageLog('etcd', host.logger);
     this.#entry = new OwnEntry('etcd', host);
     this.#reader = new EntryReader('etcd', host.logger);
-    this.#view = new BackendView(holdMs(host.heartbeatTimeoutMs), () => this.#report());
+    // The etcd3 client stops trying for 5 s after repeated failures, and the put loop backs off
+    // up to 2 s: the other nodes may register again that long after etcd is back.
+    const reconnectMs = 7_000;
+    this.#view = new BackendView(holdMs(host.heartbeatTimeoutMs, reconnectMs), () =>
+      this.#report(),
+    );
     const deadlineMs = 2_000 * this.#ttl;
     this.#client = new Client({
       // A call to an etcd that is frozen must fail, so the loops below try again.

@@ -158,7 +158,8 @@ class RedisSession {
     this.#outage = new OutageLog('redis', host.logger);
     this.#entry = new OwnEntry('redis', host);
     this.#reader = new EntryReader('redis', host.logger);
-    this.#view = new BackendView(holdMs(host.heartbeatTimeoutMs), () => this.#report());
+    // Each node's client reconnects with a backoff of up to 2 s (retryStrategy above).
+    this.#view = new BackendView(holdMs(host.heartbeatTimeoutMs, 2_000), () => this.#report());
     this.#channel = `${config.prefix}events`;
     const options: RedisOptions = {
       // Fail at once while disconnected instead of queueing without bound.

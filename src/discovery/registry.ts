@@ -184,11 +184,11 @@ export function messageOf(err: unknown): string {
 
 /**
  * How long entries missing from the first full read after a break are kept: one registration
- * lifetime (the heartbeat timeout, in etcd's whole seconds) plus the 2 s at most that the
- * clients of the other nodes wait between reconnection attempts.
+ * lifetime (the heartbeat timeout, in etcd's whole seconds) plus `reconnectMs`, the longest the
+ * other nodes' clients may wait before they try the backend again.
  */
-export function holdMs(heartbeatTimeoutMs: number): number {
-  return Math.ceil(heartbeatTimeoutMs / 1_000) * 1_000 + 2_000;
+export function holdMs(heartbeatTimeoutMs: number, reconnectMs: number): number {
+  return Math.ceil(heartbeatTimeoutMs / 1_000) * 1_000 + reconnectMs;
 }
 
 /**

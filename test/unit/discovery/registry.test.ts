@@ -237,9 +237,9 @@ describe('redisDiscovery', () => {
 describe('entries held after a break', () => {
   const node = (address: string) => ({ address, name: `n@${address}` });
 
-  test('holdMs is the registration lifetime in whole seconds plus 2 s', () => {
-    assert.equal(holdMs(3_000), 5_000);
-    assert.equal(holdMs(1_500), 4_000);
+  test('holdMs is the registration lifetime in whole seconds plus the reconnection time', () => {
+    assert.equal(holdMs(3_000, 2_000), 5_000);
+    assert.equal(holdMs(1_500, 7_000), 9_000);
   });
 
   test('what a read after a break lacks is reported until it expires, is written again, or deleted', async () => {
